@@ -98,4 +98,8 @@ d = { 'settings': { 'branch': 'main',
                                            'rakuten.vision.preprocess._prep_one': ( 'vision.preprocess.html#_prep_one',
                                                                                     'rakuten/vision/preprocess.py'),
                                            'rakuten.vision.preprocess.preprocess_images': ( 'vision.preprocess.html#preprocess_images',
-                                                                                            'rakuten/vision/preprocess.py')}}}
+                                                                                            'rakuten/vision/preprocess.py')},
+            'rakuten.vision.resample': { 'rakuten.vision.resample.class_weights': ( 'vision.resample.html#class_weights',
+                                                                                    'rakuten/vision/resample.py'),
+                                         'rakuten.vision.resample.resample_index': ( 'vision.resample.html#resample_index',
+                                                                                     'rakuten/vision/resample.py')}}}
