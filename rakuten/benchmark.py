@@ -11,11 +11,12 @@ import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
-from .core import CODES, Workspace, seed_everything, code_name
-from .prepare import prepare, labelled_rows
+from fastai.torch_core import set_seed
+from .core import CODES, Workspace, code_name
+from .data import labelled_rows
 from .evaluate import evaluate, markdown_table
 from .vision.learner import vision_dls, make_vision_learner, fit_vision, learner_probs
-from .text.learner import make_text_model, TEXT_MODELS
+from .text.learner import make_text_model
 
 # %% auto #0
 __all__ = ['DEFAULT_ARCHS', 'benchmark_images', 'plot_tradeoff', 'plot_per_class_heatmap', 'benchmark_text', 'rakuten_benchmark']
@@ -51,8 +52,8 @@ def benchmark_images(products:pd.DataFrame, # `products.parquet`
         path = out_dir/f'{arch}.json'
         r = _cached(path, settings)
         if r is None:
-            seed_everything(seed)
-            dls = vision_dls(products, img_size, bs, num_workers=num_workers, seed=seed)
+            set_seed(seed)
+            dls = vision_dls(labelled_rows(products), img_size, bs, num_workers=num_workers, seed=seed)
             mem0 = _peak_start(); t0 = time.perf_counter()
             try: learn = fit_vision(make_vision_learner(dls, arch, pretrained), epochs, lr)
             except Exception as e: print(f"{arch}: skipped ({type(e).__name__}: {e})"); continue
@@ -113,8 +114,8 @@ def benchmark_text(products:pd.DataFrame, ws:Workspace,
         path = out_dir/f"{Path(name).name}.json"
         r = _cached(path, settings)
         if r is None:
-            seed_everything(seed)
-            try: m = TEXT_MODELS[name](**mk) if name in TEXT_MODELS else make_text_model(name, max_len)
+            set_seed(seed)
+            try: m = make_text_model(name, max_len, **mk)
             except Exception as e: print(f"{name}: skipped ({type(e).__name__}: {e})"); continue
             mem0 = _peak_start(); t0 = time.perf_counter()
             try: m.fit(tr, va, **{'epochs': epochs, 'bs': bs, 'corpus': products.text, **({'lr': lr} if lr else {}), **fk})

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
-from .core import CODES, Workspace
+from .core import CODES, Workspace, RakutenError
 
 # %% auto #0
 __all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'DataError', 'read_official_csv',
            'read_labels', 'read_xy', 'image_path', 'MissingImagesWarning', 'check_images', 'load_products',
-           'make_split', 'load_split']
+           'make_split', 'load_split', 'labelled_rows']
 
 # %% ../nbs/01_data.ipynb #49dbaab6
 X_TRAIN, Y_TRAIN, X_TEST = 'X_train_update.csv', 'Y_train_CVw08PX.csv', 'X_test_update.csv'
@@ -22,7 +22,7 @@ X_COLUMNS = ['designation', 'description', 'productid', 'imageid']  # columns of
 Y_COLUMNS = ['prdtypecode']                                         # the column of the Y file, after the index
 IMAGE_DIRS = {'train': 'images/image_train', 'test': 'images/image_test'}  # image folder of each X file
 
-class DataError(ValueError):
+class DataError(RakutenError, ValueError):
     "A challenge file is not in the official format; the message names the file, the row and the problem."
 
 # %% ../nbs/01_data.ipynb #7590661f
@@ -35,6 +35,16 @@ def _check_utf8(path:Path):
         raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}); "
                         "the official files are UTF-8 — was the file re-saved in another encoding?") from None
 
+def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
+    "A column of integer ids; ids written as whole floats (`3823933412.0`) are accepted; anything else names its line."
+    if pd.api.types.is_integer_dtype(col): return col.astype('int64')
+    num = pd.to_numeric(col.astype(str).str.strip(), errors='coerce')
+    bad = num.isna() | (num % 1 != 0)
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise DataError(f"{path}: line {i + 2}: {what} must be an integer, found {col.iloc[i]!r}")
+    return num.astype('int64')
+
 def read_official_csv(path:str|Path, # one of the official CSV files
                       columns:list, # the columns expected after the unnamed index column
                      )->pd.DataFrame: # the rows, indexed by the file's index column
@@ -42,7 +52,11 @@ def read_official_csv(path:str|Path, # one of the official CSV files
     path = Path(path)
     if not path.exists(): raise DataError(f"{path}: file not found")
     _check_utf8(path)
-    df = pd.read_csv(path, index_col=0, encoding='utf-8', keep_default_na=False, na_values=[''])
+    with path.open(encoding='utf-8') as f: header = f.readline()
+    if ';' in header and ',' not in header:
+        raise DataError(f"{path}: columns are separated by ';' — the official files are comma-separated; re-export it with ','")
+    try: df = pd.read_csv(path, index_col=0, encoding='utf-8', keep_default_na=False, na_values=[''])
+    except pd.errors.ParserError as e: raise DataError(f"{path}: not a valid CSV file ({str(e).strip()})") from None
     if df.index.name not in (None, ''):
         raise DataError(f"{path}: the first column should be the unnamed row index, found a column named "
                         f"{df.index.name!r} there (was the index column dropped?)")
@@ -50,15 +64,11 @@ def read_official_csv(path:str|Path, # one of the official CSV files
     if missing or extra:
         raise DataError(f"{path}: expected columns {columns}; missing {missing}, unexpected {extra}")
     if not len(df): raise DataError(f"{path}: the file has a header but no rows")
-    if not pd.api.types.is_integer_dtype(df.index):
-        raise DataError(f"{path}: the row index must be integers, found e.g. {df.index[0]!r}")
+    df.index = _integer_ids(df.index.to_series(), path, 'the row index').values
     dup = df.index[df.index.duplicated()]
     if len(dup): raise DataError(f"{path}: duplicate row index {list(dup[:5])}")
     for c in ('productid', 'imageid', 'prdtypecode'):
-        if c in df.columns and not pd.api.types.is_integer_dtype(df[c]):
-            bad = pd.to_numeric(df[c], errors='coerce').isna() | (pd.to_numeric(df[c], errors='coerce') % 1 != 0)
-            row = df.index[bad][0]
-            raise DataError(f"{path}: row {row}: {c} must be an integer, found {df.loc[row, c]!r}")
+        if c in df.columns: df[c] = _integer_ids(df[c], path, c)
     return df[columns]
 
 # %% ../nbs/01_data.ipynb #929ec2dd
@@ -172,3 +182,14 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
     split = make_split(df, **kwargs)
     pd.DataFrame({'productid': df.productid, 'split': split}).to_csv(path, index=False)
     return split
+
+# %% ../nbs/01_data.ipynb #2c112a7e
+def labelled_rows(products:pd.DataFrame, # `products.parquet` (see `rakuten.prepare`)
+                  splits:tuple=('train', 'valid'), # which splits to keep
+                  need:str='image', # the column that must be present ('image' or 'text')
+                 )->pd.DataFrame: # the rows, `prdtypecode` as int, `is_valid` flag
+    "Labelled rows of some splits that have what a model needs; the others are counted and reported."
+    rows = products[products.split.isin(splits)]
+    usable = rows[need].notna() & (rows[need].astype(str).str.strip() != '')
+    if (~usable).any(): print(f"{(~usable).sum()} of {len(rows)} {'/'.join(splits)} products have no {need}: left out")
+    return rows[usable].assign(prdtypecode=lambda d: d.prdtypecode.astype(int), is_valid=lambda d: d.split == 'valid')

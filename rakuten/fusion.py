@@ -4,16 +4,17 @@
 
 # %% ../nbs/60_fusion.ipynb #c92c605e
 from __future__ import annotations
-import json, warnings
+import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from safetensors.torch import save_file, load_file
+from safetensors.numpy import save_file, load_file
+from fastcore.basics import patch
 from .core import CODES
+from .model import RakutenModel, to_codes, log_probs, weights_file, WEIGHTS
 from .evaluate import scores, evaluate, plot_per_class_f1
 
 # %% auto #0
@@ -28,7 +29,7 @@ def fuse_probs(probs:list, # probability matrices of the same rows and columns, 
     w = np.asarray(weights, dtype=float); w = w/w.sum()
     if method == 'mean': out = sum(wi*p for wi, p in zip(w, probs))
     elif method == 'log':
-        logp = sum(wi*np.log(np.clip(p, 1e-8, 1)) for wi, p in zip(w, probs))
+        logp = sum(wi*log_probs(p) for wi, p in zip(w, probs))
         out = np.exp(logp - logp.max(1, keepdims=True))
     else: raise ValueError(f"method must be 'mean' or 'log', not {method!r}")
     return out/out.sum(1, keepdims=True)
@@ -49,7 +50,7 @@ def apply_temperature(probs:np.ndarray, # probabilities
                       t:float, # temperature: > 1 softens, < 1 sharpens
                      )->np.ndarray:
     "Rescale probabilities by a temperature (softmax of log-probabilities / t)."
-    z = np.log(np.clip(probs, 1e-8, 1))/t
+    z = log_probs(probs)/t
     z = np.exp(z - z.max(1, keepdims=True))
     return z/z.sum(1, keepdims=True)
 
@@ -65,26 +66,32 @@ def fit_temperature(probs:np.ndarray, # probabilities on validation rows
 # %% ../nbs/60_fusion.ipynb #65122594
 class StackingFusion:
     "Logistic regression on the models' concatenated log-probabilities, fitted on validation rows."
-    def __init__(self, C:float=1.0, # inverse regularisation of the meta-classifier
-                 classes:list=CODES):
-        self.C, self.classes = C, list(classes)
+    def __init__(self,
+                 C:float=1.0, # inverse regularisation of the meta-classifier
+                ):
+        self.C = C
         self.clf = LogisticRegression(C=C, max_iter=3000)
 
     @staticmethod
-    def _x(probs): return np.hstack([np.log(np.clip(p, 1e-8, 1)) for p in probs])
+    def _x(probs): return np.hstack([log_probs(p) for p in probs])
 
-    def _proba(self, clf, x):
-        out = np.zeros((len(x), len(self.classes)), np.float32)
-        out[:, [self.classes.index(int(c)) for c in clf.classes_]] = clf.predict_proba(x)
-        return out
+    def _proba(self, clf, x): return to_codes(clf.predict_proba(x), clf.classes_)
 
-    def fit(self, probs:list, y):
+    def fit(self,
+            probs:list, # each model's probabilities on the validation rows
+            y, # their true codes
+           )->StackingFusion:
         "Fit on the validation probabilities of each model."
         self.clf.fit(self._x(probs), np.asarray(y).astype(int)); return self
 
-    def oof(self, probs:list, y, folds:int=5, seed:int=42)->np.ndarray: # out-of-fold probabilities
+    def oof(self,
+            probs:list, # each model's probabilities on the validation rows
+            y, # their true codes
+            folds:int=5, # cross-validation folds (fewer when a class has fewer rows)
+            seed:int=42, # the folds' seed
+           )->np.ndarray: # out-of-fold probabilities, columns in `CODES` order
         "Out-of-fold predictions on the validation rows, to judge stacking without optimism."
-        y = np.asarray(y).astype(int); x = self._x(probs); out = np.zeros((len(y), len(self.classes)), np.float32)
+        y = np.asarray(y).astype(int); x = self._x(probs); out = np.zeros((len(y), len(CODES)), np.float32)
         n_splits = max(2, min(folds, np.bincount(np.unique(y, return_inverse=True)[1]).min()))
         with warnings.catch_warnings():  # small validation sets: some classes have fewer rows than folds
             warnings.simplefilter('ignore', UserWarning)
@@ -92,51 +99,63 @@ class StackingFusion:
                 out[te] = self._proba(LogisticRegression(C=self.C, max_iter=3000).fit(x[tr], y[tr]), x[te])
         return out
 
-    def predict(self, probs:list)->np.ndarray: return self._proba(self.clf, self._x(probs))
+    def predict(self,
+                probs:list, # each model's probabilities of the same rows
+               )->np.ndarray: # stacked probabilities, columns in `CODES` order
+        "The meta-classifier's probabilities."
+        return self._proba(self.clf, self._x(probs))
 
 # %% ../nbs/60_fusion.ipynb #32b37be5
-class Fusion:
+class Fusion(RakutenModel):
     "Late fusion of a text and an image model, fitted on validation probabilities."
-    def __init__(self, method:str='log', # averaging of `fuse_probs`
+    kind = 'fusion'
+    def __init__(self,
+                 method:str='log', # averaging of `fuse_probs`
                  calibrate:bool=True, # fit a temperature per model first
-                 classes:list=CODES):
-        self.method, self.calibrate, self.classes = method, calibrate, list(classes)
-        self.t_text = self.t_image = 1.0; self.w_text = 1.0; self.kind = 'weighted'; self.stack = None
+                ):
+        self.method, self.calibrate = method, calibrate
+        self.t_text = self.t_image = self.w_text = 1.0; self.chosen = 'weighted'; self.stack = None; self.valid_scores = {}
 
-    def _cal(self, p_text, p_image):
-        return apply_temperature(p_text, self.t_text), apply_temperature(p_image, self.t_image)
+    def _cal(self, p_text, p_image): return apply_temperature(p_text, self.t_text), apply_temperature(p_image, self.t_image)
 
-    def fit(self, p_text:np.ndarray, p_image:np.ndarray, y)->Fusion: # validation probabilities and codes
+    def fit(self,
+            p_text:np.ndarray, # text probabilities on the validation rows
+            p_image:np.ndarray, # image probabilities on the same rows
+            y, # their true codes
+           )->Fusion:
         "Fit temperatures, the weight and the stacking model; keep the better of the two on validation."
-        if self.calibrate: self.t_text, self.t_image = fit_temperature(p_text, y, self.classes), fit_temperature(p_image, y, self.classes)
+        if self.calibrate: self.t_text, self.t_image = fit_temperature(p_text, y), fit_temperature(p_image, y)
         pt, pi = self._cal(p_text, p_image)
         self.w_text, curve = tune_weights(pt, pi, y, self.method)
-        stack = StackingFusion(classes=self.classes)
-        self.valid_scores = {'weighted': float(curve.weighted_f1.max()), 'stacking': scores(y, stack.oof([pt, pi], y), self.classes)['weighted_f1']}
+        stack = StackingFusion()
+        self.valid_scores = {'weighted': float(curve.weighted_f1.max()), 'stacking': scores(y, stack.oof([pt, pi], y))['weighted_f1']}
         self.stack = stack.fit([pt, pi], y)
-        self.kind = 'stacking' if self.valid_scores['stacking'] > self.valid_scores['weighted'] else 'weighted'
+        self.chosen = 'stacking' if self.valid_scores['stacking'] > self.valid_scores['weighted'] else 'weighted'
         return self
 
-    def predict(self, p_text:np.ndarray, p_image:np.ndarray)->np.ndarray: # fused probabilities
-        "Fuse text and image probabilities of the same rows."
+    def predict(self,
+                p_text:np.ndarray, # text probabilities
+                p_image:np.ndarray, # image probabilities of the same rows
+               )->np.ndarray: # fused probabilities, columns in `CODES` order
+        "Fuse text and image probabilities of the same rows, all at once."
         pt, pi = self._cal(p_text, p_image)
-        if self.kind == 'stacking': return self.stack.predict([pt, pi])
+        if self.chosen == 'stacking': return self.stack.predict([pt, pi])
         return fuse_probs([pt, pi], [self.w_text, 1 - self.w_text], self.method)
 
-    def save(self, path:str|Path)->Path:
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        save_file({'coef': torch.from_numpy(np.ascontiguousarray(self.stack.clf.coef_)),
-                   'intercept': torch.from_numpy(np.ascontiguousarray(self.stack.clf.intercept_))}, path/'model.safetensors')
-        (path/'config.json').write_text(json.dumps(dict(kind='fusion', method=self.method, calibrate=self.calibrate, classes=self.classes,
-            t_text=self.t_text, t_image=self.t_image, w_text=self.w_text, chosen=self.kind, valid_scores=self.valid_scores,
-            stack_C=self.stack.C, stack_classes=[int(c) for c in self.stack.clf.classes_]), indent=1))
-        return path
+# %% ../nbs/60_fusion.ipynb #98b54e36
+@patch
+def get_config(self:Fusion)->dict:
+    return dict(method=self.method, calibrate=self.calibrate, t_text=self.t_text, t_image=self.t_image, w_text=self.w_text,
+                chosen=self.chosen, valid_scores=self.valid_scores, stack_C=self.stack.C, stack_classes=[int(c) for c in self.stack.clf.classes_])
 
-    @classmethod
-    def load(cls, path:str|Path)->Fusion:
-        path = Path(path); cfg = json.loads((path/'config.json').read_text()); t = load_file(path/'model.safetensors')
-        f = cls(cfg['method'], cfg['calibrate'], cfg['classes'])
-        f.t_text, f.t_image, f.w_text, f.kind, f.valid_scores = cfg['t_text'], cfg['t_image'], cfg['w_text'], cfg['chosen'], cfg['valid_scores']
-        f.stack = StackingFusion(cfg['stack_C'], cfg['classes'])
-        f.stack.clf.coef_, f.stack.clf.intercept_, f.stack.clf.classes_ = t['coef'].numpy(), t['intercept'].numpy(), np.array(cfg['stack_classes'])
-        return f
+@patch
+def save_weights(self:Fusion, path:Path):
+    save_file({'coef': np.ascontiguousarray(self.stack.clf.coef_), 'intercept': self.stack.clf.intercept_}, path/WEIGHTS)
+
+@patch(cls_method=True)
+def from_config(cls:Fusion, config:dict, path:Path)->Fusion:
+    t, f = load_file(weights_file(path)), cls(config['method'], config['calibrate'])
+    f.t_text, f.t_image, f.w_text, f.chosen, f.valid_scores = (config[k] for k in ('t_text', 't_image', 'w_text', 'chosen', 'valid_scores'))
+    f.stack = StackingFusion(config['stack_C'])
+    f.stack.clf.coef_, f.stack.clf.intercept_, f.stack.clf.classes_ = t['coef'], t['intercept'], np.array(config['stack_classes'])
+    return f

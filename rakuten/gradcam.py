@@ -50,12 +50,12 @@ def cam_maps(vm:VisionModel, # a loaded image model
     "Class activation maps of photos."
     if method not in CAM_METHODS: raise ValueError(f"method must be one of {list(CAM_METHODS)}, not {method!r}")
     probs = vm.predict(images, bs=bs)
-    codes = list(codes) if codes is not None else [vm.config['classes'][k] for k in probs.argmax(1)]
+    codes = list(codes) if codes is not None else [CODES[k] for k in probs.argmax(1)]
     maps = []
     with CAM_METHODS[method](model=vm.model, target_layers=[target_layer(vm.model, layer)]) as cam:
         for s in range(0, len(images), bs):
-            x = torch.stack([vm._tensor(i) for i in images[s:s+bs]]).as_subclass(torch.Tensor)
-            targets = [ClassifierOutputTarget(vm.config['classes'].index(int(c))) for c in codes[s:s+bs]]
+            x = torch.stack([vm.photo_tensor(i) for i in images[s:s+bs]]).as_subclass(torch.Tensor)
+            targets = [ClassifierOutputTarget(vm.classes.index(int(c))) for c in codes[s:s+bs]]
             maps.append(cam(input_tensor=x, targets=targets))
     return np.concatenate(maps), codes, probs
 
@@ -105,10 +105,10 @@ def gradcam_gallery(vm:VisionModel, # a loaded image model
                     prep:ImagePrep|None=None, # the preparation of the photos (default: the model's size)
                    ): # the matplotlib figure
     "Correct and wrong predictions per class, original and prepared photo, with heatmaps."
-    prep = prep or ImagePrep(vm.config['img_size'])
+    prep = prep or ImagePrep(vm.img_size)
     rows = rows[rows.image.notna()]
     probs = vm.predict(rows.image.tolist())
-    pred = np.array(vm.config['classes'])[probs.argmax(1)]
+    pred = np.array(CODES)[probs.argmax(1)]
     rows = rows.assign(pred=pred, right=pred == rows.prdtypecode.values)
     codes = codes or sorted(rows.prdtypecode.unique())
     picks = [(c, ok, r) for c in codes for ok in (True, False)
@@ -143,7 +143,8 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
     from rakuten.sample import get_data
     from rakuten.data import load_products
     ws = Workspace(workspace); vm = VisionModel.load(ws.models/model)
-    products = prepare(data, ws, img_size=vm.config['img_size'])
+    prepared = ws.processed/'products.parquet'  # the pipeline's; else prepared now (photos only: no translation)
+    products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
     products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
     rows = products[(products.split == split) & products.prdtypecode.notna()].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
     out = ws.figures('gradcam')

@@ -10,16 +10,19 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
-from .core import Workspace, seed_everything
-from .prepare import prepare, labelled_rows
+from .core import Workspace
+from .data import labelled_rows
+from .model import load_model
+from .prepare import prepare
 from .text.learner import train_text
 from .vision.learner import train_vision
 from .fusion import Fusion
-from .predict import Predictor, load_model, write_submission
+from .predict import Predictor, write_submission
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1
 
 # %% auto #0
-__all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'run_pipeline', 'write_report', 'rakuten_pipeline']
+__all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'run_pipeline', 'evaluate_test', 'predict_submission', 'write_report',
+           'rakuten_pipeline']
 
 # %% ../nbs/80_pipeline.ipynb #e1edbb64
 SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=5, lr_vision=3e-3,
@@ -29,12 +32,37 @@ REAL_BUDGET = dict(text_model='camembert-base', arch='efficientnet_b0', img_size
 
 def _key(*parts)->str: return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
-class _State:
-    "Which stages are done, with which settings."
-    def __init__(self, ws): self.path = ws.reports/'pipeline_state.json'; self.d = json.loads(self.path.read_text()) if self.path.exists() else {}
-    def done(self, stage, key, *outputs): return self.d.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs)
-    def mark(self, stage, key, seconds, **info):
-        self.d[stage] = dict(key=key, seconds=round(seconds, 1), **info); self.path.write_text(json.dumps(self.d, indent=1))
+class PipelineState:
+    "Which stages are done, with which settings: `reports/pipeline_state.json`."
+    def __init__(self, ws:Workspace): self.path = ws.reports/'pipeline_state.json'; self.d = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def run(self,
+            stage:str, # the stage's name
+            key:str, # a digest of everything the stage depends on
+            outputs:list, # files the stage writes; all must exist for the stage to count as done
+            fn, # the stage itself, called with no argument when it must run
+           )->float: # seconds spent
+        "Run a stage unless it is done with the same key and its outputs exist; record it."
+        t = time.perf_counter()
+        if self.d.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs): print(f"{stage}: up to date")
+        else:
+            fn()
+            self.d[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1), runs=self.d.get(stage, {}).get('runs', 0) + 1)
+            self.path.write_text(json.dumps(self.d, indent=1))
+        return time.perf_counter() - t
+
+# %% ../nbs/80_pipeline.ipynb #97209a28
+def _settings(budget, data, overrides):
+    unknown = set(overrides) - set(SAMPLE_BUDGET)
+    if unknown: raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SAMPLE_BUDGET)}")
+    if budget not in ('auto', 'sample', 'real'): raise ValueError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
+    base = SAMPLE_BUDGET if budget == 'sample' or (budget == 'auto' and data is None) else REAL_BUDGET
+    return {**base, **{k: v for k, v in overrides.items() if v is not None}}
+
+def _fit_fusion(products, text_model, image_model, path):
+    valid = labelled_rows(products, ('valid',))
+    valid = valid[valid.text.str.strip() != '']
+    Fusion().fit(text_model.predict(valid.text), image_model.predict(valid.image), valid.prdtypecode).save(path)
 
 def run_pipeline(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
                  ws:Workspace|None=None, # the workspace
@@ -43,84 +71,76 @@ def run_pipeline(data:str|Path|None=None, # folder in the official layout; None:
                  **overrides, # any key of `SAMPLE_BUDGET` / `REAL_BUDGET`; None values are ignored
                 )->dict: # the metrics written to reports/metrics.json
     "Prepare, train, fuse, evaluate, predict and report; skip stages already done with the same settings."
-    ws = ws or Workspace()
-    unknown = set(overrides) - set(SAMPLE_BUDGET)
-    if unknown: raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SAMPLE_BUDGET)}")
-    if budget not in ('auto', 'sample', 'real'): raise ValueError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
-    base = SAMPLE_BUDGET if budget == 'sample' or (budget == 'auto' and data is None) else REAL_BUDGET
-    cfg = {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    state, timings, t0 = _State(ws), {}, time.perf_counter()
-    seed_everything(cfg['seed'])
-
-    t = time.perf_counter()
+    ws, cfg, t0 = ws or Workspace(), _settings(budget, data, overrides), time.perf_counter()
+    state, timings = PipelineState(ws), {}
     products = prepare(data, ws, img_size=cfg['img_size'], translate=cfg['translate'], n_workers=n_workers)
-    timings['prepare'] = time.perf_counter() - t
+    timings['prepare'] = time.perf_counter() - t0
     data_key = _key(str(data), len(products), cfg['img_size'], cfg['translate'], int(products.translated.sum()))
-
-    text_name = 'text_' + Path(cfg['text_model']).name
+    text_name, image_name = 'text_' + Path(cfg['text_model']).name, f"vision_{cfg['arch']}"
     k_text = _key(data_key, {k: cfg[k] for k in ('text_model', 'epochs_text', 'lr_text', 'bs', 'pretrained', 'balance', 'seed')})
-    t = time.perf_counter()
-    if not state.done('text', k_text, ws.models/text_name/'config.json'):
-        train_text(products, ws, cfg['text_model'], cfg['epochs_text'], cfg['lr_text'], cfg['bs'], pretrained=cfg['pretrained'],
-                   balance=cfg['balance'], name=text_name, seed=cfg['seed'])
-        state.mark('text', k_text, time.perf_counter() - t)
-    else: print(f"text model {text_name}: up to date")
-    timings['text'] = time.perf_counter() - t
-
-    image_name = f"vision_{cfg['arch']}"
+    timings['text'] = state.run('text', k_text, [ws.models/text_name/'config.json'], lambda: train_text(
+        products, ws, cfg['text_model'], cfg['epochs_text'], cfg['lr_text'], cfg['bs'], pretrained=cfg['pretrained'],
+        balance=cfg['balance'], name=text_name, seed=cfg['seed']))
     k_img = _key(data_key, {k: cfg[k] for k in ('arch', 'img_size', 'epochs_vision', 'lr_vision', 'bs', 'pretrained', 'balance', 'seed')})
-    t = time.perf_counter()
-    if not state.done('image', k_img, ws.models/image_name/'config.json'):
-        train_vision(products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'], cfg['pretrained'],
-                     balance=cfg['balance'], name=image_name, seed=cfg['seed'])
-        state.mark('image', k_img, time.perf_counter() - t)
-    else: print(f"image model {image_name}: up to date")
-    timings['image'] = time.perf_counter() - t
-
+    timings['image'] = state.run('image', k_img, [ws.models/image_name/'config.json'], lambda: train_vision(
+        products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'], cfg['pretrained'],
+        balance=cfg['balance'], name=image_name, seed=cfg['seed']))
     t = time.perf_counter()
     text_model, image_model = load_model(ws.models/text_name), load_model(ws.models/image_name)
-    k_fus = _key(k_text, k_img)
-    if not state.done('fusion', k_fus, ws.models/'fusion'/'config.json'):
-        valid = labelled_rows(products, ('valid',))
-        valid = valid[valid.text.str.strip() != '']
-        Fusion().fit(text_model.predict(valid.text), image_model.predict(valid.image.tolist()), valid.prdtypecode).save(ws.models/'fusion')
-        state.mark('fusion', k_fus, time.perf_counter() - t)
-    else: print("fusion: up to date")
-    predictor = Predictor(text_model, image_model, load_model(ws.models/'fusion'))
+    state.run('fusion', _key(k_text, k_img), [ws.models/'fusion'/'config.json'], lambda: _fit_fusion(products, text_model, image_model, ws.models/'fusion'))
     timings['fusion'] = time.perf_counter() - t
-
+    predictor = Predictor(text_model, image_model, load_model(ws.models/'fusion'))
     t = time.perf_counter()
-    test = products[products.split == 'test'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
-    has_t, has_i = test.text.str.strip() != '', test.image.notna()
-    pt, pi = text_model.predict(test.text[has_t]), image_model.predict(test.image[has_i].tolist())
-    pred, pf = predictor.predict(test, prepared=True)
-    ok = pred.prdtypecode.notna().to_numpy()
-    figs = ws.figures('models_training')
-    results = {'text': evaluate(test.prdtypecode[has_t], pt, path=ws.reports/'metrics_test_text.json', name=text_name),
-               'image': evaluate(test.prdtypecode[has_i], pi, path=ws.reports/'metrics_test_image.json', name=image_name),
-               'fusion': evaluate(test.prdtypecode[ok], pf[ok], path=ws.reports/'metrics_test_fusion.json', name='fusion')}
-    for name, fig in (('confusion_fusion', plot_confusion(test.prdtypecode[ok], pf[ok], title='fusion, test split')),
-                      ('per_class_f1', plot_per_class_f1(results))):
-        fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    results = evaluate_test(products, predictor, ws, {'text': text_name, 'image': image_name})
     timings['evaluate'] = time.perf_counter() - t
-
     t = time.perf_counter()
-    sub_rows = products[products.split == 'submission']
-    if len(sub_rows):
-        pred_s, probs_s = predictor.predict(sub_rows, prepared=True)
-        write_submission(pred_s, probs_s, ws.reports/'submission.csv')
+    sub_rows = predict_submission(products, predictor, ws)
     timings['predict'] = time.perf_counter() - t
     timings['total'] = time.perf_counter() - t0
-
-    metrics = {k: r['scores'] for k, r in results.items()} | {
-        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.fusion.kind,
-        'test_sources': pred.source.str.split(':').str[0].value_counts().to_dict(), 'submission_rows': int(len(sub_rows))}
+    metrics = {k: r['scores'] for k, r in results.items() if k != 'sources'} | {
+        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.fusion.chosen,
+        'test_sources': results['sources'], 'submission_rows': sub_rows}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     write_report(metrics, ws)
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
           f"fusion {metrics['fusion']['weighted_f1']:.3f}; {timings['total']:.0f} s -> {ws.reports}")
     return metrics
 
+# %% ../nbs/80_pipeline.ipynb #24b4ca32
+def evaluate_test(products:pd.DataFrame, # `products.parquet`
+                  predictor:Predictor, # the trained models
+                  ws:Workspace, # where the metrics and figures go
+                  names:dict, # model folder names: {'text': ..., 'image': ...}
+                 )->dict: # text, image, fusion: results of `evaluate`; sources: rows per prediction source
+    "Score the text, image and fused predictions of the test split; save the confusion and per-class figures."
+    test = products[products.split == 'test'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
+    parts = predictor.predict_parts(test, prepared=True)
+    ok = ~np.isnan(parts['fused']).any(1)
+    y = test.prdtypecode.to_numpy()
+    res = {'text': evaluate(y[parts['has_text']], parts['text'][parts['has_text']], path=ws.reports/'metrics_test_text.json', name=names['text']),
+           'image': evaluate(y[parts['has_image']], parts['image'][parts['has_image']], path=ws.reports/'metrics_test_image.json', name=names['image']),
+           'fusion': evaluate(y[ok], parts['fused'][ok], path=ws.reports/'metrics_test_fusion.json', name='fusion')}
+    figs = ws.figures('models_training')
+    for name, fig in (('confusion_fusion', plot_confusion(y[ok], parts['fused'][ok], title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
+        fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict()}
+
+# %% ../nbs/80_pipeline.ipynb #9bac121a
+def predict_submission(products:pd.DataFrame, # `products.parquet`
+                       predictor:Predictor, # the trained models
+                       ws:Workspace, # the submission goes to `reports/submission.csv`
+                      )->int: # rows written
+    "Predict the unlabelled rows into the submission; remove a stale one when there are none."
+    rows, path = products[products.split == 'submission'], ws.reports/'submission.csv'
+    if not len(rows):
+        stale = [p for p in (path, path.with_name('submission_probabilities.csv')) if p.exists()]
+        for p in stale: p.unlink()
+        print(f"warning: no X_test rows in the data: no submission written{' (removed the one of an earlier run)' if stale else ''}")
+        return 0
+    write_submission(*predictor.predict(rows, prepared=True), path)
+    return len(rows)
+
+# %% ../nbs/80_pipeline.ipynb #aa0658f4
 def write_report(metrics:dict, ws:Workspace)->Path:
     "reports/report.md: the scores table, the settings, the timings and the figures."
     rows = '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | {metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |"

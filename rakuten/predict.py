@@ -4,98 +4,118 @@
 
 # %% ../nbs/70_predict.ipynb #958b2e0a
 from __future__ import annotations
-import json, warnings
+import json
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
-from fastprogress.fastprogress import progress_bar
+from fastcore.basics import patch
 from .core import CODES, Workspace, code_name
 from .data import read_official_csv, X_COLUMNS, image_path
+from .model import RakutenModel, ModelError, load_model
 from .text.clean import join_text
-from .text.learner import load_text_model
-from .vision.learner import VisionModel
 from .vision.preprocess import ImagePrep
 from .vision.features import ImageError
-from .fusion import Fusion
 
 # %% auto #0
-__all__ = ['load_model', 'Predictor', 'write_submission', 'rakuten_predict']
-
-# %% ../nbs/70_predict.ipynb #89b46966
-def load_model(path:str|Path): # a model folder under `models/`
-    "Load a saved text, vision or fusion model from its folder."
-    path = Path(path)
-    if not (path/'config.json').exists(): raise FileNotFoundError(f"{path}: no config.json — not a saved rakuten model")
-    kind = json.loads((path/'config.json').read_text())['kind']
-    if kind == 'vision': return VisionModel.load(path)
-    if kind == 'fusion': return Fusion.load(path)
-    return load_text_model(path)
+__all__ = ['Predictor', 'write_submission', 'rakuten_predict']
 
 # %% ../nbs/70_predict.ipynb #71e75de5
 class Predictor:
-    "Text, image and fusion models together, predicting tables of products."
-    def __init__(self, text_model, image_model, fusion:Fusion|None=None, # loaded models (fusion optional: text and image averaged)
-                 classes:list=CODES):
-        self.text_model, self.image_model, self.fusion, self.classes = text_model, image_model, fusion, list(classes)
-        self.prep = ImagePrep(image_model.config['img_size'])
+    "Text, image and fusion models together, predicting tables of products in batches."
+    def __init__(self,
+                 text_model:RakutenModel, # a loaded text model
+                 image_model:RakutenModel, # a loaded vision model
+                 fusion:RakutenModel|None=None, # a loaded fusion (None: text and image probabilities averaged)
+                ):
+        self.text_model, self.image_model, self.fusion = text_model, image_model, fusion
+        self.prep = ImagePrep(image_model.img_size)
 
     @classmethod
-    def from_folders(cls, text:str|Path, image:str|Path, fusion:str|Path|None=None)->Predictor:
-        "Load the models from their folders."
-        return cls(load_model(text), load_model(image), load_model(fusion) if fusion and Path(fusion).exists() else None)
+    def from_folders(cls,
+                     text:str|Path, # a text model folder
+                     image:str|Path, # a vision model folder
+                     fusion:str|Path|None=None, # a fusion folder (skipped when absent)
+                    )->Predictor:
+        "Load the models from their folders, checking each is of the right kind."
+        kinds = {'text': {'tfidf', 'awd_lstm', 'transformer'}, 'image': {'vision'}, 'fusion': {'fusion'}}
+        models = {}
+        for role, path in (('text', text), ('image', image), ('fusion', fusion)):
+            if path is None or (role == 'fusion' and not Path(path).exists()): models[role] = None; continue
+            models[role] = load_model(path)
+            if models[role].kind not in kinds[role]:
+                raise ModelError(f"{path}: a {models[role].kind!r} model where a {role} model ({', '.join(sorted(kinds[role]))}) is expected")
+        return cls(models['text'], models['image'], models['fusion'])
 
-    def _images(self, paths, prepared:bool):
-        "Prepared photos (PIL) or the reason there is none, for each path."
-        out = []
-        for p in paths:
-            if p is None or (isinstance(p, float) and np.isnan(p)) or str(p).strip() == '': out.append('no photo')
-            elif prepared: out.append(str(p) if Path(p).is_file() else 'missing prepared photo')
-            else:
-                try: out.append(self.prep(p)[0])
-                except ImageError as e: out.append(str(e).split(': ', 1)[-1])
-        return out
+# %% ../nbs/70_predict.ipynb #12432a0a
+@patch
+def photos(self:Predictor,
+           paths:pd.Series, # one photo path per row (or None)
+           prepared:bool=False, # the paths are prepared photos (as in products.parquet)
+          )->tuple: # (list of paths or PIL images, None where unusable; list of reasons, None where usable)
+    "The photo of each row, or why there is none."
+    items, reasons = [], []
+    for p in paths:
+        item, why = None, None
+        if p is None or (isinstance(p, float) and np.isnan(p)) or str(p).strip() == '': why = 'no photo'
+        elif prepared: item, why = (str(p), None) if Path(p).is_file() else (None, 'missing prepared photo')
+        else:
+            try: item = self.prep(p)[0]
+            except ImageError as e: why = str(e).split(': ', 1)[-1]
+        items.append(item); reasons.append(why)
+    return items, reasons
 
-    def predict(self, products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
-                prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
-                bs:int=64, # rows per batch
-               )->tuple: # (DataFrame with prdtypecode, source, probability; probabilities (n, 27))
-        "Predict every row; rows with neither text nor photo are reported, not fatal."
-        if 'text' in products.columns and (prepared or 'designation' not in products.columns): text = products.text.fillna('').astype(str)
-        else: text = join_text(products.designation, products.description)
-        paths = products['image'] if 'image' in products.columns else pd.Series([None]*len(products), index=products.index)
-        probs, sources = np.full((len(products), len(self.classes)), np.nan, np.float32), []
-        for s in progress_bar(range(0, len(products), bs), leave=False):
-            t = text.iloc[s:s+bs]; imgs = self._images(paths.iloc[s:s+bs], prepared)
-            has_t = (t.str.strip() != '').to_numpy(); has_i = np.array([not isinstance(i, str) or prepared and Path(i).is_file() for i in imgs])
-            pt = self.text_model.predict(t[has_t]) if has_t.any() else None
-            pi = self.image_model.predict([i for i, h in zip(imgs, has_i) if h]) if has_i.any() else None
-            full_t = np.zeros((len(t), len(self.classes)), np.float32); full_i = full_t.copy()
-            if pt is not None: full_t[has_t] = pt
-            if pi is not None: full_i[has_i] = pi
-            for j in range(len(t)):
-                if has_t[j] and has_i[j]:
-                    row = self.fusion.predict(full_t[j:j+1], full_i[j:j+1])[0] if self.fusion else (full_t[j] + full_i[j])/2
-                    src = 'text+image'
-                elif has_t[j]: row, src = full_t[j], f'text only: {imgs[j]}'
-                elif has_i[j]: row, src = full_i[j], 'image only: no text'
-                else: row, src = None, f'error: no title, no description and {imgs[j]}'
-                if row is not None: probs[s + j] = row
-                sources.append(src)
-        ok = ~np.isnan(probs).any(1)
-        codes = pd.array([int(self.classes[k]) if o else pd.NA for k, o in zip(np.nan_to_num(probs).argmax(1), ok)], dtype='Int64')
-        res = pd.DataFrame({'prdtypecode': codes, 'source': sources, 'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan)}, index=products.index)
-        bad = res[~ok]
-        if len(bad): print(f"{len(bad)} of {len(res)} rows could not be predicted (no text and no photo): rows {list(bad.index[:10])}")
-        return res, probs
+# %% ../nbs/70_predict.ipynb #f1e1f0bd
+@patch
+def predict_parts(self:Predictor,
+                  products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
+                  prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
+                  bs:int=64, # photos per batch
+                 )->dict: # text, image, fused: (n, 27) probabilities (NaN rows where absent); has_text, has_image; source
+    "Text, image and fused probabilities of every row, each modality predicted once."
+    if 'text' in products.columns and (prepared or 'designation' not in products.columns): text = products.text.fillna('').astype(str)
+    else: text = join_text(products.designation, products.description)
+    paths = products['image'] if 'image' in products.columns else pd.Series([None]*len(products), index=products.index)
+    items, reasons = self.photos(paths, prepared)
+    n = len(products); has_t = (text.str.strip() != '').to_numpy(); has_i = np.array([i is not None for i in items], bool)
+    pt, pi, fused = (np.full((n, len(CODES)), np.nan, np.float32) for _ in range(3))
+    if has_t.any(): pt[has_t] = self.text_model.predict(text[has_t])
+    if has_i.any(): pi[has_i] = self.image_model.predict([i for i in items if i is not None], bs=bs)
+    both = has_t & has_i
+    if both.any(): fused[both] = self.fusion.predict(pt[both], pi[both]) if self.fusion else (pt[both] + pi[both])/2
+    fused[has_t & ~has_i], fused[has_i & ~has_t] = pt[has_t & ~has_i], pi[has_i & ~has_t]
+    source = ['text+image' if t and i else f'text only: {r}' if t else 'image only: no text' if i else f'error: no title, no description and {r}'
+              for t, i, r in zip(has_t, has_i, reasons)]
+    return dict(text=pt, image=pi, fused=fused, has_text=has_t, has_image=has_i, source=source)
 
-    def predict_one(self, title:str, description:str='', image:str|None=None)->dict: # prdtypecode, category, source, top 3
-        "Predict a single product."
-        res, probs = self.predict(pd.DataFrame({'designation': [title], 'description': [description], 'image': [image]}))
-        if pd.isna(res.prdtypecode.iloc[0]): raise ValueError(res.source.iloc[0])
-        top = np.argsort(-probs[0])[:3]
-        return dict(prdtypecode=int(res.prdtypecode.iloc[0]), category=code_name(res.prdtypecode.iloc[0], with_code=False),
-                    source=res.source.iloc[0], top3=[(int(self.classes[k]), round(float(probs[0, k]), 3)) for k in top])
+@patch
+def predict(self:Predictor,
+            products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
+            prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
+            bs:int=64, # photos per batch
+           )->tuple: # (DataFrame with prdtypecode, source, probability; probabilities (n, 27))
+    "Predict every row; rows with neither text nor photo are reported, not fatal."
+    parts = self.predict_parts(products, prepared, bs)
+    probs = parts['fused']; ok = ~np.isnan(probs).any(1)
+    best = np.nan_to_num(probs).argmax(1)
+    codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64'); codes[~ok] = pd.NA
+    res = pd.DataFrame({'prdtypecode': codes, 'source': parts['source'], 'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan)},
+                       index=products.index)
+    if (~ok).any(): print(f"{(~ok).sum()} of {len(res)} rows could not be predicted (no text and no photo): rows {list(res.index[~ok][:10])}")
+    return res, probs
+
+@patch
+def predict_one(self:Predictor,
+                title:str, # the product's title (`designation`)
+                description:str='', # its description, HTML allowed
+                image:str|None=None, # path of its photo, raw
+               )->dict: # prdtypecode, category, source, top 3
+    "Predict a single product."
+    res, probs = self.predict(pd.DataFrame({'designation': [title], 'description': [description], 'image': [image]}))
+    if pd.isna(res.prdtypecode.iloc[0]): raise ValueError(res.source.iloc[0])
+    top = np.argsort(-probs[0])[:3]
+    return dict(prdtypecode=int(res.prdtypecode.iloc[0]), category=code_name(res.prdtypecode.iloc[0], with_code=False),
+                source=res.source.iloc[0], top3=[(CODES[k], round(float(probs[0, k]), 3)) for k in top])
 
 # %% ../nbs/70_predict.ipynb #591ddfb6
 def write_submission(pred:pd.DataFrame, # from `Predictor.predict`

@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
 from .core import Workspace
-from .data import load_products, load_split, MissingImagesWarning, X_TRAIN, X_TEST
+from .data import load_products, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
 from .sample import get_data
 from .text.clean import join_text, detect_lang
 from .text.translate import TranslationCache, translate_texts, google_translator
 from .vision.preprocess import ImagePrep, preprocess_images
 
 # %% auto #0
-__all__ = ['clean_texts', 'prepare', 'labelled_rows', 'rakuten_prepare']
+__all__ = ['clean_texts', 'prepare', 'rakuten_prepare']
 
 # %% ../nbs/29_prepare.ipynb #9ad0fd01
 def _fingerprint(data:Path)->dict:
@@ -49,6 +49,7 @@ def prepare(data:str|Path|None=None, # folder in the official layout; None: the 
         warnings.simplefilter('always', MissingImagesWarning)
         products = load_products(data)
     for w in caught: print(f"warning: {w.message}")
+    if not (data/X_TEST).exists(): print(f"warning: {data/X_TEST} not found: no products to predict for a submission")
     products['split'] = load_split(products, ws)
     times['load'] = time.perf_counter() - t0
     text = clean_texts(products, ws, data)
@@ -74,17 +75,6 @@ def prepare(data:str|Path|None=None, # folder in the official layout; None: the 
     print(f"products.parquet: {len(out)} products ({n_lab} labelled) in {time.perf_counter() - t0:.1f} s; "
           f"{summary['translated']} translated, {summary['images_missing_or_unreadable']} without a usable photo")
     return out
-
-# %% ../nbs/29_prepare.ipynb #0a974d8d
-def labelled_rows(products:pd.DataFrame, # `products.parquet`
-                  splits:tuple=('train', 'valid'), # which splits to keep
-                  need:str='image', # the column that must be present ('image' or 'text')
-                 )->pd.DataFrame: # the rows, `prdtypecode` as int, `is_valid` flag
-    "Labelled rows of some splits that have what a model needs; the others are counted and reported."
-    rows = products[products.split.isin(splits)]
-    usable = rows[need].notna() & (rows[need].astype(str).str.strip() != '')
-    if (~usable).any(): print(f"{(~usable).sum()} of {len(rows)} {'/'.join(splits)} products have no {need}: left out")
-    return rows[usable].assign(prdtypecode=lambda d: d.prdtypecode.astype(int), is_valid=lambda d: d.split == 'valid')
 
 # %% ../nbs/29_prepare.ipynb #1439a325
 @call_parse

@@ -15,8 +15,8 @@ from .core import CODES, Workspace, categories
 from .data import X_TRAIN, Y_TRAIN, X_TEST, IMAGE_DIRS, image_path
 
 # %% auto #0
-__all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'BAD_IMAGE_KINDS', 'SAMPLE_DIR', 'class_counts', 'class_style', 'draw_product',
-           'make_sample', 'show_classes', 'add_bad_images', 'get_data', 'rakuten_sample']
+__all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'BAD_IMAGE_KINDS', 'HUGE_SIDE', 'SAMPLE_DIR', 'class_counts', 'class_style',
+           'draw_product', 'make_sample', 'show_classes', 'add_bad_images', 'get_data', 'rakuten_sample']
 
 # %% ../nbs/02_sample.ipynb #4b2cc575
 _CLASS_WORDS = {
@@ -260,7 +260,13 @@ def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode
     return fig
 
 # %% ../nbs/02_sample.ipynb #82e75a24
-BAD_IMAGE_KINDS = ('corrupt', 'truncated', 'cmyk', 'grayscale', 'png', 'missing')  # damage `add_bad_images` can do
+BAD_IMAGE_KINDS = ('corrupt', 'truncated', 'cmyk', 'grayscale', 'png', 'missing')  # damage `add_bad_images` does by default
+HUGE_SIDE = 20000  # the 'huge' kind: a JPEG whose header claims HUGE_SIDE × HUGE_SIDE pixels (a decompression bomb)
+
+def _claim_size(raw:bytes, side:int)->bytes:
+    "A JPEG's bytes with its frame header claiming `side` × `side` pixels."
+    i = next(i for i in range(len(raw) - 1) if raw[i] == 0xFF and raw[i + 1] in (0xC0, 0xC1, 0xC2))
+    return raw[:i + 5] + side.to_bytes(2, 'big')*2 + raw[i + 9:]
 
 def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
                    kinds:tuple=BAD_IMAGE_KINDS, # which damage to do, one image each
@@ -273,7 +279,7 @@ def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
     out = {}
     for kind, (_, r) in zip(kinds, rows.iterrows()):
         p = image_path(data, r.imageid, r.productid, 'train')
-        if kind not in BAD_IMAGE_KINDS: raise ValueError(f"Unknown kind {kind!r}; expected one of {BAD_IMAGE_KINDS}")
+        if kind not in BAD_IMAGE_KINDS + ('huge',): raise ValueError(f"Unknown kind {kind!r}; expected one of {BAD_IMAGE_KINDS + ('huge',)}")
         raw = p.read_bytes()
         if kind=='corrupt': p.write_bytes(raw[:20] + bytes(np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8)))
         elif kind=='truncated': p.write_bytes(raw[:len(raw)//3])
@@ -281,6 +287,7 @@ def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
         elif kind=='grayscale': Image.open(p).convert('L').save(p, 'JPEG')
         elif kind=='png': Image.open(p).save(p, 'PNG')
         elif kind=='missing': p.unlink()
+        elif kind=='huge': p.write_bytes(_claim_size(raw, HUGE_SIDE))
         out[kind] = p
     return out
 

@@ -17,6 +17,7 @@ __all__ = ['MARKET_LANGS', 'clean_html', 'join_text', 'detect_lang']
 _TAG = re.compile(r'<[^>]*>')
 _MOJIBAKE = re.compile(r'[ÃÂâ][\x80-\xbf€™œ©¨§ª«¢£¤¥¦\xa0]|Ã.')
 _SPACE = re.compile(r'\s+')
+_CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')  # control characters (NUL...): never text
 
 def _unescape(s:str)->str:
     for _ in range(3):  # entities may be escaped more than once: '&amp;eacute;' -> '&eacute;' -> 'é'
@@ -33,7 +34,7 @@ def clean_html(texts:pd.Series, # raw titles or descriptions; NaN allowed
     s[has_ent] = s[has_ent].map(_unescape)
     s = s.str.replace(_TAG, ' ', regex=True)
     s[has_ent] = s[has_ent].map(_unescape)  # entities that only appear once the tags are gone ('&lt;b&gt;')
-    s = s.str.replace(_TAG, ' ', regex=True)
+    s = s.str.replace(_TAG, ' ', regex=True).str.replace(_CONTROL, ' ', regex=True)
     bad = s.str.contains(_MOJIBAKE)
     s[bad] = s[bad].map(ftfy.fix_text)
     return s.str.replace(_SPACE, ' ', regex=True).str.strip()

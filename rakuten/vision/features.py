@@ -13,11 +13,13 @@ from fastcore.parallel import parallel
 from ..core import image_grid
 
 # %% auto #0
-__all__ = ['ImageError', 'open_image', 'product_box', 'image_features', 'features_table', 'show_boxes']
+__all__ = ['MAX_PIXELS', 'ImageError', 'open_image', 'product_box', 'image_features', 'features_table', 'show_boxes']
 
 # %% ../../nbs/20_vision.features.ipynb #73989a5c
 class ImageError(OSError):
     "A product photo that cannot be read; the message names the file."
+
+MAX_PIXELS = 40_000_000  # most pixels one photo may decode to (120 MB as RGB); real product photos have 250,000
 
 def open_image(path:str|Path, # a product photo
                draft:int|None=None, # decode JPEGs directly at the smallest scale at least this size
@@ -26,9 +28,13 @@ def open_image(path:str|Path, # a product photo
     path, notes = Path(path), []
     if not path.exists(): raise ImageError(f"{path}: missing image file")
     try:
-        img = Image.open(path)
+        with warnings.catch_warnings():  # PIL warns above 89M pixels and refuses above 179M; the bound here is lower
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            img = Image.open(path)
         if img.format != 'JPEG': notes.append(f'{img.format} file named {path.suffix}')
         if draft and img.format == 'JPEG': img.draft('RGB', (draft, draft))
+        if img.width*img.height > MAX_PIXELS:
+            raise ImageError(f"{path}: image too large to decode ({img.width}×{img.height} pixels; at most {MAX_PIXELS:,})")
         try: img.load()
         except OSError as e:
             if 'truncated' not in str(e).lower(): raise
@@ -38,6 +44,8 @@ def open_image(path:str|Path, # a product photo
             try: img.load()
             finally: ImageFile.LOAD_TRUNCATED_IMAGES = False
             notes.append('truncated file, missing part filled')
+    except ImageError: raise
+    except Image.DecompressionBombError as e: raise ImageError(f"{path}: image too large to decode ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
     if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/21_vision.preprocess.ipynb #a6a16011
 from __future__ import annotations
-import json, os, shutil, time
+import json, os, shutil, sys, time
 from collections import Counter
 from pathlib import Path
 import pandas as pd
@@ -13,7 +13,7 @@ from fastcore.parallel import parallel
 from .features import open_image, product_box, ImageError
 
 # %% auto #0
-__all__ = ['STAMP', 'REPORT', 'ImagePrep', 'preprocess_images']
+__all__ = ['STAMP', 'REPORT', 'ImagePrep', 'die_with_parent', 'preprocess_images']
 
 # %% ../../nbs/21_vision.preprocess.ipynb #76008024
 class ImagePrep:
@@ -45,14 +45,23 @@ class ImagePrep:
 STAMP = 'settings.json'  # settings of the images in a preprocessed folder
 REPORT = 'report.csv'    # photos that were converted, repaired or failed, with why
 
+def die_with_parent():
+    "In a worker process on Linux: ask the kernel to end it when its parent dies, so a killed run leaves no worker behind."
+    import multiprocessing
+    if sys.platform != 'linux' or multiprocessing.parent_process() is None: return
+    import ctypes, signal
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1: os._exit(1)  # the parent was already gone
+
 def _prep_one(item, prep:ImagePrep):
+    die_with_parent()
     src, dest = item
-    if os.path.exists(dest): return 'done', None
+    if os.path.exists(dest): return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None
     try: img, note = prep(src)
     except ImageError as e: return ('missing' if 'missing image file' in str(e) else 'failed'), str(e)
-    tmp = f'{dest}.tmp'
-    img.save(tmp, 'JPEG', quality=prep.quality)
-    os.replace(tmp, dest)
+    if note: Path(f'{dest}.note').write_text(note)  # written before the photo: a photo that exists has its note
+    img.save(f'{dest}.tmp', 'JPEG', quality=prep.quality)
+    os.replace(f'{dest}.tmp', dest)
     return ('converted' if note else 'ok'), note
 
 def preprocess_images(paths:list, # source photos
@@ -75,10 +84,6 @@ def preprocess_images(paths:list, # source photos
     df = pd.DataFrame(list(res), columns=['status', 'note'], index=paths.index)
     df.insert(0, 'src', paths.values); df.insert(1, 'dest', outs)
     df.loc[df.status.isin(['failed', 'missing']), 'dest'] = None
-    if (dest/REPORT).exists():  # photos done earlier keep the note of the run that did them
-        prev = pd.read_csv(dest/REPORT).set_index('src').note
-        redo = (df.status == 'done') & df.src.isin(prev.index)
-        df.loc[redo, 'note'] = prev[df.src[redo]].values
     elapsed = time.perf_counter() - start
     issues = df[df.note.notna()]
     issues[['src', 'status', 'note']].to_csv(dest/REPORT, index=False)
