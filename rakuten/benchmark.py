@@ -17,6 +17,7 @@ from .data import labelled_rows
 from .evaluate import evaluate, markdown_table
 from .vision.learner import vision_dls, make_vision_learner, fit_vision, learner_probs
 from .text.learner import make_text_model
+from .core import console_command
 
 # %% auto #0
 __all__ = ['DEFAULT_ARCHS', 'benchmark_images', 'plot_tradeoff', 'plot_per_class_heatmap', 'benchmark_text', 'rakuten_benchmark']
@@ -143,9 +144,11 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
                       bs:int=64, # batch size
                       lr:float=2e-3, # image learning rate
                       no_pretrained:bool=False, # random initialisation for every image model
+                      quiet:bool=False, # print only stage results and errors, no progress
                      ):
-    "Benchmark image architectures and text models under one budget; write tables and plots."
-    ws = Workspace(workspace)
-    products = prepare(data, ws, img_size=img_size)
-    if archs.split(): print(benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained).round(4).to_string())
-    if text_models.split(): print(benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32)).round(4).to_string())
+    "Benchmark image architectures and text models under one budget; write tables and plots; e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0' --epochs 3`"
+    with console_command(quiet):
+        ws = Workspace(workspace)
+        products = prepare(data, ws, img_size=img_size)
+        if archs.split(): print(benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained).round(4).to_string())
+        if text_models.split(): print(benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32)).round(4).to_string())

@@ -4,15 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #7f66dabf
 from __future__ import annotations
-import os, sys
+import os, sys, time
 from contextlib import contextmanager
+from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, ProgressBar
 from pathlib import Path
 import numpy as np
 import pandas as pd
 
 # %% auto #0
 __all__ = ['CODES', 'FIGURE_DIRS', 'LOCK_FILE', 'categories', 'code_name', 'Workspace', 'RakutenError', 'WorkspaceBusy',
-           'workspace_lock', 'cli_errors', 'host_reachable', 'image_grid']
+           'workspace_lock', 'LogProgressBar', 'LogMasterBar', 'QuietProgressBar', 'QuietMasterBar', 'use_progress',
+           'log_bars', 'console_command', 'host_reachable', 'image_grid']
 
 # %% ../nbs/00_core.ipynb #06aa7749
 _CATEGORIES = [
@@ -131,9 +133,70 @@ def workspace_lock(ws:Workspace, # the workspace to hold
             f = _HELD.pop(key)[0]; fcntl.flock(f, fcntl.LOCK_UN); f.close()
 
 # %% ../nbs/00_core.ipynb #0067e799
+class LogProgressBar(ConsoleProgressBar):
+    "A fastprogress bar that prints plain lines — every 10 % or 30 s, with rate and time left — for log files."
+    every_pct, every_s = 0.1, 30
+    def __init__(self, gen, total=None, display=True, leave=True, parent=None, master=None, txt_len=60):
+        self.max_len, self.prefix = 0, ''  # no terminal probing: fastprogress's console bar prints a '\r' for it
+        ProgressBar.__init__(self, gen, total, display, leave, parent, master)
+
+    def on_iter_begin(self):
+        self.next_pct, self.next_t = self.every_pct, time.time() + self.every_s
+        super().on_iter_begin()
+
+    def on_update(self, val, text):
+        if not self.display or not val or not hasattr(self, 'next_pct'): return
+        pct = val/self.total if self.total else 0
+        if pct < self.next_pct and time.time() < self.next_t and val != self.total: return
+        rate = val/max(self.last_t - self.start_t, 1e-9)
+        print(f"{self.prefix + ' ' if self.prefix else ''}{text.split(' ...')[0]} {rate:.1f} it/s", flush=True)
+        self.next_pct, self.next_t = (int(pct/self.every_pct) + 1)*self.every_pct, time.time() + self.every_s
+
+    def on_iter_end(self): ProgressBar.on_iter_end(self)
+
+class LogMasterBar(ConsoleMasterBar):
+    "fastprogress's console master bar with `LogProgressBar` children: epoch tables as plain lines."
+    pcls = LogProgressBar
+
+class QuietProgressBar(LogProgressBar):
+    "A progress bar that prints nothing."
+    def on_update(self, val, text): pass
+
+class QuietMasterBar(LogMasterBar):
+    "A master bar that prints nothing, not even the epoch tables."
+    pcls = QuietProgressBar
+    def write(self, line, table=False): pass
+
+# %% ../nbs/00_core.ipynb #e454b04b
+def use_progress(bars:tuple, # (master bar class, progress bar class)
+                ):
+    "Make fastprogress, fastcore's `parallel` and fastai's training loop use these progress bars."
+    import importlib
+    mb, pb = bars
+    fp = importlib.import_module('fastprogress.fastprogress')
+    fp.master_bar, fp.progress_bar = mb, pb
+    for name in ('fastprogress', 'fastcore.parallel', 'fastai.callback.progress'):
+        mod = sys.modules.get(name) or (importlib.import_module(name) if name != 'fastai.callback.progress' else None)
+        if mod is None: continue
+        if hasattr(mod, 'master_bar'): mod.master_bar = mb
+        if hasattr(mod, 'progress_bar'): mod.progress_bar = pb
+
+def log_bars(quiet:bool=False, # no progress at all
+             stream=None, # where the output goes (default: stdout)
+            )->tuple|None: # the bars `use_progress` should install, or None to keep fastprogress's choice
+    "The progress bars for this output: quiet, plain lines for a file or pipe, or None (fastprogress's own) for a terminal."
+    stream = stream or sys.stdout
+    if quiet: return QuietMasterBar, QuietProgressBar
+    tty = stream.isatty() if callable(getattr(stream, 'isatty', None)) else False
+    return None if tty else (LogMasterBar, LogProgressBar)
+
+# %% ../nbs/00_core.ipynb #c9342cd2
 @contextmanager
-def cli_errors():
-    "Turn errors in a console command into one line on stderr and an exit status: 1 user error, 2 internal, 130 interrupted."
+def console_command(quiet:bool=False, # print no progress, only results and errors
+                   ):
+    "Run a console command's work: log-friendly progress, and errors as one line and an exit status (1 user, 2 internal, 130 interrupted)."
+    bars = log_bars(quiet)
+    if bars: use_progress(bars)
     try: yield
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); sys.exit(130)

@@ -18,6 +18,7 @@ from .core import CODES, Workspace, code_name
 from .vision.features import open_image, product_box
 from .vision.preprocess import ImagePrep
 from .vision.learner import VisionModel
+from .core import console_command
 
 # %% auto #0
 __all__ = ['CAM_METHODS', 'target_layer', 'cam_maps', 'mass_in_box', 'overlay', 'heatmap_on_original', 'gradcam_gallery',
@@ -137,19 +138,21 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
                     per_class:int=2, # right and wrong examples per class
                     split:str='test', # which split's products to show
                     classes:str='', # space-separated codes to show (default: every class)
+                    quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Save a Grad-CAM gallery per class under reports/figures/gradcam/."
-    from rakuten.prepare import prepare
-    from rakuten.sample import get_data
-    from rakuten.data import load_products
-    ws = Workspace(workspace); vm = VisionModel.load(ws.models/model)
-    prepared = ws.processed/'products.parquet'  # the pipeline's; else prepared now (photos only: no translation)
-    products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
-    products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
-    rows = products[(products.split == split) & products.prdtypecode.notna()].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
-    out = ws.figures('gradcam')
-    wanted = [int(c) for c in classes.split()] or sorted(rows.prdtypecode.unique())
-    for c in wanted:
-        fig = gradcam_gallery(vm, rows, [c], per_class, method)
-        fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
-    print(f"{len(wanted)} galleries -> {out}")
+    "Save a Grad-CAM gallery per class under reports/figures/gradcam/; e.g. `rakuten_gradcam --model vision_efficientnet_b0 --classes '2583 1280'`"
+    with console_command(quiet):
+        from rakuten.prepare import prepare
+        from rakuten.sample import get_data
+        from rakuten.data import load_products
+        ws = Workspace(workspace); vm = VisionModel.load(ws.models/model)
+        prepared = ws.processed/'products.parquet'  # the pipeline's; else prepared now (photos only: no translation)
+        products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
+        products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
+        rows = products[(products.split == split) & products.prdtypecode.notna()].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
+        out = ws.figures('gradcam')
+        wanted = [int(c) for c in classes.split()] or sorted(rows.prdtypecode.unique())
+        for c in wanted:
+            fig = gradcam_gallery(vm, rows, [c], per_class, method)
+            fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+        print(f"{len(wanted)} galleries -> {out}")

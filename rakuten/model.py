@@ -7,14 +7,14 @@ from __future__ import annotations
 import importlib, json
 from pathlib import Path
 import numpy as np
-from .core import CODES
+from .core import CODES, RakutenError
 
 # %% auto #0
 __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'ModelError', 'to_codes', 'log_probs', 'write_config',
            'read_config', 'weights_file', 'RakutenModel', 'load_model']
 
 # %% ../nbs/03_model.ipynb #44cc6200
-class ModelError(ValueError):
+class ModelError(RakutenError, ValueError):
     "A model folder or a model's output cannot be used; the message names the folder and what to do."
 
 def to_codes(probs:np.ndarray, # (n, k) probabilities, one column per entry of `columns`

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
-from .core import Workspace
+from .core import Workspace, RakutenError, workspace_lock
 from .data import labelled_rows
 from .model import load_model
 from .prepare import prepare
@@ -19,10 +19,11 @@ from .vision.learner import train_vision
 from .fusion import Fusion
 from .predict import Predictor, write_submission
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1
+from .core import console_command
 
 # %% auto #0
-__all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'run_pipeline', 'evaluate_test', 'predict_submission', 'write_report',
-           'rakuten_pipeline']
+__all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'run_pipeline', 'evaluate_test',
+           'predict_submission', 'write_report', 'rakuten_pipeline']
 
 # %% ../nbs/80_pipeline.ipynb #e1edbb64
 SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=5, lr_vision=3e-3,
@@ -52,10 +53,13 @@ class PipelineState:
         return time.perf_counter() - t
 
 # %% ../nbs/80_pipeline.ipynb #97209a28
+class SettingsError(RakutenError, ValueError):
+    "A pipeline setting that does not exist or has a wrong value."
+
 def _settings(budget, data, overrides):
     unknown = set(overrides) - set(SAMPLE_BUDGET)
-    if unknown: raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(SAMPLE_BUDGET)}")
-    if budget not in ('auto', 'sample', 'real'): raise ValueError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
+    if unknown: raise SettingsError(f"unknown settings {sorted(unknown)}; known: {sorted(SAMPLE_BUDGET)}")
+    if budget not in ('auto', 'sample', 'real'): raise SettingsError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
     base = SAMPLE_BUDGET if budget == 'sample' or (budget == 'auto' and data is None) else REAL_BUDGET
     return {**base, **{k: v for k, v in overrides.items() if v is not None}}
 
@@ -71,7 +75,10 @@ def run_pipeline(data:str|Path|None=None, # folder in the official layout; None:
                  **overrides, # any key of `SAMPLE_BUDGET` / `REAL_BUDGET`; None values are ignored
                 )->dict: # the metrics written to reports/metrics.json
     "Prepare, train, fuse, evaluate, predict and report; skip stages already done with the same settings."
-    ws, cfg, t0 = ws or Workspace(), _settings(budget, data, overrides), time.perf_counter()
+    with workspace_lock(ws := ws or Workspace()): return _run(data, ws, _settings(budget, data, overrides), n_workers)
+
+def _run(data, ws, cfg, n_workers):
+    t0 = time.perf_counter()
     state, timings = PipelineState(ws), {}
     products = prepare(data, ws, img_size=cfg['img_size'], translate=cfg['translate'], n_workers=n_workers)
     timings['prepare'] = time.perf_counter() - t0
@@ -181,10 +188,12 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                      no_translate:bool=False, # keep non-French text as it is
                      balance:float=None, # class balancing power
                      budget:str='auto', # 'sample' (short CPU run), 'real' (GPU run), 'auto': sample without --data
+                     quiet:bool=False, # print only stage results and errors, no progress
                     ):
-    "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report."
-    over = dict(text_model=text_model, arch=arch, img_size=img_size, epochs_text=epochs_text, epochs_vision=epochs_vision,
-                lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
-    if no_pretrained: over['pretrained'] = False
-    if no_translate: over['translate'] = False
-    run_pipeline(data, Workspace(workspace), budget=budget, **over)
+    "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report; e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
+    with console_command(quiet):
+        over = dict(text_model=text_model, arch=arch, img_size=img_size, epochs_text=epochs_text, epochs_vision=epochs_vision,
+                    lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
+        if no_pretrained: over['pretrained'] = False
+        if no_translate: over['translate'] = False
+        run_pipeline(data, Workspace(workspace), budget=budget, **over)

@@ -16,6 +16,7 @@ from .model import RakutenModel, ModelError, load_model
 from .text.clean import join_text
 from .vision.preprocess import ImagePrep
 from .vision.features import ImageError
+from .core import console_command
 
 # %% auto #0
 __all__ = ['Predictor', 'write_submission', 'rakuten_predict']
@@ -142,14 +143,16 @@ def rakuten_predict(data:str=None, # folder in the official layout (default: the
                     image_model:str='vision_resnet18', # model folder name under models/
                     fusion:str='fusion', # fusion folder name under models/ (skipped when absent)
                     out:str=None, # submission path (default: reports/submission.csv)
+                    quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Predict an X file with saved models and write the challenge submission."
-    from rakuten.sample import get_data
-    ws = Workspace(workspace); data = get_data(data, ws)
-    x_path = Path(x_file) if x_file else data/'X_test_update.csv'
-    x = read_official_csv(x_path, X_COLUMNS)
-    src = 'test' if x_path.name.startswith('X_test') else 'train'
-    x['image'] = [str(image_path(x_path.parent, i, p, src)) for i, p in zip(x.imageid, x.productid)]
-    pred, probs = Predictor.from_folders(ws.models/text_model, ws.models/image_model, ws.models/fusion).predict(x)
-    path = write_submission(pred, probs, out or ws.reports/'submission.csv')
-    print(f"{len(pred)} products predicted ({pred.source.value_counts().to_dict()}) -> {path}")
+    "Predict an X file with saved models and write the challenge submission; e.g. `rakuten_predict --data path/to/challenge --text_model text_camembert-base --image_model vision_efficientnet_b0`"
+    with console_command(quiet):
+        from rakuten.sample import get_data
+        ws = Workspace(workspace); data = get_data(data, ws)
+        x_path = Path(x_file) if x_file else data/'X_test_update.csv'
+        x = read_official_csv(x_path, X_COLUMNS)
+        src = 'test' if x_path.name.startswith('X_test') else 'train'
+        x['image'] = [str(image_path(x_path.parent, i, p, src)) for i, p in zip(x.imageid, x.productid)]
+        pred, probs = Predictor.from_folders(ws.models/text_model, ws.models/image_model, ws.models/fusion).predict(x)
+        path = write_submission(pred, probs, out or ws.reports/'submission.csv')
+        print(f"{len(pred)} products predicted ({pred.source.value_counts().to_dict()}) -> {path}")

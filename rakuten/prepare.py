@@ -8,12 +8,13 @@ import json, time, warnings
 from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
-from .core import Workspace
+from .core import Workspace, workspace_lock
 from .data import load_products, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
 from .sample import get_data
 from .text.clean import join_text, detect_lang
 from .text.translate import TranslationCache, translate_texts, google_translator
 from .vision.preprocess import ImagePrep, preprocess_images
+from .core import console_command
 
 # %% auto #0
 __all__ = ['clean_texts', 'prepare', 'rakuten_prepare']
@@ -43,7 +44,10 @@ def prepare(data:str|Path|None=None, # folder in the official layout; None: the 
             n_workers:int|None=None, # processes for the photos (default: all cores)
            )->pd.DataFrame: # the products table, also written to `data/processed/products.parquet`
     "Load, split, clean, translate and prepare photos; write `products.parquet`."
-    ws, t0, times = ws or Workspace(), time.perf_counter(), {}
+    with workspace_lock(ws := ws or Workspace()): return _prepare(data, ws, img_size, translate, make_translator, n_workers)
+
+def _prepare(data, ws, img_size, translate, make_translator, n_workers):
+    t0, times = time.perf_counter(), {}
     data = get_data(data, ws)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', MissingImagesWarning)
@@ -83,6 +87,8 @@ def rakuten_prepare(data:str=None, # folder in the official layout (default: the
                     img_size:int=224, # side of the prepared square photos
                     no_translate:bool=False, # keep non-French text as it is
                     n_workers:int=None, # processes for the photos (default: all cores)
+                    quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Prepare the data: validated products, split, clean French text, prepared photos -> products.parquet."
-    prepare(data, Workspace(workspace), img_size=img_size, translate=not no_translate, n_workers=n_workers)
+    "Prepare the data: validated products, split, clean French text, prepared photos -> products.parquet; e.g. `rakuten_prepare --data path/to/challenge --workspace ws`"
+    with console_command(quiet):
+        prepare(data, Workspace(workspace), img_size=img_size, translate=not no_translate, n_workers=n_workers)

@@ -13,6 +13,7 @@ from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from .core import CODES, Workspace, categories
 from .data import X_TRAIN, Y_TRAIN, X_TEST, IMAGE_DIRS, image_path
+from .core import console_command
 
 # %% auto #0
 __all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'BAD_IMAGE_KINDS', 'HUGE_SIDE', 'SAMPLE_DIR', 'class_counts', 'class_style',
@@ -315,9 +316,11 @@ def rakuten_sample(dest:str, # folder to write the dataset into
                    img_size:int=500, # photo width and height
                    seed:int=0, # random seed: the same seed writes the same files
                    bad_images:bool=False, # also damage a few photos (one of each kind in `BAD_IMAGE_KINDS`)
+                   quiet:bool=False, # print only stage results and errors, no progress
                   ):
-    "Write a synthetic mini-Rakuten dataset in the official layout."
-    start = time.perf_counter()
-    make_sample(dest, n=n, img_size=img_size, seed=seed)
-    if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
-    print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")
+    "Write a synthetic mini-Rakuten dataset in the official layout; e.g. `rakuten_sample data/sample --n 1000`"
+    with console_command(quiet):
+        start = time.perf_counter()
+        make_sample(dest, n=n, img_size=img_size, seed=seed)
+        if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
+        print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")

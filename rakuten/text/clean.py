@@ -8,7 +8,6 @@ import html, re
 import numpy as np
 import pandas as pd
 import ftfy
-from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 # %% auto #0
 __all__ = ['MARKET_LANGS', 'clean_html', 'join_text', 'detect_lang']
@@ -57,7 +56,8 @@ _detector = None
 
 def _get_detector():
     global _detector
-    if _detector is None:
+    if _detector is None:  # lingua is imported on first use: cleaning alone (prediction) does not need it
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
         langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in MARKET_LANGS]
         _detector = LanguageDetectorBuilder.from_languages(*langs).with_minimum_relative_distance(0.15).build()
     return _detector

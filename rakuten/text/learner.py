@@ -12,6 +12,7 @@ from ..core import Workspace
 from ..data import labelled_rows
 from ..evaluate import evaluate
 from ..model import RakutenModel
+from ..core import console_command
 
 # %% auto #0
 __all__ = ['TEXT_MODELS', 'DEFAULT_LR', 'make_text_model', 'train_text', 'rakuten_train_text']
@@ -74,10 +75,13 @@ def rakuten_train_text(data:str=None, # folder in the official layout (default: 
                        max_len:int=128, # tokens per text (transformers)
                        pretrained:bool=False, # AWD-LSTM: start from fastai's English weights
                        balance:float=0, # class balancing power (0: none, 1: full)
+                       no_translate:bool=False, # keep non-French text as it is (when the data is prepared now)
+                       quiet:bool=False, # print only stage results and errors, no progress
                       ):
-    "Train a text model on products.parquet; save it with its test metrics."
-    from rakuten.prepare import prepare
-    ws = Workspace(workspace)
-    info = train_text(prepare(data, ws), ws, model, epochs, lr, bs, max_len, pretrained, balance)
-    print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
-          f"in {info['seconds']:.0f} s -> {info['path']}")
+    "Train a text model on products.parquet; save it with its test metrics; e.g. `rakuten_train_text --data path/to/challenge --model camembert-base --epochs 3`"
+    with console_command(quiet):
+        from rakuten.prepare import prepare
+        ws = Workspace(workspace)
+        info = train_text(prepare(data, ws, translate=not no_translate), ws, model, epochs, lr, bs, max_len, pretrained, balance)
+        print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
+              f"in {info['seconds']:.0f} s -> {info['path']}")

@@ -109,6 +109,7 @@ def fit(self:TransformerModel,
         lr:float=5e-5, # peak learning rate
         bs:int=32, # batch size
         balance:float=0, # class balancing power
+        cbs:list|None=None, # more fastai callbacks for the Learner
         **kwargs, # other trainers' settings, ignored
        )->TransformerModel:
     "Fine-tune with fastai's one-cycle schedule; mixed precision on a GPU."
@@ -116,7 +117,7 @@ def fit(self:TransformerModel,
     dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
                       self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
     if torch.cuda.is_available(): dls = dls.cuda()
-    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), metrics=[accuracy, F1Score(average='weighted')])
+    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
     if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)

@@ -8,7 +8,6 @@ import sqlite3, time, warnings
 from pathlib import Path
 import pandas as pd
 import requests
-from deep_translator import GoogleTranslator
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
@@ -47,6 +46,7 @@ def google_translator(source:str, # ISO 639-1 code of the texts' language
                       target:str, # ISO 639-1 code to translate into
                      ): # a deep-translator `GoogleTranslator`
     "The default translator: Google Translate through deep-translator."
+    from deep_translator import GoogleTranslator  # imported on first use: only translation needs it
     return GoogleTranslator(source=source, target=target)
 
 OFFLINE_ERRORS = (requests.exceptions.ConnectionError, ConnectionError)  # errors that mean no network: stop, don't retry

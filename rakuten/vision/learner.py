@@ -25,6 +25,7 @@ from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
 from ..balance import class_weights
 from ..evaluate import evaluate, plot_training
 from .features import open_image
+from ..core import console_command
 
 # %% auto #0
 __all__ = ['vision_dls', 'make_vision_learner', 'fit_vision', 'VisionModel', 'learner_probs', 'train_vision',
@@ -119,12 +120,13 @@ class VisionModel(RakutenModel):
             balance:float=0, # class balancing power
             num_workers:int|None=None, # DataLoader processes (default: fastai's)
             seed:int=42, # shuffling seed
+            cbs:list|None=None, # more fastai callbacks for the Learner
             **kwargs, # other trainers' settings, ignored
            )->VisionModel:
         "Train with fastai: `fine_tune` when pretrained, else `fit_one_cycle`."
         rows = pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)])
         dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed)
-        self.learn = fit_vision(make_vision_learner(dls, self.arch, self.pretrained, self.weights), epochs, lr)
+        self.learn = fit_vision(make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs), epochs, lr)
         self.pretrained = self.learn.pretrained_
         self.model = self.learn.model.eval()
         return self
@@ -251,11 +253,14 @@ def rakuten_train_vision(data:str=None, # folder in the official layout (default
                          no_pretrained:bool=False, # start from random weights even when the hub is reachable
                          weights:str=None, # local timm checkpoint for the body
                          balance:float=0, # class balancing power (0: none, 1: full)
+                         no_translate:bool=False, # keep non-French text as it is (when the data is prepared now)
+                         quiet:bool=False, # print only stage results and errors, no progress
                         ):
-    "Train the image model on products.parquet; save it with its curves and test metrics."
-    from rakuten.prepare import prepare
-    ws = Workspace(workspace)
-    products = prepare(data, ws, img_size=img_size)
-    info = train_vision(products, ws, arch, epochs, lr, bs, img_size, not no_pretrained, weights, balance)
-    print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
-          f"in {info['seconds']:.0f} s -> {info['path']}")
+    "Train the image model on products.parquet; save it with its curves and test metrics; e.g. `rakuten_train_vision --data path/to/challenge --arch efficientnet_b0 --epochs 5`"
+    with console_command(quiet):
+        from rakuten.prepare import prepare
+        ws = Workspace(workspace)
+        products = prepare(data, ws, img_size=img_size, translate=not no_translate)
+        info = train_vision(products, ws, arch, epochs, lr, bs, img_size, not no_pretrained, weights, balance)
+        print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
+              f"in {info['seconds']:.0f} s -> {info['path']}")

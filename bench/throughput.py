@@ -1,0 +1,171 @@
+"""Throughput of the project against the raw network, side by side, in one run, on whatever device is present.
+
+Usage: python bench/throughput.py [--device cpu|cuda] [--arch efficientnet_b0] [--img_size 224] [--n 512]
+                                  [--text_size base|small] [--max_len 128] [--bs 64]
+
+Raw: the same network on tensors already on the device (mixed precision and channels-last on a GPU), the
+ceiling. Project: the same work through the project's own path — photos decoded from prepared JPEG files,
+fastai DataLoaders and Learner, texts tokenised and batched by length, the fused `Predictor` — timed in the
+same process. Prints one table (rows of the issue "Speed": inference, image training, the image DataLoader
+alone, text training, Grad-CAM) with the ratio project/raw, and writes it as JSON beside the workspace.
+"""
+import argparse, json, os, sys, tempfile, time, warnings
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import torch
+
+def sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+def rate(n, f, dev, warm=None):
+    "Items per second of `f()`, which processes `n` items; `warm()` (default `f`) runs once first."
+    (warm or f)(); sync(dev)
+    t = time.perf_counter(); f(); sync(dev)
+    return n/(time.perf_counter() - t)
+
+def raw_image(arch, size, bs, dev, steps):
+    import timm
+    m = timm.create_model(arch, num_classes=27).to(dev)
+    cuda = dev.type == 'cuda'
+    if cuda: m = m.to(memory_format=torch.channels_last)
+    x = torch.randn(bs, 3, size, size, device=dev); y = torch.randint(0, 27, (bs,), device=dev)
+    if cuda: x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(m.parameters(), 1e-3); scaler = torch.amp.GradScaler(enabled=cuda)
+    def train():
+        for _ in range(steps):
+            with torch.autocast(dev.type, enabled=cuda): loss = torch.nn.functional.cross_entropy(m(x), y)
+            opt.zero_grad(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
+    def infer():
+        with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
+            for _ in range(steps): m(x)
+    tr = rate(bs*steps, train, dev); m.eval()
+    return tr, rate(bs*steps, infer, dev)
+
+def raw_text(ckpt, max_len, bs, dev, steps):
+    from transformers import AutoModelForSequenceClassification
+    m = AutoModelForSequenceClassification.from_pretrained(ckpt, num_labels=27).to(dev)
+    cuda = dev.type == 'cuda'
+    ids = torch.randint(5, m.config.vocab_size - 1, (bs, max_len), device=dev); y = torch.randint(0, 27, (bs,), device=dev)
+    opt = torch.optim.AdamW(m.parameters(), 5e-5); scaler = torch.amp.GradScaler(enabled=cuda)
+    def train():
+        for _ in range(steps):
+            with torch.autocast(dev.type, enabled=cuda): loss = m(input_ids=ids, labels=y).loss
+            opt.zero_grad(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
+    def infer():
+        with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
+            for _ in range(steps): m(input_ids=ids)
+    tr = rate(bs*steps, train, dev); m.eval()
+    return tr, rate(bs*steps, infer, dev)
+
+class PhaseTimer:
+    "A fastai callback that times the training phase of each epoch (not validation)."
+    def __init__(self): self.train_s = []
+    def make(self):
+        from fastai.callback.core import Callback
+        timer = self
+        class _T(Callback):
+            order = 99
+            def before_train(self): self.t = time.perf_counter()
+            def after_train(self):
+                if self.dls.device.type == 'cuda': torch.cuda.synchronize()
+                timer.train_s.append(time.perf_counter() - self.t)
+        return _T()
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    ap.add_argument('--arch', default='efficientnet_b0')
+    ap.add_argument('--img_size', type=int, default=None, help='default: 224 on a GPU, 128 on a CPU')
+    ap.add_argument('--n', type=int, default=None, help='labelled products (default: 4000 on a GPU, 400 on a CPU)')
+    ap.add_argument('--text_size', default=None, help="'base' (camembert-base shape) or 'small' (default on a CPU)")
+    ap.add_argument('--max_len', type=int, default=128)
+    ap.add_argument('--bs', type=int, default=64)
+    ap.add_argument('--workers', type=int, default=None, help='DataLoader processes (default: all cores, at most 16)')
+    a = ap.parse_args()
+    dev = torch.device(a.device); gpu = dev.type == 'cuda'
+    size, n = a.img_size or (224 if gpu else 128), a.n or (4000 if gpu else 400)
+    text_size = a.text_size or ('base' if gpu else 'small')
+    workers = a.workers if a.workers is not None else min(16, os.cpu_count() or 1)
+    if not gpu: torch.set_num_threads(os.cpu_count() or 1)
+    warnings.filterwarnings('ignore')
+    from rakuten.core import Workspace, use_progress, QuietMasterBar, QuietProgressBar
+    from rakuten.sample import get_data
+    from rakuten.prepare import prepare
+    from rakuten.data import labelled_rows
+    from rakuten.vision.learner import VisionModel, vision_dls, make_vision_learner
+    from rakuten.text.tfidf import TfidfModel
+    from rakuten.text.transformer import TransformerModel, tiny_transformer
+    from rakuten.fusion import Fusion
+    from rakuten.predict import Predictor
+    from rakuten.gradcam import cam_maps
+    use_progress((QuietMasterBar, QuietProgressBar))
+    ws = Workspace(tempfile.mkdtemp(prefix='rakuten-bench-'))
+    t = time.perf_counter()
+    products = prepare(get_data(ws=ws, n=n, img_size=max(size, 160)), ws, img_size=size, translate=False)
+    print(f"data: {len(products)} products, photos at {size} px, prepared in {time.perf_counter() - t:.0f} s; device {dev}"
+          + (f" ({torch.cuda.get_device_name(dev)})" if gpu else f" ({os.cpu_count()} cores)"))
+    train, valid, test = (labelled_rows(products, (s,)) for s in ('train', 'valid', 'test'))
+    rows = []
+    # image: raw vs project
+    steps = 20 if gpu else 3
+    raw_tr, raw_inf = raw_image(a.arch, size, a.bs, dev, steps)
+    vm = VisionModel(a.arch, size, pretrained=False)
+    dls = vision_dls(pd.concat([train.assign(is_valid=False), valid.head(a.bs).assign(is_valid=True)]), size, a.bs, num_workers=workers)
+    dls.to(dev)
+    t = time.perf_counter(); m = 0
+    for xb, yb in dls.train: m += len(xb)
+    sync(dev); dl_rate = m/(time.perf_counter() - t)
+    timer = PhaseTimer()
+    learn = make_vision_learner(dls, a.arch, pretrained=False, cbs=[timer.make()])
+    learn.model.to(dev)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learn.fit(2, 1e-3)  # the first epoch warms up (workers, cudnn)
+    n_train = len(dls.train)*a.bs
+    proj_tr = n_train/timer.train_s[-1]
+    vm.model = learn.model.eval()
+    photos = test.image.tolist()*max(1, (1024 if gpu else 128)//len(test))
+    proj_inf = rate(len(photos), lambda: vm.predict(photos, bs=a.bs*2 if gpu else a.bs), dev, warm=lambda: vm.predict(photos[:a.bs*2]))
+    rows += [('image inference (decode + network)', proj_inf, raw_inf, 'img/s'),
+             ('image training, one epoch', proj_tr, raw_tr, 'img/s'),
+             ('fastai image DataLoader alone', dl_rate, raw_tr, 'img/s')]
+    # text: raw vs project
+    ckpt = tiny_transformer(products.text.tolist(), ws.root/'ckpt', **({'hidden_size': 768, 'layers': 12} if text_size == 'base' else {'hidden_size': 256, 'layers': 4}),
+                            vocab_size=32000 if text_size == 'base' else 8000)
+    if text_size == 'base':  # camembert-base's heads and feed-forward width
+        import transformers
+        cfg = transformers.AutoConfig.from_pretrained(ckpt); cfg.num_attention_heads, cfg.intermediate_size = 12, 3072
+        transformers.AutoModelForSequenceClassification.from_config(cfg).save_pretrained(ckpt)
+    tsteps = 10 if gpu else 2
+    raw_ttr, raw_tinf = raw_text(ckpt, a.max_len, a.bs, dev, tsteps)
+    tm = TransformerModel(str(ckpt), max_len=a.max_len)
+    ttimer = PhaseTimer()
+    texts_train = pd.concat([train]*max(1, (2048 if gpu else 128)//len(train)))
+    tm.hf.to(dev)
+    tm.fit(texts_train, valid.head(a.bs), epochs=1, lr=5e-5, bs=a.bs, cbs=[ttimer.make()])
+    proj_ttr = len(texts_train)//a.bs*a.bs/ttimer.train_s[-1]
+    texts = pd.concat([test.text]*max(1, (4096 if gpu else 256)//len(test)))
+    proj_tinf = rate(len(texts), lambda: tm.predict(texts), dev, warm=lambda: tm.predict(texts[:64]))
+    rows += [('text inference (tokenise + network)', proj_tinf, raw_tinf, 'seq/s'), ('text training, one epoch', proj_ttr, raw_ttr, 'seq/s')]
+    # end to end: text + image + fusion on prepared inputs
+    fusion = Fusion().fit(tm.predict(valid.text), vm.predict(valid.image), valid.prdtypecode)
+    pred = Predictor(tm, vm, fusion)
+    many = pd.concat([test]*max(1, (2048 if gpu else 128)//len(test)))
+    proj_e2e = rate(len(many), lambda: pred.predict_parts(many, prepared=True), dev, warm=lambda: pred.predict_parts(many.head(64), prepared=True))
+    rows += [('end-to-end prediction, text + image + fusion', proj_e2e, raw_inf, 'products/s')]
+    # Grad-CAM: one photo per class
+    per_class = test.groupby('prdtypecode').head(1)
+    t = time.perf_counter(); cam_maps(vm, per_class.image.tolist(), per_class.prdtypecode.tolist()); cam_s = time.perf_counter() - t
+    rows += [(f'Grad-CAM, one photo per class ({len(per_class)} photos)', len(per_class)/cam_s, float('nan'), 'img/s')]
+    table = pd.DataFrame(rows, columns=['stage', 'project', 'raw network', 'unit']).set_index('stage')
+    table['ratio'] = table.project/table['raw network']
+    pd.set_option('display.width', 200)
+    print(f"\n{a.arch} at {size} px, transformer '{text_size}' at {a.max_len} tokens, batch {a.bs}, {workers} loader workers\n")
+    print(table.round({'project': 1, 'raw network': 1, 'ratio': 3}).to_string())
+    out = ws.root/'throughput.json'
+    out.write_text(json.dumps({'device': str(dev), 'gpu': torch.cuda.get_device_name(dev) if gpu else None, 'arch': a.arch, 'img_size': size,
+                               'text_size': text_size, 'max_len': a.max_len, 'bs': a.bs, 'rows': table.reset_index().to_dict('records')}, indent=1))
+    print(f"\n-> {out}")
+
+if __name__ == '__main__': main()
