@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os, sys, time
 from contextlib import contextmanager
-from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, ProgressBar
+from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, MasterBar, ProgressBar
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -134,29 +134,33 @@ def workspace_lock(ws:Workspace, # the workspace to hold
 
 # %% ../nbs/00_core.ipynb #0067e799
 class LogProgressBar(ConsoleProgressBar):
-    "A fastprogress bar that prints plain lines — every 10 % or 30 s, with rate and time left — for log files."
-    every_pct, every_s = 0.1, 30
+    "A fastprogress bar that prints plain lines — every 10 % (2 s apart at least) or 30 s, and at the end — for log files."
+    every_pct, min_s, every_s = 0.1, 2, 30
     def __init__(self, gen, total=None, display=True, leave=True, parent=None, master=None, txt_len=60):
         self.max_len, self.prefix = 0, ''  # no terminal probing: fastprogress's console bar prints a '\r' for it
         ProgressBar.__init__(self, gen, total, display, leave, parent, master)
 
     def on_iter_begin(self):
-        self.next_pct, self.next_t = self.every_pct, time.time() + self.every_s
+        self.next_pct, self.last_line = self.every_pct, time.time()
         super().on_iter_begin()
 
     def on_update(self, val, text):
         if not self.display or not val or not hasattr(self, 'next_pct'): return
-        pct = val/self.total if self.total else 0
-        if pct < self.next_pct and time.time() < self.next_t and val != self.total: return
+        pct, now = (val/self.total if self.total else 0), time.time()
+        due = (pct >= self.next_pct and now - self.last_line >= self.min_s) or now - self.last_line >= self.every_s
+        if not (due or val == self.total): return
         rate = val/max(self.last_t - self.start_t, 1e-9)
-        print(f"{self.prefix + ' ' if self.prefix else ''}{text.split(' ...')[0]} {rate:.1f} it/s", flush=True)
-        self.next_pct, self.next_t = (int(pct/self.every_pct) + 1)*self.every_pct, time.time() + self.every_s
+        print(f"{self.prefix + ' ' if self.prefix else ''}{text.split('...')[0].rstrip(']')}] {rate:.1f} it/s", flush=True)
+        self.next_pct, self.last_line = (int(pct/self.every_pct) + 1)*self.every_pct, now
 
     def on_iter_end(self): ProgressBar.on_iter_end(self)
 
 class LogMasterBar(ConsoleMasterBar):
     "fastprogress's console master bar with `LogProgressBar` children: epoch tables as plain lines."
     pcls = LogProgressBar
+    def __init__(self, gen, total=None, hide_graph=False, order=None, clean_on_interrupt=False, total_time=False):
+        MasterBar.__init__(self, gen, LogProgressBar, total)
+        self.total_time = total_time
 
 class QuietProgressBar(LogProgressBar):
     "A progress bar that prints nothing."
@@ -170,16 +174,14 @@ class QuietMasterBar(LogMasterBar):
 # %% ../nbs/00_core.ipynb #e454b04b
 def use_progress(bars:tuple, # (master bar class, progress bar class)
                 ):
-    "Make fastprogress, fastcore's `parallel` and fastai's training loop use these progress bars."
+    "Make fastprogress, fastcore's `parallel`, fastai's training loop and every module that imported a bar use these."
     import importlib
     mb, pb = bars
     fp = importlib.import_module('fastprogress.fastprogress')
-    fp.master_bar, fp.progress_bar = mb, pb
-    for name in ('fastprogress', 'fastcore.parallel', 'fastai.callback.progress'):
-        mod = sys.modules.get(name) or (importlib.import_module(name) if name != 'fastai.callback.progress' else None)
-        if mod is None: continue
-        if hasattr(mod, 'master_bar'): mod.master_bar = mb
-        if hasattr(mod, 'progress_bar'): mod.progress_bar = pb
+    old = {'master_bar': (fp.master_bar, mb), 'progress_bar': (fp.progress_bar, pb)}
+    for mod in [fp, importlib.import_module('fastprogress')] + list(sys.modules.values()):
+        for name, (was, new) in old.items():
+            if getattr(mod, name, None) is was: setattr(mod, name, new)
 
 def log_bars(quiet:bool=False, # no progress at all
              stream=None, # where the output goes (default: stdout)

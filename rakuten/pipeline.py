@@ -110,7 +110,7 @@ def _run(data, ws, cfg, n_workers):
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     write_report(metrics, ws)
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
-          f"fusion {metrics['fusion']['weighted_f1']:.3f}; {timings['total']:.0f} s -> {ws.reports}")
+          f"fusion {metrics['fusion']['weighted_f1']:.3f} -> {ws.reports}")
     return metrics
 
 # %% ../nbs/80_pipeline.ipynb #24b4ca32

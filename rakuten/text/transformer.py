@@ -53,7 +53,8 @@ def tiny_transformer(texts:list, # texts to train the tokenizer on
     tok = PreTrainedTokenizerFast(tokenizer_object=wp, pad_token='<pad>', unk_token='<unk>', bos_token='<s>', eos_token='</s>',
                                   cls_token='<s>', sep_token='</s>', mask_token='<mask>')
     cfg = CamembertConfig(vocab_size=wp.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=2,
-                          intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0, bos_token_id=2, eos_token_id=3)
+                          intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0, bos_token_id=2, eos_token_id=3,
+                          num_labels=27)
     CamembertForSequenceClassification(cfg).save_pretrained(folder); tok.save_pretrained(folder)
     return Path(folder)
 

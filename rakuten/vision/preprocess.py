@@ -78,19 +78,17 @@ def preprocess_images(paths:list, # source photos
     (dest/STAMP).write_text(stamp)
     paths = pd.Series(paths).astype(str)
     outs = [str(dest/Path(p).name) for p in paths]
-    start = time.perf_counter()
     res = parallel(_prep_one, list(zip(paths, outs)), prep=prep, n_workers=n_workers if n_workers is not None else os.cpu_count(),
                    progress=progress, chunksize=32)
     df = pd.DataFrame(list(res), columns=['status', 'note'], index=paths.index)
     df.insert(0, 'src', paths.values); df.insert(1, 'dest', outs)
     df.loc[df.status.isin(['failed', 'missing']), 'dest'] = None
-    elapsed = time.perf_counter() - start
     issues = df[df.note.notna()]
     issues[['src', 'status', 'note']].to_csv(dest/REPORT, index=False)
     counts = Counter(df.status)
     kinds = Counter(n.split(':')[0] if s != 'converted' else n for s, n in zip(issues.status, issues.note))
     new = counts['ok'] + counts['converted']
-    print(f"{len(df)} photos: {new} prepared ({new/elapsed if new else 0:.0f}/s), {counts['done']} already done, "
+    print(f"{len(df)} photos: {new} prepared, {counts['done']} already done, "
           f"{counts['converted']} converted, {counts['missing']} missing, {counts['failed']} unreadable"
           + (f" — see {dest/REPORT}" if len(issues) else ''))
     return df
