@@ -188,6 +188,9 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                      no_translate:bool=False, # keep non-French text as it is
                      balance:float=None, # class balancing power
                      budget:str='auto', # 'sample' (short CPU run), 'real' (GPU run), 'auto': sample without --data
+                     recipe:str=None, # an ensemble instead: a recipe name (sample, real, leaderboard) or a .json/.toml file
+                     members:str=None, # with --recipe: only these members, comma-separated
+                     folds:int=None, # with --recipe: override its number of folds
                      quiet:bool=False, # print only stage results and errors, no progress
                     ):
     "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report; e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
@@ -196,4 +199,7 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                     lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
         if no_pretrained: over['pretrained'] = False
         if no_translate: over['translate'] = False
-        run_pipeline(data, Workspace(workspace), budget=budget, **over)
+        if recipe:
+            from rakuten.ensemble import run_recipe
+            run_recipe(data, Workspace(workspace), recipe, members, folds, translate=not no_translate)
+        else: run_pipeline(data, Workspace(workspace), budget=budget, **over)

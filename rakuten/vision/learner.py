@@ -166,6 +166,7 @@ def predict(self:VisionModel,
             photos:list, # photos: paths or PIL images
             bs:int=64, # batch size
             num_workers:int|None=None, # decoding processes (default: up to 8 when there are many paths)
+            tta:bool=False, # test-time augmentation: average with the mirrored photo
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
     "Class probabilities of photos, decoded in parallel, batched on the model's device."
     photos, model = list(photos), self.model.eval()
@@ -178,7 +179,9 @@ def predict(self:VisionModel,
         for x in dl:
             x = self.normalize(x.to(dev, non_blocking=True))
             if cuda: x = x.contiguous(memory_format=torch.channels_last)
-            out.append(torch.softmax(model(x).float(), 1).cpu())
+            p = torch.softmax(model(x).float(), 1)
+            if tta: p = (p + torch.softmax(model(x.flip(3)).float(), 1))/2
+            out.append(p.cpu())
     probs = torch.cat(out).numpy() if out else np.zeros((0, len(self.classes)), np.float32)
     return to_codes(probs, self.classes)
 
