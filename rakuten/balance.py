@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['class_weights', 'resample_index']
+__all__ = ['class_weights', 'resample_index', 'row_weights']
 
 # %% ../nbs/04_balance.ipynb #36b59f25
 def class_weights(labels:pd.Series|np.ndarray, # the class of each training row
@@ -33,3 +33,12 @@ def resample_index(labels:pd.Series|np.ndarray, # the class of each training row
         return np.concatenate([rows, rng.choice(rows, n - len(rows), replace=True)])
     y = labels.to_numpy()
     return rng.permutation(np.concatenate([pick(np.flatnonzero(y == c)) for c in counts.index]))
+
+# %% ../nbs/04_balance.ipynb #ea249859
+def row_weights(rows:pd.DataFrame, # training rows with `prdtypecode`, maybe a `weight` column
+                balance:float=0, # class balancing power (see `class_weights`)
+               )->np.ndarray|None: # one weight per row, summing to 1; None when all rows weigh the same
+    "Per-row sampling weights: class balancing times the rows' own `weight`."
+    w = class_weights(rows.prdtypecode, balance) if balance else np.full(len(rows), 1/len(rows))
+    if 'weight' in rows.columns: w = w*rows.weight.to_numpy(float); w = w/w.sum()
+    return None if np.allclose(w, w[0]) else w

@@ -14,7 +14,7 @@ from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from fastcore.basics import patch
-from .core import CODES, Workspace, RakutenError, workspace_lock
+from .core import CODES, Workspace, RakutenError
 from .data import labelled_rows
 from .model import RakutenModel, to_codes, log_probs, weights_file, WEIGHTS
 from .evaluate import scores, markdown_table
@@ -22,8 +22,7 @@ from .fusion import fit_temperature, apply_temperature, fuse_probs
 
 # %% auto #0
 __all__ = ['RECIPES', 'MEMBER_KEYS', 'RecipeError', 'load_recipe', 'assign_folds', 'make_member', 'member_probs', 'fit_fold',
-           'member_oof', 'fit_weights', 'Stack', 'fit_members', 'run_recipe', 'stack_and_report', 'plot_members',
-           'ensemble_markdown']
+           'member_oof', 'fit_weights', 'Stack', 'fit_members', 'stack_and_report', 'plot_members', 'ensemble_markdown']
 
 # %% ../nbs/65_ensemble.ipynb #44b49a79
 class RecipeError(RakutenError, ValueError):
@@ -73,6 +72,8 @@ def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a
         r['members'] = {m: r['members'][m] for m in members}
     if not r['members']: raise RecipeError(f"{where}: no members")
     if r['folds'] < 1: raise RecipeError(f"{where}: folds must be 1 or more, not {r['folds']}")
+    if r.get('clean_labels') not in (None, 'drop', 'relabel', 'weight'):
+        raise RecipeError(f"{where}: clean_labels must be 'drop', 'relabel' or 'weight', not {r['clean_labels']!r}")
     for name, m in r['members'].items():
         kind = m.get('kind')
         if kind not in MEMBER_KEYS: raise RecipeError(f"{where}: member {name!r}: kind must be 'text' or 'image', not {kind!r}")
@@ -139,13 +140,14 @@ def fit_fold(name:str, # the member's name
     "Train one member on all folds but one; save it and its probabilities (resumable)."
     from fastai.torch_core import set_seed
     out = ws.models/'ensemble'/name/f'fold{fold}'
-    key = _key(spec, tta, seed, fold, list(map(int, folds.dropna().index)), len(products), str(products.image.dropna().iloc[:1].tolist()))
-    rec_path = out/'fold.json'
-    if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
     train_rows = products[folds.notna() & (folds != fold)]
     held = products[folds == fold]
     pred_rows = products[folds.isna() | (folds == fold)]  # the left-out fold, test and submission rows
     tr, va = (r[_usable(r, spec)].assign(prdtypecode=lambda d: d.prdtypecode.astype(int)) for r in (train_rows, held))
+    key = _key(spec, tta, seed, fold, list(map(int, folds.dropna().index)), len(products), str(products.image.dropna().iloc[:1].tolist()),
+               tr.prdtypecode.tolist(), tr['weight'].tolist() if 'weight' in tr else None)  # labels and weights: cleaning retrains
+    rec_path = out/'fold.json'
+    if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
     set_seed(seed); t0 = time.perf_counter()
     model = make_member(spec)
     kw = {k: spec[k] for k in ('epochs', 'lr', 'bs', 'balance', 'num_workers') if k in spec}
@@ -313,26 +315,6 @@ def fit_members(products:pd.DataFrame, # `products.parquet`
             print(f"member {name}, fold {f}: {len(rec['fit_rows'])} training rows, {rec['seconds']} s")
             records[name].append(rec)
     return folds, records
-
-# %% ../nbs/65_ensemble.ipynb #075af4a2
-def run_recipe(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
-               ws:Workspace|None=None, # the workspace
-               recipe:str|dict='sample', # a recipe name, file or dict
-               members:list|str|None=None, # keep only these members
-               folds:int|None=None, # override the recipe's folds
-               tta:bool|None=None, # override the recipe's test-time augmentation
-               translate:bool=True, # translate non-French text when preparing
-               n_workers:int|None=None, # processes for photo preparation
-               seed:int=42, # folds and training seed
-              )->dict: # the report, also in reports/ensemble.json
-    "Train a recipe's members k-fold, stack them, evaluate on the test split, write the submission and the report."
-    from rakuten.prepare import prepare
-    r = load_recipe(recipe, members, folds=folds, tta=tta)
-    with workspace_lock(ws := ws or Workspace()):
-        size = max([m.get('img_size', 224) for m in r['members'].values() if m['kind'] == 'image'] or [64])
-        products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers)
-        fold_ids, records = fit_members(products, ws, r, seed)
-        return stack_and_report(products, fold_ids, records, ws, r)
 
 # %% ../nbs/65_ensemble.ipynb #01d7d9bc
 def stack_and_report(products, folds, records, ws, recipe)->dict:

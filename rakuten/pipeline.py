@@ -17,13 +17,15 @@ from .prepare import prepare
 from .text.learner import train_text
 from .vision.learner import train_vision
 from .fusion import Fusion
+from .ensemble import load_recipe, fit_members, stack_and_report
+from .label_issues import oof_probs, find_label_issues, report_label_issues, clean_labels as clean_products
 from .predict import Predictor, write_submission
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1
 from .core import console_command
 
 # %% auto #0
 __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'run_pipeline', 'evaluate_test',
-           'predict_submission', 'write_report', 'rakuten_pipeline']
+           'predict_submission', 'write_report', 'run_recipe', 'rakuten_pipeline']
 
 # %% ../nbs/80_pipeline.ipynb #e1edbb64
 SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=5, lr_vision=3e-3,
@@ -172,6 +174,32 @@ Timings (s): `{json.dumps(metrics['timings_s'])}`
     (ws.reports/'report.md').write_text(md)
     return ws.reports/'report.md'
 
+# %% ../nbs/80_pipeline.ipynb #191ba695
+def run_recipe(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
+               ws:Workspace|None=None, # the workspace
+               recipe:str|dict='sample', # a recipe name, file or dict
+               members:list|str|None=None, # keep only these members
+               folds:int|None=None, # override the recipe's folds
+               tta:bool|None=None, # override the recipe's test-time augmentation
+               clean_labels:str|None=None, # override the recipe's label cleaning: 'drop', 'relabel' or 'weight'
+               translate:bool=True, # translate non-French text when preparing
+               n_workers:int|None=None, # processes for photo preparation
+               seed:int=42, # folds and training seed
+              )->dict: # the report, also in reports/ensemble.json
+    "Prepare, clean the labels if asked, train a recipe's members k-fold, stack them, evaluate, write the submission and the report."
+    r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels)
+    with workspace_lock(ws := ws or Workspace()):
+        size = max([m.get('img_size', 224) for m in r['members'].values() if m['kind'] == 'image'] or [64])
+        products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers)
+        if r.get('clean_labels'):
+            issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
+            report_label_issues(issues, products, ws)
+            print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} training labels flagged "
+                  f"(reports/label_issues.csv); {r['clean_labels']} them")
+            products = clean_products(products, issues, r['clean_labels'])
+        fold_ids, records = fit_members(products, ws, r, seed)
+        return stack_and_report(products, fold_ids, records, ws, r)
+
 # %% ../nbs/80_pipeline.ipynb #46de48ae
 @call_parse
 def rakuten_pipeline(data:str=None, # folder in the official layout (default: the embedded sample, CPU budget)
@@ -191,6 +219,7 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                      recipe:str=None, # an ensemble instead: a recipe name (sample, real, leaderboard) or a .json/.toml file
                      members:str=None, # with --recipe: only these members, comma-separated
                      folds:int=None, # with --recipe: override its number of folds
+                     clean_labels:str=None, # with --recipe: drop, relabel or weight the labels cleanlab flags
                      quiet:bool=False, # print only stage results and errors, no progress
                     ):
     "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report; e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
@@ -199,7 +228,5 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                     lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
         if no_pretrained: over['pretrained'] = False
         if no_translate: over['translate'] = False
-        if recipe:
-            from rakuten.ensemble import run_recipe
-            run_recipe(data, Workspace(workspace), recipe, members, folds, translate=not no_translate)
+        if recipe: run_recipe(data, Workspace(workspace), recipe, members, folds, clean_labels=clean_labels, translate=not no_translate)
         else: run_pipeline(data, Workspace(workspace), budget=budget, **over)

@@ -16,8 +16,9 @@ from .data import X_TRAIN, Y_TRAIN, X_TEST, IMAGE_DIRS, image_path
 from .core import console_command
 
 # %% auto #0
-__all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'BAD_IMAGE_KINDS', 'HUGE_SIDE', 'SAMPLE_DIR', 'class_counts', 'class_style',
-           'draw_product', 'make_sample', 'show_classes', 'add_bad_images', 'get_data', 'rakuten_sample']
+__all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'Y_TRUE', 'BAD_IMAGE_KINDS', 'HUGE_SIDE', 'SAMPLE_DIR', 'class_counts',
+           'class_style', 'draw_product', 'flip_labels', 'make_sample', 'show_classes', 'add_bad_images', 'get_data',
+           'rakuten_sample']
 
 # %% ../nbs/02_sample.ipynb #4b2cc575
 _CLASS_WORDS = {
@@ -201,6 +202,20 @@ def draw_product(code:int, # the product's class
     white = Image.new('RGB', (size, size), (255, 255, 255))
     return Image.composite(Image.fromarray(tex.astype(np.uint8)), white, _draw_mask(st['shape'], size, box))
 
+# %% ../nbs/02_sample.ipynb #014b2ba7
+Y_TRUE = 'Y_train_true.csv'  # the true labels of a sample written with label noise
+
+def flip_labels(codes:np.ndarray, # true labels
+                share:float, # share of them to flip
+                seed:int=0, # which ones, and to what
+               )->np.ndarray: # the noisy labels
+    "Flip a share of labels to another class of the same confusable group."
+    rng, out = np.random.default_rng(seed + 7919), np.array(codes).copy()
+    for i in rng.choice(len(out), int(round(share*len(out))), replace=False):
+        siblings = [c for c in _GROUPS[CLASS_GROUP[int(out[i])]][0] if c != out[i]]
+        out[i] = rng.choice(siblings)
+    return out
+
 # %% ../nbs/02_sample.ipynb #b29920ab
 def _ids(rng, n, lo, hi):
     ids = set()
@@ -214,6 +229,7 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 confuse:float=0.2, # chance a listing borrows a sibling class's words
                 foreign:float=0.12, # share of German or English listings
                 quality:int=90, # JPEG quality
+                label_noise:float=0, # share of training labels flipped to a confusable class (true labels in `Y_train_true.csv`)
                )->Path: # `dest`
     "Write a synthetic mini-Rakuten in the official layout."
     dest, rng = Path(dest), np.random.default_rng(seed)
@@ -228,7 +244,8 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
                        'productid': _ids(rng, total, 10**7, 4_300_000_000), 'imageid': _ids(rng, total, 10**8, 1_330_000_000)})
     for d in IMAGE_DIRS.values(): (dest/d).mkdir(parents=True, exist_ok=True)
     df.iloc[:n].to_csv(dest/X_TRAIN)
-    pd.DataFrame({'prdtypecode': codes[:n]}).to_csv(dest/Y_TRAIN)
+    pd.DataFrame({'prdtypecode': flip_labels(codes[:n], label_noise, seed)}).to_csv(dest/Y_TRAIN)
+    if label_noise: pd.DataFrame({'prdtypecode': codes[:n]}).to_csv(dest/Y_TRUE)
     df.iloc[n:].to_csv(dest/X_TEST)
     for i in progress_bar(range(total), leave=False):
         img = draw_product(int(codes[i]), img_size, rng, kinds[i])
@@ -316,11 +333,12 @@ def rakuten_sample(dest:str, # folder to write the dataset into
                    img_size:int=500, # photo width and height
                    seed:int=0, # random seed: the same seed writes the same files
                    bad_images:bool=False, # also damage a few photos (one of each kind in `BAD_IMAGE_KINDS`)
+                   label_noise:float=0, # share of training labels flipped to a confusable class (true ones in Y_train_true.csv)
                    quiet:bool=False, # print only stage results and errors, no progress
                   ):
     "Write a synthetic mini-Rakuten dataset in the official layout; e.g. `rakuten_sample data/sample --n 1000`"
     with console_command(quiet):
         start = time.perf_counter()
-        make_sample(dest, n=n, img_size=img_size, seed=seed)
+        make_sample(dest, n=n, img_size=img_size, seed=seed, label_noise=label_noise)
         if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
         print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")

@@ -17,7 +17,7 @@ from fastai.text.all import (DataBlock, TextBlock, CategoryBlock, ColReader, Col
 import fastai.callback.data  # `weighted_dataloaders`
 from ..core import CODES, host_reachable
 from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
-from ..balance import class_weights
+from ..balance import row_weights
 from fastcore.basics import patch
 
 # %% auto #0
@@ -90,7 +90,8 @@ def fit(self:AWDLSTMModel,
         lm = self.fit_lm(pd.concat([train.text, valid.text]) if corpus is None else corpus, lm_epochs, lm_lr, bs)
         df = pd.concat([train, valid]).assign(is_valid=[False]*len(train) + [True]*len(valid))
         blk = self._clas_block(self.vocab)
-        dls = blk.weighted_dataloaders(df, wgts=class_weights(train.prdtypecode, balance), bs=bs) if balance else blk.dataloaders(df, bs=bs)
+        wgts = row_weights(train, balance)
+        dls = blk.weighted_dataloaders(df, wgts=wgts, bs=bs) if wgts is not None else blk.dataloaders(df, bs=bs)
         self.learn = text_classifier_learner(dls, AWD_LSTM, config=self._config(), drop_mult=self.drop_mult, pretrained=False,
                                              metrics=[accuracy, F1Score(average='weighted')])
         self.learn.model[0].module.load_state_dict(lm.model[0].state_dict())  # the language model's encoder

@@ -17,7 +17,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import softmax, log_softmax
 from safetensors.numpy import save_file, load_file
 from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
-from ..balance import class_weights
+from ..balance import row_weights
 from ..core import code_name
 from fastcore.basics import patch
 
@@ -64,13 +64,14 @@ class TfidfModel(RakutenModel):
     def fit(self,
             train:pd.DataFrame, # rows with `text` and `prdtypecode`
             valid:pd.DataFrame|None=None, # not used: nothing to tune by epochs
-            balance:float=0, # class balancing power: rows weighted by `class_weights`
+            balance:float=0, # class balancing power: rows weighted by `row_weights` (with their `weight` column, if any)
             **kwargs, # other trainers' settings, ignored
            )->TfidfModel:
         "Fit the vectorisers and the classifier on the training rows."
         self.word.fit(train.text); self.char.fit(train.text)
         x, y = self.features(train.text), train.prdtypecode.astype(int).to_numpy()
-        w = class_weights(y, balance)*len(train) if balance else None
+        w = row_weights(train, balance)
+        if w is not None: w = w*len(train)
         self.clf.fit(x, y, sample_weight=w)
         if self.classifier == 'svc': self.temperature = fit_margin_temperature(x, y, self.C)
         return self

@@ -19,7 +19,7 @@ import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp
 from fastcore.basics import patch
 from ..core import CODES, host_reachable
 from ..model import RakutenModel, to_codes, ModelError
-from ..balance import class_weights
+from ..balance import row_weights
 
 # %% auto #0
 __all__ = ['from_hub', 'tiny_transformer', 'pad_batch', 'HFClassifier', 'TransformerModel']
@@ -114,7 +114,7 @@ def fit(self:TransformerModel,
         **kwargs, # other trainers' settings, ignored
        )->TransformerModel:
     "Fine-tune with fastai's one-cycle schedule; mixed precision on a GPU."
-    wgts = class_weights(train.prdtypecode, balance) if balance else None
+    wgts = row_weights(train, balance)
     dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
                       self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
     if torch.cuda.is_available(): dls = dls.cuda()

@@ -22,7 +22,7 @@ from fastcore.script import call_parse
 from ..core import CODES, Workspace, host_reachable
 from ..data import labelled_rows
 from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
-from ..balance import class_weights
+from ..balance import row_weights
 from ..evaluate import evaluate, plot_training
 from .features import open_image
 from ..core import console_command
@@ -47,9 +47,8 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
                        splitter=ColSplitter('is_valid'), item_tfms=Resize(img_size),
                        batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
     kw = dict(bs=bs, seed=seed) | ({} if num_workers is None else dict(num_workers=num_workers))
-    if not balance: return dblock.dataloaders(df, **kw)
-    train = df[~df.is_valid]
-    return dblock.weighted_dataloaders(df, wgts=class_weights(train.prdtypecode, balance), **kw)
+    wgts = row_weights(df[~df.is_valid], balance)  # class balancing and the rows' own `weight`, if any
+    return dblock.dataloaders(df, **kw) if wgts is None else dblock.weighted_dataloaders(df, wgts=wgts, **kw)
 
 # %% ../../nbs/35_vision.learner.ipynb #d1e57a16
 def _load_body_weights(learn, weights:str|Path):
