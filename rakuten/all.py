@@ -19,7 +19,10 @@ from .prepare import *
 from .text.tfidf import *
 from .text.learner import *
 from .vision.learner import *
+from .joint import *
 from .fusion import *
+from .ensemble import *
+from .label_issues import *
 from .predict import *
 from .pipeline import *
 
@@ -27,13 +30,14 @@ from .pipeline import *
 __all__ = ['LAZY', 'MODULES']
 
 # %% ../nbs/95_all.ipynb #c93ade3f
-LAZY = {'rakuten.text.transformer': ('TransformerModel', 'tiny_transformer', 'from_hub', 'HFClassifier', 'pad_batch'),
+LAZY = {'rakuten.text.transformer': ('TransformerModel', 'tiny_transformer', 'HFClassifier'),
         'rakuten.text.awd_lstm': ('AWDLSTMModel',),
         'rakuten.gradcam': ('cam_maps', 'gradcam_gallery', 'target_layer', 'mass_in_box', 'overlay', 'CAM_METHODS'),
         'rakuten.benchmark': ('benchmark_images', 'benchmark_text')}  # module -> names loaded on first use
 _WHERE = {name: mod for mod, names in LAZY.items() for name in names}
 MODULES = ('core', 'data', 'sample', 'model', 'balance', 'evaluate', 'text.clean', 'text.translate', 'vision.features',
-           'vision.preprocess', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'fusion', 'predict', 'pipeline')  # imported above
+           'vision.preprocess', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'label_issues',
+           'predict', 'pipeline')  # imported above
 __all__ = sorted({n for m in MODULES for n in importlib.import_module(f'rakuten.{m}').__all__})  # what `import *` gives
 
 def __getattr__(name):

@@ -17,6 +17,7 @@ from .data import labelled_rows
 from .evaluate import evaluate, markdown_table
 from .vision.learner import vision_dls, make_vision_learner, fit_vision, learner_probs
 from .text.learner import make_text_model
+from .joint import JointModel
 from .core import console_command
 
 # %% auto #0
@@ -100,8 +101,14 @@ def plot_per_class_heatmap(per_class:pd.DataFrame): # classes x models F1; the m
     return fig
 
 # %% ../nbs/40_benchmark.ipynb #b29a78e7
+def _make_model(name, max_len, kwargs):
+    "A text model by name, or a joint one: 'joint:<checkpoint>+<timm arch>'."
+    if not name.startswith('joint:'): return make_text_model(name, max_len, **kwargs)
+    ckpt, arch = name[len('joint:'):].rsplit('+', 1)
+    return JointModel(ckpt, arch, max_len=max_len, **kwargs)
+
 def benchmark_text(products:pd.DataFrame, ws:Workspace,
-                   models:tuple=('tfidf', 'awd_lstm', 'camembert-base'), # text models (see `make_text_model`)
+                   models:tuple=('tfidf', 'awd_lstm', 'camembert-base'), # text models (see `make_text_model`), or joint text + image models 'joint:<checkpoint>+<timm arch>'
                    epochs:int=3, bs:int=32, lr:float|None=None, max_len:int=128, seed:int=42,
                    model_kwargs:dict|None=None, # per model: extra constructor arguments
                    fit_kwargs:dict|None=None, # per model: extra `fit` arguments
@@ -116,16 +123,16 @@ def benchmark_text(products:pd.DataFrame, ws:Workspace,
         r = _cached(path, settings)
         if r is None:
             set_seed(seed)
-            try: m = make_text_model(name, max_len, **mk)
+            try: m = _make_model(name, max_len, mk)
             except Exception as e: print(f"{name}: skipped ({type(e).__name__}: {e})"); continue
             mem0 = _peak_start(); t0 = time.perf_counter()
             try: m.fit(tr, va, **{'epochs': epochs, 'bs': bs, 'corpus': products.text, **({'lr': lr} if lr else {}), **fk})
             except Exception as e: print(f"{name}: skipped ({type(e).__name__}: {e})"); continue
             train_s = time.perf_counter() - t0
-            t0 = time.perf_counter(); probs = m.predict(te.text); infer_s = time.perf_counter() - t0
+            t0 = time.perf_counter(); probs = m.predict(te if name.startswith('joint:') else te.text); infer_s = time.perf_counter() - t0
             res = evaluate(te.prdtypecode, probs, name=name)
-            n_params = sum(p.numel() for p in m.model.parameters()) if hasattr(m, 'model') and m.model is not None else (
-                       sum(p.numel() for p in m.hf.parameters()) if hasattr(m, 'hf') else m.clf.coef_.size)
+            net = getattr(m, 'net', None) or getattr(m, 'model', None) or getattr(m, 'hf', None)
+            n_params = sum(p.numel() for p in net.parameters()) if net is not None else m.clf.coef_.size
             r = dict(settings=settings, model=Path(name).name, **res['scores'], params_m=n_params/1e6, train_s_per_epoch=train_s/max(1, epochs),
                      infer_per_s=len(te)/infer_s, peak_mem_mb=_peak_mb(mem0), per_class_f1={c: v['f1'] for c, v in res['per_class'].items()})
             path.write_text(json.dumps(r, indent=1))

@@ -41,10 +41,13 @@ RECIPES = {
         'camembertav2': dict(kind='text', model='almanach/camembertav2-base', epochs=4, lr=4e-5, bs=32, max_len=192),
         'xlmr_large': dict(kind='text', model='xlm-roberta-large', epochs=3, lr=1e-5, bs=32, max_len=192),
         'convnext_384': dict(kind='image', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, epochs=6, lr=2e-4, bs=32),
-        'eva02_448': dict(kind='image', arch='eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', img_size=448, epochs=5, lr=5e-5, bs=16)}),
+        'eva02_448': dict(kind='image', arch='eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', img_size=448, epochs=5, lr=5e-5, bs=16),
+        'joint_384': dict(kind='joint', model='camembert-base', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, max_len=128,
+                          epochs=4, lr=1e-4, bs=32)}),
 }
 MEMBER_KEYS = {'text': {'kind', 'model', 'epochs', 'lr', 'bs', 'max_len', 'pretrained', 'balance', 'model_kwargs'},
-               'image': {'kind', 'arch', 'img_size', 'epochs', 'lr', 'bs', 'pretrained', 'weights', 'balance', 'num_workers'}}
+               'image': {'kind', 'arch', 'img_size', 'epochs', 'lr', 'bs', 'pretrained', 'weights', 'balance', 'num_workers'},
+               'joint': {'kind', 'model', 'arch', 'img_size', 'max_len', 'hidden', 'epochs', 'lr', 'bs', 'pretrained', 'freeze_epochs', 'balance', 'num_workers'}}
 
 # %% ../nbs/65_ensemble.ipynb #c4b7ccd5
 def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a dict
@@ -76,9 +79,9 @@ def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a
         raise RecipeError(f"{where}: clean_labels must be 'drop', 'relabel' or 'weight', not {r['clean_labels']!r}")
     for name, m in r['members'].items():
         kind = m.get('kind')
-        if kind not in MEMBER_KEYS: raise RecipeError(f"{where}: member {name!r}: kind must be 'text' or 'image', not {kind!r}")
-        need = 'model' if kind == 'text' else 'arch'
-        if need not in m: raise RecipeError(f"{where}: member {name!r}: a {kind} member needs {need!r}")
+        if kind not in MEMBER_KEYS: raise RecipeError(f"{where}: member {name!r}: kind must be 'text', 'image' or 'joint', not {kind!r}")
+        for need in {'text': ('model',), 'image': ('arch',), 'joint': ('model', 'arch')}[kind]:
+            if need not in m: raise RecipeError(f"{where}: member {name!r}: a {kind} member needs {need!r}")
         extra = set(m) - MEMBER_KEYS[kind]
         if extra: raise RecipeError(f"{where}: member {name!r}: unknown settings {sorted(extra)}; known: {sorted(MEMBER_KEYS[kind])}")
     return r
@@ -107,10 +110,14 @@ def make_member(spec:dict, # a member's settings (see `MEMBER_KEYS`)
     if spec['kind'] == 'text':
         from rakuten.text.learner import make_text_model
         return make_text_model(spec['model'], spec.get('max_len', 128), spec.get('pretrained', False), **spec.get('model_kwargs', {}))
+    if spec['kind'] == 'joint':
+        from rakuten.joint import JointModel
+        return JointModel(spec['model'], spec['arch'], spec.get('img_size', 224), spec.get('max_len', 128), spec.get('pretrained', True), spec.get('hidden', 512))
     from rakuten.vision.learner import VisionModel
     return VisionModel(spec['arch'], spec.get('img_size', 224), spec.get('pretrained', True), spec.get('weights'))
 
 def _usable(rows, spec):
+    if spec['kind'] == 'joint': return np.ones(len(rows), bool)  # it answers from whichever input a product has
     col = rows['text' if spec['kind'] == 'text' else 'image']
     return (col.notna() & (col.astype(str).str.strip() != '')).to_numpy()
 
@@ -122,7 +129,8 @@ def member_probs(model:RakutenModel, # a trained member
     "A member's probabilities of some rows."
     out, ok = np.full((len(rows), len(CODES)), np.nan, np.float32), _usable(rows, spec)
     if ok.any():
-        out[ok] = model.predict(rows.text[ok]) if spec['kind'] == 'text' else model.predict(rows.image[ok].tolist(), tta=tta)
+        out[ok] = (model.predict(rows.text[ok]) if spec['kind'] == 'text' else model.predict(rows[ok]) if spec['kind'] == 'joint'
+                   else model.predict(rows.image[ok].tolist(), tta=tta))
     return out
 
 # %% ../nbs/65_ensemble.ipynb #74f05d51
@@ -150,7 +158,7 @@ def fit_fold(name:str, # the member's name
     if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
     set_seed(seed); t0 = time.perf_counter()
     model = make_member(spec)
-    kw = {k: spec[k] for k in ('epochs', 'lr', 'bs', 'balance', 'num_workers') if k in spec}
+    kw = {k: spec[k] for k in ('epochs', 'lr', 'bs', 'balance', 'num_workers', 'freeze_epochs') if k in spec}
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         model.fit(tr, va, corpus=products.text, **kw)

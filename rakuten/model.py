@@ -45,7 +45,8 @@ CONFIG = 'config.json'       # settings of a saved model
 WEIGHTS = 'model.safetensors' # its tensors, for the kinds that keep them in one file
 MODEL_KINDS = {}              # kind -> class, filled as `RakutenModel` subclasses are defined
 BUILTIN_KINDS = {'tfidf': 'rakuten.text.tfidf', 'awd_lstm': 'rakuten.text.awd_lstm', 'transformer': 'rakuten.text.transformer',
-                 'vision': 'rakuten.vision.learner', 'fusion': 'rakuten.fusion'}  # where the built-in kinds are defined
+                 'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'fusion': 'rakuten.fusion',
+                 'stack': 'rakuten.ensemble'}  # where the built-in kinds are defined
 
 def write_config(path:str|Path, # the model folder (created)
                  config:dict, # JSON-able settings; must hold `kind` and `classes`

@@ -189,7 +189,7 @@ def run_recipe(data:str|Path|None=None, # folder in the official layout; None: t
     "Prepare, clean the labels if asked, train a recipe's members k-fold, stack them, evaluate, write the submission and the report."
     r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels)
     with workspace_lock(ws := ws or Workspace()):
-        size = max([m.get('img_size', 224) for m in r['members'].values() if m['kind'] == 'image'] or [64])
+        size = max([m.get('img_size', 224) for m in r['members'].values() if m['kind'] in ('image', 'joint')] or [64])
         products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers)
         if r.get('clean_labels'):
             issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
