@@ -22,6 +22,7 @@ from safetensors.torch import save_file, load_file
 from .core import CODES, host_reachable
 from .model import RakutenModel, to_codes, weights_file, WEIGHTS, ModelError
 from .balance import row_weights
+from .distributed import distributed
 from .text.transformer import from_hub, pad_batch
 from .vision.features import open_image
 
@@ -148,7 +149,7 @@ def fit(self:JointModel,
     self.learn = Learner(dls, NormalizePhoto(self.net), loss_func=CrossEntropyLossFlat(), splitter=lambda m: joint_splitter(m.net),
                          metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
     if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)
         if freeze_epochs:
             self.learn.freeze(); self.learn.fit_one_cycle(freeze_epochs, lr)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
 from .core import Workspace, workspace_lock
+from .distributed import is_main, wait_for_everyone
 from .data import load_products, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
 from .sample import get_data
 from .text.clean import join_text, detect_lang
@@ -44,7 +45,11 @@ def prepare(data:str|Path|None=None, # folder in the official layout; None: the 
             n_workers:int|None=None, # processes for the photos (default: all cores)
            )->pd.DataFrame: # the products table, also written to `data/processed/products.parquet`
     "Load, split, clean, translate and prepare photos; write `products.parquet`."
-    with workspace_lock(ws := ws or Workspace()): return _prepare(data, ws, img_size, translate, make_translator, n_workers)
+    ws = ws or Workspace()
+    if not is_main(): wait_for_everyone(); return pd.read_parquet(ws.processed/'products.parquet')  # several processes: the main one prepares
+    with workspace_lock(ws): out = _prepare(data, ws, img_size, translate, make_translator, n_workers)
+    wait_for_everyone()
+    return out
 
 def _prepare(data, ws, img_size, translate, make_translator, n_workers):
     t0, times = time.perf_counter(), {}

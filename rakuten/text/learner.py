@@ -12,6 +12,7 @@ from ..core import Workspace
 from ..data import labelled_rows
 from ..evaluate import evaluate
 from ..model import RakutenModel
+from ..distributed import is_main, wait_for_everyone
 from ..core import console_command
 
 # %% auto #0
@@ -56,12 +57,13 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     m = make_text_model(model, max_len, pretrained)
     m.fit(tr, va, epochs=epochs, lr=lr or DEFAULT_LR.get(model, 5e-5), bs=bs, balance=balance, corpus=products.text)
     seconds = time.perf_counter() - t0
-    scores = {}
+    scores, main = {}, is_main()  # with several processes, one writes
     for split in ('valid', 'test'):
         rows = labelled_rows(products, (split,), need='text')
-        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), path=ws.reports/f'metrics_{name}_{split}.json', name=name)['scores']
+        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
     info = dict(name=name, model=model, scores=scores, seconds=round(seconds, 1))
-    m.save(ws.models/name, train=info)
+    if main: m.save(ws.models/name, train=info)
+    wait_for_everyone()
     return info | {'path': str(ws.models/name)}
 
 # %% ../../nbs/33_text.learner.ipynb #6d802f3c

@@ -20,6 +20,7 @@ from fastcore.basics import patch
 from ..core import CODES, host_reachable
 from ..model import RakutenModel, to_codes, ModelError
 from ..balance import row_weights
+from ..distributed import distributed, shard_predict
 
 # %% auto #0
 __all__ = ['from_hub', 'tiny_transformer', 'pad_batch', 'HFClassifier', 'TransformerModel']
@@ -120,7 +121,7 @@ def fit(self:TransformerModel,
     if torch.cuda.is_available(): dls = dls.cuda()
     self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
     if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)
         self.learn.fit_one_cycle(epochs, lr)
     self.hf = self.learn.model.hf
@@ -132,7 +133,11 @@ def predict(self:TransformerModel,
             texts, # texts, as a list or Series
             bs:int=128, # batch size
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-    "Class probabilities of texts: batches of similar lengths, mixed precision on a GPU."
+    "Class probabilities of texts: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
+    return shard_predict(lambda ts: self._predict(ts, bs), list(pd.Series(texts).fillna('').astype(str)))
+
+@patch
+def _predict(self:TransformerModel, texts, bs):
     model = self.hf.eval(); dev = next(model.parameters()).device
     items = self._items(texts)
     order = np.argsort([len(i) for i, _ in items], kind='stable')

@@ -23,6 +23,7 @@ from ..core import CODES, Workspace, host_reachable
 from ..data import labelled_rows
 from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
 from ..balance import row_weights
+from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
 from .features import open_image
 from ..core import console_command
@@ -125,7 +126,8 @@ class VisionModel(RakutenModel):
         "Train with fastai: `fine_tune` when pretrained, else `fit_one_cycle`."
         rows = pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)])
         dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed)
-        self.learn = fit_vision(make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs), epochs, lr)
+        learn = make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs)
+        with distributed(learn): self.learn = fit_vision(learn, epochs, lr)  # one process, or each its share of the batches
         self.pretrained = self.learn.pretrained_
         self.model = self.learn.model.eval()
         return self
@@ -167,8 +169,12 @@ def predict(self:VisionModel,
             num_workers:int|None=None, # decoding processes (default: up to 8 when there are many paths)
             tta:bool=False, # test-time augmentation: average with the mirrored photo
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-    "Class probabilities of photos, decoded in parallel, batched on the model's device."
-    photos, model = list(photos), self.model.eval()
+    "Class probabilities of photos, decoded in parallel, batched on the model's device (split between processes, if several)."
+    return shard_predict(lambda ps: self._predict(ps, bs, num_workers, tta), list(photos))
+
+@patch
+def _predict(self:VisionModel, photos, bs, num_workers, tta):
+    model = self.model.eval()
     dev = next(model.parameters()).device; cuda = dev.type == 'cuda'
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if len(photos) > 4*bs else 0
     dl = TorchDataLoader(_Photos(photos, self.load_photo), batch_size=bs, num_workers=num_workers, pin_memory=cuda)
@@ -234,14 +240,17 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     m = VisionModel(arch, img_size, pretrained, weights).fit(labelled_rows(products, ('train',)), labelled_rows(products, ('valid',)),
                                                              epochs, lr, bs, balance, num_workers, seed)
     seconds = time.perf_counter() - t0
-    fig = plot_training(m.learn.recorder, f'{name}: {arch}, {img_size} px, {epochs} epochs')
-    fig.savefig(ws.figures('models_training')/f'{name}.png', dpi=100); plt.close(fig)
+    main = is_main()  # with several processes, one writes
+    if main:
+        fig = plot_training(m.learn.recorder, f'{name}: {arch}, {img_size} px, {epochs} epochs')
+        fig.savefig(ws.figures('models_training')/f'{name}.png', dpi=100); plt.close(fig)
     scores = {}
     for split in ('valid', 'test'):
         rows = labelled_rows(products, (split,))
-        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), path=ws.reports/f'metrics_{name}_{split}.json', name=name)['scores']
+        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
     info = dict(name=name, scores=scores, seconds=round(seconds, 1), params=sum(p.numel() for p in m.model.parameters()), epochs=epochs)
-    m.save(ws.models/name, train=info)
+    if main: m.save(ws.models/name, train=info)
+    wait_for_everyone()
     return info | {'path': str(ws.models/name)}
 
 @call_parse
