@@ -10,12 +10,14 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['n_processes', 'process_state', 'is_main', 'wait_for_everyone', 'main_first', 'distributed', 'shard_predict']
+__all__ = ['n_processes', 'process_state', 'is_main', 'wait_for_everyone', 'main_first', 'alone', 'distributed', 'shard_predict']
 
 # %% ../nbs/06_distributed.ipynb #15573f9c
+_ALONE = [False]  # set by `alone`: the main process goes on by itself
+
 def n_processes()->int: # processes of this run (1 when not launched distributed)
     "How many processes this run has, from the launcher's environment."
-    return int(os.environ.get('WORLD_SIZE', '1'))
+    return 1 if _ALONE[0] else int(os.environ.get('WORLD_SIZE', '1'))
 
 def process_state():
     "accelerate's `PartialState` of this run (the process group is set up on first call); CPU processes when there is no GPU."
@@ -39,6 +41,14 @@ def main_first():
     if not is_main(): wait_for_everyone()
     yield
     if is_main(): wait_for_everyone()
+
+# %% ../nbs/06_distributed.ipynb #4cd19e58
+@contextmanager
+def alone():
+    "In the block, this process works as if it were the only one."
+    _ALONE[0] = True
+    try: yield
+    finally: _ALONE[0] = False
 
 # %% ../nbs/06_distributed.ipynb #a1aaaa6f
 def _patch_fastai():

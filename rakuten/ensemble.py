@@ -19,6 +19,7 @@ from .data import labelled_rows
 from .model import RakutenModel, to_codes, log_probs, weights_file, WEIGHTS
 from .evaluate import scores, markdown_table
 from .fusion import fit_temperature, apply_temperature, fuse_probs
+from .distributed import is_main, wait_for_everyone
 
 # %% auto #0
 __all__ = ['RECIPES', 'MEMBER_KEYS', 'RecipeError', 'load_recipe', 'assign_folds', 'make_member', 'member_probs', 'fit_fold',
@@ -167,11 +168,13 @@ def fit_fold(name:str, # the member's name
     probs = {'plain': member_probs(model, spec, pred_rows)}
     rate = len(pred_rows)/(time.perf_counter() - t0)
     if tta and spec['kind'] == 'image': probs['tta'] = member_probs(model, spec, pred_rows, tta=True)
-    model.save(out/'model')
-    for k, p in probs.items(): pd.DataFrame(p, index=pred_rows.index, columns=[str(c) for c in CODES]).to_parquet(out/f'probs_{k}.parquet')
     rec = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1), fit_rows=[int(i) for i in tr.index],
                predicted_rows=int(len(pred_rows)))
-    rec_path.write_text(json.dumps(rec))
+    if is_main():  # with several processes, one writes
+        model.save(out/'model')
+        for k, p in probs.items(): pd.DataFrame(p, index=pred_rows.index, columns=[str(c) for c in CODES]).to_parquet(out/f'probs_{k}.parquet')
+        rec_path.write_text(json.dumps(rec))
+    wait_for_everyone()
     return rec
 
 # %% ../nbs/65_ensemble.ipynb #7c0b14ba

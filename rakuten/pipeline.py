@@ -11,6 +11,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
 from .core import Workspace, RakutenError, workspace_lock
+from .distributed import is_main, wait_for_everyone, alone
 from .data import labelled_rows
 from .model import load_model
 from .prepare import prepare
@@ -51,7 +52,8 @@ class PipelineState:
         else:
             fn()
             self.d[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1), runs=self.d.get(stage, {}).get('runs', 0) + 1)
-            self.path.write_text(json.dumps(self.d, indent=1))
+            if is_main(): self.path.write_text(json.dumps(self.d, indent=1))  # with several processes, one writes
+            wait_for_everyone()
         return time.perf_counter() - t
 
 # %% ../nbs/80_pipeline.ipynb #97209a28
@@ -94,6 +96,11 @@ def _run(data, ws, cfg, n_workers):
     timings['image'] = state.run('image', k_img, [ws.models/image_name/'config.json'], lambda: train_vision(
         products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'], cfg['pretrained'],
         balance=cfg['balance'], name=image_name, seed=cfg['seed']))
+    wait_for_everyone()
+    if not is_main(): return {}  # with several processes, the others' part ends with the training
+    with alone(): return _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text, k_img)
+
+def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text, k_img):
     t = time.perf_counter()
     text_model, image_model = load_model(ws.models/text_name), load_model(ws.models/image_name)
     state.run('fusion', _key(k_text, k_img), [ws.models/'fusion'/'config.json'], lambda: _fit_fusion(products, text_model, image_model, ws.models/'fusion'))
@@ -193,12 +200,13 @@ def run_recipe(data:str|Path|None=None, # folder in the official layout; None: t
         products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers)
         if r.get('clean_labels'):
             issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
-            report_label_issues(issues, products, ws)
+            if is_main(): report_label_issues(issues, products, ws)
             print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} training labels flagged "
                   f"(reports/label_issues.csv); {r['clean_labels']} them")
             products = clean_products(products, issues, r['clean_labels'])
         fold_ids, records = fit_members(products, ws, r, seed)
-        return stack_and_report(products, fold_ids, records, ws, r)
+        if not is_main(): return {}  # with several processes, the others' part ends with the training
+        with alone(): return stack_and_report(products, fold_ids, records, ws, r)
 
 # %% ../nbs/80_pipeline.ipynb #46de48ae
 @call_parse
