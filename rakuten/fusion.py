@@ -82,7 +82,10 @@ class StackingFusion:
             y, # their true codes
            )->StackingFusion:
         "Fit on the validation probabilities of each model."
-        self.clf.fit(self._x(probs), np.asarray(y).astype(int)); return self
+        with warnings.catch_warnings():  # a small validation set has few rows per class: scikit-learn says so, it is expected
+            warnings.simplefilter('ignore', UserWarning)
+            self.clf.fit(self._x(probs), np.asarray(y).astype(int))
+        return self
 
     def oof(self,
             probs:list, # each model's probabilities on the validation rows

@@ -29,7 +29,7 @@ __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'ru
            'predict_submission', 'write_report', 'run_recipe', 'rakuten_pipeline']
 
 # %% ../nbs/80_pipeline.ipynb #e1edbb64
-SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=5, lr_vision=3e-3,
+SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=4, lr_vision=3e-3,
                      bs=32, pretrained=False, balance=0.0, translate=True, seed=42)  # a short CPU run on the embedded sample
 REAL_BUDGET = dict(text_model='camembert-base', arch='efficientnet_b0', img_size=224, epochs_text=3, lr_text=5e-5, epochs_vision=5,
                    lr_vision=2e-3, bs=64, pretrained=True, balance=0.0, translate=True, seed=42)  # a GPU run on the challenge data
