@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, sys, time
 from contextlib import contextmanager
 from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, MasterBar, ProgressBar
+import fastcore.script
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -208,6 +209,20 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
         user = isinstance(e, (RakutenError, FileNotFoundError))
         print(f"error: {e}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(1 if user else 2)
+
+# %% ../nbs/00_core.ipynb #75a1fbba
+def _user_error_parsers(anno_parser):
+    "Wrap fastcore's `anno_parser` so its parsers exit with status 1 on bad arguments."
+    if getattr(anno_parser, '_rakuten', False): return anno_parser
+    def _parser(*args, **kwargs):
+        p = anno_parser(*args, **kwargs)
+        def error(message): p.print_usage(sys.stderr); print(f"error: {message}", file=sys.stderr); sys.exit(1)
+        p.error = error
+        return p
+    _parser._rakuten = True
+    return _parser
+
+fastcore.script.anno_parser = _user_error_parsers(fastcore.script.anno_parser)
 
 # %% ../nbs/00_core.ipynb #460fe07f
 def host_reachable(host:str='huggingface.co', # the hub's host name
