@@ -38,9 +38,10 @@ def tune_weights(p_text:np.ndarray, # text probabilities on the validation rows
                  p_image:np.ndarray, # image probabilities on the same rows
                  y, # their true codes
                  method:str='log', # see `fuse_probs`
-                 grid:np.ndarray=np.linspace(0, 1, 21), # text weights tried
+                 steps:int=21, # text weights tried, evenly spaced from 0 to 1
                 )->tuple: # (best text weight, DataFrame of weight -> validation weighted F1)
     "The text weight of `fuse_probs` that maximises weighted F1 on validation rows."
+    grid = np.linspace(0, 1, steps)
     curve = pd.DataFrame({'text_weight': grid, 'weighted_f1': [scores(y, fuse_probs([p_text, p_image], [w, 1 - w], method))['weighted_f1'] for w in grid]})
     best = curve.weighted_f1.max()
     return float(curve.text_weight[curve.weighted_f1 >= best - 1e-9].iloc[-1]), curve  # ties: the more text-heavy weight
