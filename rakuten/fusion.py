@@ -127,14 +127,15 @@ class Fusion(RakutenModel):
             p_image:np.ndarray, # image probabilities on the same rows
             y, # their true codes
            )->Fusion:
-        "Fit temperatures, the weight and the stacking model; keep the better of the two on validation."
+        "Fit temperatures, the weight and the stacking model; keep stacking only if it beats the weighted mean by more than one standard error on validation."
         if self.calibrate: self.t_text, self.t_image = fit_temperature(p_text, y), fit_temperature(p_image, y)
         pt, pi = self._cal(p_text, p_image)
         self.w_text, curve = tune_weights(pt, pi, y, self.method)
         stack = StackingFusion()
         self.valid_scores = {'weighted': float(curve.weighted_f1.max()), 'stacking': scores(y, stack.oof([pt, pi], y))['weighted_f1']}
         self.stack = stack.fit([pt, pi], y)
-        self.chosen = 'stacking' if self.valid_scores['stacking'] > self.valid_scores['weighted'] else 'weighted'
+        w = self.valid_scores['weighted']; se = np.sqrt(w*(1 - w)/len(y))  # one standard error of that score
+        self.chosen = 'stacking' if self.valid_scores['stacking'] > w + se else 'weighted'  # the simpler one unless clearly beaten
         return self
 
     def predict(self,
