@@ -6,8 +6,9 @@ Usage: python bench/throughput.py [--device cpu|cuda] [--arch efficientnet_b0] [
 Raw: the same network on tensors already on the device (mixed precision and channels-last on a GPU), the
 ceiling. Project: the same work through the project's own path — photos decoded from prepared JPEG files,
 fastai DataLoaders and Learner, texts tokenised and batched by length, the fused `Predictor` — timed in the
-same process. Prints one table (rows of the issue "Speed": inference, image training, the image DataLoader
-alone, text training, Grad-CAM) with the ratio project/raw, and writes it as JSON beside the workspace.
+same process. Prints one table (inference, image training, the image DataLoader alone — from the photo array and, for
+comparison, decoding JPEG files — text training, Grad-CAM) with the ratio project/raw, and writes it as JSON
+beside the workspace.
 """
 import argparse, json, os, sys, tempfile, time, warnings
 from pathlib import Path
@@ -80,10 +81,12 @@ def main():
     ap.add_argument('--n', type=int, default=None, help='labelled products (default: 4000 on a GPU, 400 on a CPU)')
     ap.add_argument('--text_size', default=None, help="'base' (camembert-base shape) or 'small' (default on a CPU)")
     ap.add_argument('--max_len', type=int, default=128)
-    ap.add_argument('--bs', type=int, default=64)
+    ap.add_argument('--bs', type=int, default=64, help='batch size of the text rows (and the image rows unless --img_bs)')
+    ap.add_argument('--img_bs', type=int, default=None, help='batch size of the image rows (default: --bs)')
     ap.add_argument('--workers', type=int, default=None, help='DataLoader processes (default: all cores, at most 16)')
     a = ap.parse_args()
     dev = torch.device(a.device); gpu = dev.type == 'cuda'
+    ibs = a.img_bs or a.bs
     size, n = a.img_size or (224 if gpu else 128), a.n or (4000 if gpu else 400)
     text_size = a.text_size or ('base' if gpu else 'small')
     workers = a.workers if a.workers is not None else min(16, os.cpu_count() or 1)
@@ -98,7 +101,12 @@ def main():
     from rakuten.text.transformer import TransformerModel, tiny_transformer
     from rakuten.fusion import Fusion
     from rakuten.predict import Predictor
-    from rakuten.gradcam import cam_maps
+    from rakuten.gradcam import cam_maps, gradcam_galleries
+    from rakuten.vision.photos import PhotoArray
+    from rakuten.core import CODES
+    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, aug_transforms,
+                                   Normalize, imagenet_stats)
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     use_progress((QuietMasterBar, QuietProgressBar))
     ws = Workspace(tempfile.mkdtemp(prefix='rakuten-bench-'))
     t = time.perf_counter()
@@ -109,28 +117,43 @@ def main():
     rows = []
     # image: raw vs project
     steps = 20 if gpu else 3
-    raw_tr, raw_inf = raw_image(a.arch, size, a.bs, dev, steps)
+    raw_tr, raw_inf = raw_image(a.arch, size, ibs, dev, steps)
     vm = VisionModel(a.arch, size, pretrained=False)
-    dls = vision_dls(pd.concat([train.assign(is_valid=False), valid.head(a.bs).assign(is_valid=True)]), size, a.bs, num_workers=workers)
-    dls.to(dev)
-    t = time.perf_counter(); m = 0
-    for xb, yb in dls.train: m += len(xb)
-    sync(dev); dl_rate = m/(time.perf_counter() - t)
+    reps = max(1, (12800 if gpu else 256)//len(train))  # epochs long enough that per-epoch start-up (worker processes) is not what is measured
+    fit_rows = pd.concat([train.assign(is_valid=False)]*reps + [valid.head(ibs).assign(is_valid=True)])
+    t = time.perf_counter(); arr = PhotoArray.build(products.image.dropna(), size, ws.root/'array_bench', num_workers=workers)  # from scratch (prepare built one)
+    build_rate = len(arr)/(time.perf_counter() - t)
+    def loader_rate(dls, epochs=2):  # photos/s of the training DataLoader alone, batches on the device
+        dls.to(dev); m = 0
+        for xb, yb in dls.train: break  # workers started, caches warm
+        t = time.perf_counter()
+        for _ in range(epochs):
+            for xb, yb in dls.train: m += len(xb)
+        sync(dev); return m/(time.perf_counter() - t)
+    jpeg = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=CODES)), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
+                     splitter=ColSplitter('is_valid'), item_tfms=Resize(size),
+                     batch_tfms=[*aug_transforms(size=size, max_rotate=10, min_scale=0.8, max_warp=0), Normalize.from_stats(*imagenet_stats)])
+    jpeg_rate = loader_rate(jpeg.dataloaders(fit_rows, bs=ibs, num_workers=workers))
+    dls = vision_dls(fit_rows, size, ibs, num_workers=a.workers)  # the project's default unless --workers
+    dl_rate = loader_rate(dls)
     timer = PhaseTimer()
     learn = make_vision_learner(dls, a.arch, pretrained=False, cbs=[timer.make()])
     learn.model.to(dev)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn.fit(2, 1e-3)  # the first epoch warms up (workers, cudnn)
-    n_train = len(dls.train)*a.bs
+    n_train = len(dls.train)*ibs
     proj_tr = n_train/timer.train_s[-1]
     vm.model = learn.model.eval()
     photos = test.image.tolist()*max(1, (1024 if gpu else 128)//len(test))
-    proj_inf = rate(len(photos), lambda: vm.predict(photos, bs=a.bs*2 if gpu else a.bs), dev, warm=lambda: vm.predict(photos[:a.bs*2]))
-    print(f"image: inference {proj_inf:.1f} vs raw {raw_inf:.1f} img/s; training {proj_tr:.1f} vs raw {raw_tr:.1f}; DataLoader alone {dl_rate:.1f}", flush=True)
+    proj_inf = rate(len(photos), lambda: vm.predict(photos, bs=ibs*2 if gpu else ibs), dev, warm=lambda: vm.predict(photos[:ibs*2]))
+    print(f"image: inference {proj_inf:.1f} vs raw {raw_inf:.1f} img/s; training {proj_tr:.1f} vs raw {raw_tr:.1f}; "
+          f"DataLoader alone {dl_rate:.1f} (from JPEG {jpeg_rate:.1f}); array built at {build_rate:.1f}", flush=True)
     rows += [('image inference (decode + network)', proj_inf, raw_inf, 'img/s'),
              ('image training, one epoch', proj_tr, raw_tr, 'img/s'),
-             ('fastai image DataLoader alone', dl_rate, raw_tr, 'img/s')]
+             ('fastai image DataLoader alone (photo array)', dl_rate, raw_tr, 'img/s'),
+             ('  the same from JPEG files (ImageBlock + Resize)', jpeg_rate, raw_tr, 'img/s'),
+             ('  photo array built once (decode + write)', build_rate, float('nan'), 'img/s')]
     # text: raw vs project
     ckpt = tiny_transformer(products.text.tolist(), ws.root/'ckpt', **({'hidden_size': 768, 'layers': 12} if text_size == 'base' else {'hidden_size': 256, 'layers': 4}),
                             vocab_size=32000 if text_size == 'base' else 8000)
@@ -142,9 +165,9 @@ def main():
     raw_ttr, raw_tinf = raw_text(ckpt, a.max_len, a.bs, dev, tsteps)
     tm = TransformerModel(str(ckpt), max_len=a.max_len)
     ttimer = PhaseTimer()
-    texts_train = pd.concat([train]*max(1, (2048 if gpu else 128)//len(train)))
+    texts_train = pd.concat([train]*max(1, (2048 if gpu else 512)//len(train)))
     tm.hf.to(dev)
-    tm.fit(texts_train, valid.head(a.bs), epochs=1, lr=5e-5, bs=a.bs, cbs=[ttimer.make()])
+    tm.fit(texts_train, valid.head(a.bs), epochs=2, lr=5e-5, bs=a.bs, cbs=[ttimer.make()])  # the first epoch warms up
     proj_ttr = len(texts_train)//a.bs*a.bs/ttimer.train_s[-1]
     texts = pd.concat([test.text]*max(1, (4096 if gpu else 256)//len(test)))
     proj_tinf = rate(len(texts), lambda: tm.predict(texts), dev, warm=lambda: tm.predict(texts[:64]))
@@ -155,19 +178,26 @@ def main():
     pred = Predictor(tm, vm, fusion)
     many = pd.concat([test]*max(1, (2048 if gpu else 128)//len(test)))
     proj_e2e = rate(len(many), lambda: pred.predict_parts(many, prepared=True), dev, warm=lambda: pred.predict_parts(many.head(64), prepared=True))
+    t = time.perf_counter(); pt = tm.predict(many.text); sync(dev); t_text = time.perf_counter() - t
+    t = time.perf_counter(); pi = vm.predict(many.image.tolist()); sync(dev); t_img = time.perf_counter() - t
+    t = time.perf_counter(); fusion.predict(pt, pi); t_fus = time.perf_counter() - t
+    print(f"end to end, {len(many)} products: {len(many)/proj_e2e:.2f} s — text {t_text:.2f} s, image {t_img:.2f} s, fusion ({fusion.chosen}) {t_fus:.2f} s", flush=True)
     rows += [('end-to-end prediction, text + image + fusion', proj_e2e, raw_inf, 'products/s')]
     # Grad-CAM: one photo per class
     per_class = test.groupby('prdtypecode').head(1)
     t = time.perf_counter(); cam_maps(vm, per_class.image.tolist(), per_class.prdtypecode.tolist()); cam_s = time.perf_counter() - t
     rows += [(f'Grad-CAM, one photo per class ({len(per_class)} photos)', len(per_class)/cam_s, float('nan'), 'img/s')]
+    t = time.perf_counter(); figs = gradcam_galleries(vm, test, per_class=2); gal_s = time.perf_counter() - t
+    for f in figs.values(): plt.close(f)
+    rows += [(f'Grad-CAM galleries, every class ({len(figs)} figures, drawn)', len(figs)/gal_s, float('nan'), 'figures/s')]
     table = pd.DataFrame(rows, columns=['stage', 'project', 'raw network', 'unit']).set_index('stage')
     table['ratio'] = table.project/table['raw network']
     pd.set_option('display.width', 200)
-    print(f"\n{a.arch} at {size} px, transformer '{text_size}' at {a.max_len} tokens, batch {a.bs}, {workers} loader workers\n")
+    print(f"\n{a.arch} at {size} px (batch {ibs}), transformer '{text_size}' at {a.max_len} tokens (batch {a.bs}), {workers} loader workers\n")
     print(table.round({'project': 1, 'raw network': 1, 'ratio': 3}).to_string())
     out = ws.root/'throughput.json'
     out.write_text(json.dumps({'device': str(dev), 'gpu': torch.cuda.get_device_name(dev) if gpu else None, 'arch': a.arch, 'img_size': size,
-                               'text_size': text_size, 'max_len': a.max_len, 'bs': a.bs, 'rows': table.reset_index().to_dict('records')}, indent=1))
+                               'text_size': text_size, 'max_len': a.max_len, 'bs': a.bs, 'img_bs': ibs, 'rows': table.reset_index().to_dict('records')}, indent=1))
     print(f"\n-> {out}")
 
 if __name__ == '__main__': main()

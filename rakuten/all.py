@@ -15,6 +15,7 @@ from .text.clean import *
 from .text.translate import *
 from .vision.features import *
 from .vision.preprocess import *
+from .vision.photos import *
 from .prepare import *
 from .text.tfidf import *
 from .text.learner import *
@@ -32,11 +33,11 @@ __all__ = ['LAZY', 'MODULES']
 # %% ../nbs/95_all.ipynb #c93ade3f
 LAZY = {'rakuten.text.transformer': ('TransformerModel', 'tiny_transformer', 'HFClassifier'),
         'rakuten.text.awd_lstm': ('AWDLSTMModel',),
-        'rakuten.gradcam': ('cam_maps', 'gradcam_gallery', 'target_layer', 'mass_in_box', 'overlay', 'CAM_METHODS'),
+        'rakuten.gradcam': ('cam_maps', 'gradcam_gallery', 'gradcam_galleries', 'target_layer', 'mass_in_box', 'overlay', 'CAM_METHODS'),
         'rakuten.benchmark': ('benchmark_images', 'benchmark_text')}  # module -> names loaded on first use
 _WHERE = {name: mod for mod, names in LAZY.items() for name in names}
 MODULES = ('core', 'data', 'sample', 'model', 'balance', 'evaluate', 'text.clean', 'text.translate', 'vision.features',
-           'vision.preprocess', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'label_issues',
+           'vision.preprocess', 'vision.photos', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'label_issues',
            'predict', 'pipeline')  # imported above
 __all__ = sorted({n for m in MODULES for n in importlib.import_module(f'rakuten.{m}').__all__})  # what `import *` gives
 

@@ -21,8 +21,8 @@ from .vision.learner import VisionModel
 from .core import console_command
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'target_layer', 'cam_maps', 'mass_in_box', 'overlay', 'heatmap_on_original', 'gradcam_gallery',
-           'rakuten_gradcam']
+__all__ = ['CAM_METHODS', 'target_layer', 'cam_maps', 'mass_in_box', 'overlay', 'heatmap_on_original', 'gradcam_galleries',
+           'gradcam_gallery', 'rakuten_gradcam']
 
 # %% ../nbs/50_gradcam.ipynb #184adb75
 CAM_METHODS = {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus, 'eigencam': EigenCAM}  # names -> pytorch-grad-cam classes
@@ -98,28 +98,20 @@ def heatmap_on_original(path:str, # the original photo
     return out
 
 # %% ../nbs/50_gradcam.ipynb #4cf3a937
-def gradcam_gallery(vm:VisionModel, # a loaded image model
-                    rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
-                    codes:list|None=None, # classes to show (default: all present)
-                    per_class:int=2, # right and wrong examples per class (each)
-                    method:str='gradcam', # a key of `CAM_METHODS`
-                    prep:ImagePrep|None=None, # the preparation of the photos (default: the model's size)
-                   ): # the matplotlib figure
-    "Correct and wrong predictions per class, original and prepared photo, with heatmaps."
-    prep = prep or ImagePrep(vm.img_size)
+def _picks(vm, rows, codes, per_class):
     rows = rows[rows.image.notna()]
     probs = vm.predict(rows.image.tolist())
     pred = np.array(CODES)[probs.argmax(1)]
     rows = rows.assign(pred=pred, right=pred == rows.prdtypecode.values)
     codes = codes or sorted(rows.prdtypecode.unique())
-    picks = [(c, ok, r) for c in codes for ok in (True, False)
-             for _, r in rows[(rows.prdtypecode == c) & (rows.right == ok)].head(per_class).iterrows()]
-    if not picks: raise ValueError("no labelled products with a photo to show")
-    maps, _, _ = cam_maps(vm, [r.image for _, _, r in picks], [r.pred for _, _, r in picks], method)
+    return {c: [(ok, r) for ok in (True, False) for _, r in rows[(rows.prdtypecode == c) & (rows.right == ok)].head(per_class).iterrows()]
+            for c in codes}
+
+def _draw(shown, prep):
     ncols = 4
-    fig, axs = plt.subplots((len(picks) + 1)//2, ncols, figsize=(ncols*2.2, ((len(picks) + 1)//2)*2.4), squeeze=False)
+    fig, axs = plt.subplots((len(shown) + 1)//2, ncols, figsize=(ncols*2.2, ((len(shown) + 1)//2)*2.4), squeeze=False)
     for ax in axs.flat: ax.axis('off')
-    for k, ((c, ok, r), m) in enumerate(zip(picks, maps)):
+    for k, (c, ok, r, m) in enumerate(shown):
         a, b = axs.flat[2*k], axs.flat[2*k + 1]
         title = f"{'right' if ok else 'WRONG'}: {code_name(c)}" + ('' if ok else f"\nsaid {code_name(r.pred)}")
         if isinstance(r.get('photo'), str) and Path(r.photo).exists():
@@ -128,6 +120,38 @@ def gradcam_gallery(vm:VisionModel, # a loaded image model
         overlay(b, Image.open(r.image), m, 'prepared')
     fig.tight_layout()
     return fig
+
+def gradcam_galleries(vm:VisionModel, # a loaded image model
+                      rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
+                      codes:list|None=None, # classes to show (default: all present)
+                      per_class:int=2, # right and wrong examples per class (each)
+                      method:str='gradcam', # a key of `CAM_METHODS`
+                      prep:ImagePrep|None=None, # the preparation of the photos (default: the model's size)
+                      bs:int=64, # photos per Grad-CAM batch
+                     )->dict: # class code -> matplotlib figure (classes without a product with a photo are left out)
+    "One gallery per class of right and wrong predictions, original and prepared photo, with heatmaps."
+    prep = prep or ImagePrep(vm.img_size)
+    picks = _picks(vm, rows, codes, per_class)
+    flat = [(c, ok, r) for c, ps in picks.items() for ok, r in ps]
+    if not flat: raise ValueError("no labelled products with a photo to show")
+    maps, _, _ = cam_maps(vm, [r.image for _, _, r in flat], [r.pred for _, _, r in flat], method, bs=bs)
+    shown = {}
+    for (c, ok, r), m in zip(flat, maps): shown.setdefault(c, []).append((c, ok, r, m))
+    return {c: _draw(s, prep) for c, s in shown.items()}
+
+def gradcam_gallery(vm:VisionModel, # a loaded image model
+                    rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
+                    codes:list|None=None, # classes to show (default: all present)
+                    per_class:int=2, # right and wrong examples per class (each)
+                    method:str='gradcam', # a key of `CAM_METHODS`
+                    prep:ImagePrep|None=None, # the preparation of the photos (default: the model's size)
+                   ): # the matplotlib figure
+    "Correct and wrong predictions of some classes in one figure, original and prepared photo, with heatmaps."
+    prep = prep or ImagePrep(vm.img_size)
+    flat = [(c, ok, r) for c, ps in _picks(vm, rows, codes, per_class).items() for ok, r in ps]
+    if not flat: raise ValueError("no labelled products with a photo to show")
+    maps, _, _ = cam_maps(vm, [r.image for _, _, r in flat], [r.pred for _, _, r in flat], method)
+    return _draw([(c, ok, r, m) for (c, ok, r), m in zip(flat, maps)], prep)
 
 # %% ../nbs/50_gradcam.ipynb #525a19ea
 @call_parse
@@ -152,7 +176,7 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
         rows = products[(products.split == split) & products.prdtypecode.notna()].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
         out = ws.figures('gradcam')
         wanted = [int(c) for c in classes.split()] or sorted(rows.prdtypecode.unique())
-        for c in wanted:
-            fig = gradcam_gallery(vm, rows, [c], per_class, method)
-            fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
-        print(f"{len(wanted)} galleries -> {out}")
+        with plt.rc_context({'figure.max_open_warning': 0}): figs = gradcam_galleries(vm, rows, wanted, per_class, method)
+        for c, fig in figs.items(): fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+        missing = [c for c in wanted if c not in figs]
+        print(f"{len(figs)} galleries -> {out}" + (f"; no product with a photo in the {split} split for {missing}" if missing else ''))

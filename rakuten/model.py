@@ -111,14 +111,25 @@ class RakutenModel:
 
     @classmethod
     def load(cls, path:str|Path, # a folder written by `save`
+             device:str|None=None, # where its networks go (default: the GPU when there is one, else the CPU)
             )->RakutenModel:
         "Rebuild a saved model of this kind."
-        return _build(cls, read_config(path, cls.kind or None), Path(path))
+        return _build(cls, read_config(path, cls.kind or None), Path(path), device)
+
+    def to(self, device:str|None=None, # 'cpu', 'cuda', 'cuda:1'... (default: the GPU when there is one, else the CPU)
+          )->RakutenModel:
+        "Move the model's networks (any `torch.nn.Module` it holds) to `device`; a model without one is unchanged."
+        nets = [v for v in vars(self).values() if hasattr(v, 'parameters') and hasattr(v, 'to')]
+        if nets:
+            import torch
+            device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+            for net in nets: net.to(device)
+        return self
 
 # %% ../nbs/03_model.ipynb #2d74d9bf
-def _build(cls, cfg:dict, path:Path):
-    "`cls.from_config`, with loading failures turned into one line naming the folder."
-    try: m = cls.from_config(cfg, path)
+def _build(cls, cfg:dict, path:Path, device:str|None=None):
+    "`cls.from_config`, with loading failures turned into one line naming the folder; networks moved to `device`."
+    try: m = cls.from_config(cfg, path).to(device)
     except ModelError: raise
     except KeyError as e: raise ModelError(f"{path/CONFIG}: no setting {e} for a {cfg['kind']!r} model — the config does not belong to this folder's model") from None
     except (OSError, RuntimeError, ValueError) as e:
@@ -127,8 +138,9 @@ def _build(cls, cfg:dict, path:Path):
     return m
 
 def load_model(path:str|Path, # a model folder under `models/`
+               device:str|None=None, # where its networks go (default: the GPU when there is one, else the CPU)
               )->RakutenModel: # the model, ready to `predict`
-    "Load any saved model — text, image, fusion, or a kind defined elsewhere — from its folder."
+    "Load any saved model — text, image, fusion, or a kind defined elsewhere — from its folder, its networks on the GPU when there is one."
     cfg = read_config(path)
     if cfg['kind'] not in MODEL_KINDS: importlib.import_module(BUILTIN_KINDS[cfg['kind']])
-    return _build(MODEL_KINDS[cfg['kind']], cfg, Path(path))
+    return _build(MODEL_KINDS[cfg['kind']], cfg, Path(path), device)

@@ -15,6 +15,7 @@ from .sample import get_data
 from .text.clean import join_text, detect_lang
 from .text.translate import TranslationCache, translate_texts, google_translator
 from .vision.preprocess import ImagePrep, preprocess_images
+from .vision.photos import PhotoArray
 from .core import console_command
 
 # %% auto #0
@@ -69,6 +70,8 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers):
     times['translate'] = time.perf_counter() - t0 - sum(times.values())
     imgs = preprocess_images(products.image, ws.processed/f'images_{img_size}', ImagePrep(img_size), n_workers=n_workers)
     times['images'] = time.perf_counter() - t0 - sum(times.values())
+    photos = PhotoArray.for_photos(imgs.dest.dropna(), img_size, num_workers=n_workers) if imgs.dest.notna().any() else None
+    times['photo_array'] = time.perf_counter() - t0 - sum(times.values())
     out = pd.DataFrame({'productid': products.productid, 'imageid': products.imageid, 'prdtypecode': products.prdtypecode,
                         'split': products.split, 'text': tr.text, 'lang': text.lang, 'translated': tr.translated,
                         'image': imgs.dest, 'image_note': imgs.note})
@@ -79,7 +82,8 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers):
                'languages': out.lang.value_counts().to_dict(), 'translated': int(out.translated.sum()),
                'not_french_untranslated': int(((out.lang != 'fr') & ~out.translated).sum()),
                'images_missing_or_unreadable': int(out.image.isna().sum()),
-               'images_converted': int((imgs.dest.notna() & imgs.note.notna()).sum()), 'seconds': {k: round(v, 2) for k, v in times.items()}}
+               'images_converted': int((imgs.dest.notna() & imgs.note.notna()).sum()),
+               'photo_array': str(photos.folder) if photos else None, 'seconds': {k: round(v, 2) for k, v in times.items()}}
     (ws.reports/'prepare.json').write_text(json.dumps(summary, indent=2))
     print(f"products.parquet: {len(out)} products ({n_lab} labelled); "
           f"{summary['translated']} translated, {summary['images_missing_or_unreadable']} without a usable photo")

@@ -66,10 +66,11 @@ def pad_batch(items:list, # (token ids, label index) pairs
              )->tuple: # ({'input_ids', 'attention_mask'}, labels)
     "Collate tokenised texts into padded tensors."
     ids, ys = zip(*items)
-    n = -(-max(len(i) for i in ids)//multiple)*multiple
-    x = torch.full((len(ids), n), pad_id, dtype=torch.long); mask = torch.zeros((len(ids), n), dtype=torch.long)
-    for r, i in enumerate(ids): x[r, :len(i)], mask[r, :len(i)] = torch.as_tensor(i), 1
-    return {'input_ids': x, 'attention_mask': mask}, torch.tensor(ys)
+    lens = np.fromiter(map(len, ids), np.int64, len(ids))
+    n = -(-int(lens.max())//multiple)*multiple
+    mask = np.arange(n)[None] < lens[:, None]
+    x = np.full((len(ids), n), pad_id, np.int64); x[mask] = np.concatenate([np.asarray(i, np.int64) for i in ids])
+    return {'input_ids': torch.from_numpy(x), 'attention_mask': torch.from_numpy(mask.astype(np.int64))}, torch.tensor(ys)
 
 class HFClassifier(nn.Module):
     "A Hugging Face sequence classifier that takes a dict batch and returns logits, for a fastai Learner."
@@ -98,9 +99,12 @@ class TransformerModel(RakutenModel):
 
     def _dl(self, items, bs, shuffle=False, wgts=None):
         from fastai.callback.data import WeightedDL
+        from fastai.text.data import SortedDL
         kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs,
                   create_batch=lambda b: pad_batch(b, self.tok.pad_token_id or 0))
-        return WeightedDL(items, wgts=wgts, **kw) if wgts is not None else DataLoader(items, **kw)
+        if wgts is not None: return WeightedDL(items, wgts=wgts, **kw)
+        if shuffle: return SortedDL(items, res=[len(i) for i, _ in items], **kw)  # length-bucketed, shuffled batches
+        return DataLoader(items, **kw)
 
 # %% ../../nbs/32_text.transformer.ipynb #20aeec3e
 @patch
@@ -131,7 +135,7 @@ def fit(self:TransformerModel,
 @patch
 def predict(self:TransformerModel,
             texts, # texts, as a list or Series
-            bs:int=128, # batch size
+            bs:int=256, # batch size
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
     "Class probabilities of texts: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
     return shard_predict(lambda ts: self._predict(ts, bs), list(pd.Series(texts).fillna('').astype(str)))
@@ -141,13 +145,14 @@ def _predict(self:TransformerModel, texts, bs):
     model = self.hf.eval(); dev = next(model.parameters()).device
     items = self._items(texts)
     order = np.argsort([len(i) for i, _ in items], kind='stable')
-    out = np.zeros((len(items), len(self.classes)), np.float32)
+    out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
         for s in range(0, len(items), bs):
-            idx = order[s:s+bs]
-            x, _ = pad_batch([items[i] for i in idx], self.tok.pad_token_id or 0)
-            out[idx] = torch.softmax(model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits.float(), 1).cpu().numpy()
-    return to_codes(out, self.classes)
+            x, _ = pad_batch([items[i] for i in order[s:s+bs]], self.tok.pad_token_id or 0)
+            out.append(torch.softmax(model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits.float(), 1))  # kept on the device
+    probs = np.zeros((len(items), len(self.classes)), np.float32)
+    if out: probs[order] = torch.cat(out).cpu().numpy()  # one transfer, back in the input order
+    return to_codes(probs, self.classes)
 
 # %% ../../nbs/32_text.transformer.ipynb #a2975c09
 @patch

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from safetensors.torch import save_file, load_file
 from torch.utils.data import DataLoader as TorchDataLoader
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, aug_transforms,
+from fastai.vision.all import (DataBlock, CategoryBlock, ColReader, ColSplitter, aug_transforms,
                                Normalize, imagenet_stats, vision_learner, accuracy, F1Score, create_timm_model, set_seed)
 import fastai.callback.data  # `weighted_dataloaders`
 from fastai.callback.channelslast import ChannelsLast
@@ -26,6 +26,7 @@ from ..balance import row_weights
 from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
 from .features import open_image
+from .photos import PhotoArray, PhotoBlock, decode_photo
 from ..core import console_command
 
 # %% auto #0
@@ -37,17 +38,18 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
                img_size:int=224, # input size of the model
                bs:int=64, # batch size
                balance:float=0, # class balancing power (0: none, 1: every class equally likely)
-               num_workers:int|None=None, # DataLoader processes (default: fastai's)
+               num_workers:int|None=None, # DataLoader processes (default: up to 8)
                seed:int=42, # shuffling seed
                augment:bool=True, # random flips, rotations, zooms and lighting on training batches
               ): # fastai DataLoaders
     "DataLoaders of the prepared photos of the train and valid splits."
     df = rows
+    photos = PhotoArray.for_photos(df.image, img_size, num_workers=num_workers)
     tfms = [*aug_transforms(size=img_size, max_rotate=10, min_scale=0.8, max_warp=0)] if augment else []
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=CODES)), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
-                       splitter=ColSplitter('is_valid'), item_tfms=Resize(img_size),
-                       batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
-    kw = dict(bs=bs, seed=seed) | ({} if num_workers is None else dict(num_workers=num_workers))
+    dblock = DataBlock(blocks=(PhotoBlock(photos, img_size), CategoryBlock(vocab=CODES)), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
+                       splitter=ColSplitter('is_valid'), batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
+    if num_workers is None: num_workers = min(8, os.cpu_count() or 1)  # reading the array is cheap: more processes cost more to start each epoch than they give
+    kw = dict(bs=bs, seed=seed, pin_memory=torch.cuda.is_available(), num_workers=num_workers)
     wgts = row_weights(df[~df.is_valid], balance)  # class balancing and the rows' own `weight`, if any
     return dblock.dataloaders(df, **kw) if wgts is None else dblock.weighted_dataloaders(df, wgts=wgts, **kw)
 
@@ -133,20 +135,24 @@ class VisionModel(RakutenModel):
         return self
 
 # %% ../../nbs/35_vision.learner.ipynb #6e5c5b77
-class _Photos(torch.utils.data.Dataset):
-    def __init__(self, items, load): self.items, self.load = list(items), load
-    def __len__(self): return len(self.items)
-    def __getitem__(self, i): return self.load(self.items[i])
+class _PhotoBatches(torch.utils.data.Dataset):
+    "Batches of photos as uint8 tensors: rows of a photo array where it holds them unchanged, else decoded."
+    def __init__(self, items, bs, load, photos=None):
+        self.items, self.bs, self.load, self.photos = list(items), bs, load, photos
+        self.rows = [photos.fresh_row(i) for i in self.items] if photos is not None else [None]*len(self.items)
+    def __len__(self): return -(-len(self.items)//self.bs)
+    def __getitem__(self, k):
+        sl = slice(k*self.bs, (k + 1)*self.bs); rows = self.rows[sl]
+        if all(r is not None for r in rows): return torch.from_numpy(self.photos.array[rows])  # one copy for the batch
+        return torch.stack([torch.from_numpy(np.array(self.photos.array[r])) if r is not None else self.load(i)
+                            for i, r in zip(self.items[sl], rows)])
 
 @patch
 def load_photo(self:VisionModel,
                item, # a photo: path or PIL image (prepared, or raw: it is resized)
               )->torch.Tensor: # (3, img_size, img_size) uint8
     "One photo, resized to the model's input, as a uint8 tensor."
-    size = self.img_size
-    img = item.convert('RGB') if isinstance(item, Image.Image) else open_image(item, draft=size)[0]
-    if img.size != (size, size): img = img.resize((size, size), Image.BILINEAR)  # as fastai's Resize
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+    return decode_photo(item, self.img_size)
 
 @patch
 def normalize(self:VisionModel,
@@ -166,18 +172,23 @@ def photo_tensor(self:VisionModel, item)->torch.Tensor:
 def predict(self:VisionModel,
             photos:list, # photos: paths or PIL images
             bs:int=64, # batch size
-            num_workers:int|None=None, # decoding processes (default: up to 8 when there are many paths)
+            num_workers:int|None=None, # loading processes (default: none for one batch; reading a photo array, 4 on a GPU, none on a CPU; else up to 16)
             tta:bool=False, # test-time augmentation: average with the mirrored photo
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-    "Class probabilities of photos, decoded in parallel, batched on the model's device (split between processes, if several)."
+    "Class probabilities of photos, read from their photo array or decoded in parallel, batched on the model's device (split between processes, if several)."
     return shard_predict(lambda ps: self._predict(ps, bs, num_workers, tta), list(photos))
 
 @patch
 def _predict(self:VisionModel, photos, bs, num_workers, tta):
     model = self.model.eval()
     dev = next(model.parameters()).device; cuda = dev.type == 'cuda'
-    if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if len(photos) > 4*bs else 0
-    dl = TorchDataLoader(_Photos(photos, self.load_photo), batch_size=bs, num_workers=num_workers, pin_memory=cuda)
+    many = len(photos) > bs  # more than one batch: worth the loading processes
+    arr = PhotoArray.find(photos, self.img_size) if many else None  # prepared photos: read from their array
+    batches = _PhotoBatches(photos, bs, self.load_photo, arr)
+    held = sum(r is not None for r in batches.rows)
+    if num_workers is None:  # decoding JPEGs wants processes; copying from the array only needs to overlap a GPU's work
+        num_workers = 0 if not many or (held == len(photos) and not cuda) else min(4 if held == len(photos) else 16, os.cpu_count() or 1)
+    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda)
     if cuda: model = model.to(memory_format=torch.channels_last)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
@@ -186,8 +197,8 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
             if cuda: x = x.contiguous(memory_format=torch.channels_last)
             p = torch.softmax(model(x).float(), 1)
             if tta: p = (p + torch.softmax(model(x.flip(3)).float(), 1))/2
-            out.append(p.cpu())
-    probs = torch.cat(out).numpy() if out else np.zeros((0, len(self.classes)), np.float32)
+            out.append(p)  # stays on the device: no wait for the GPU until the end
+    probs = torch.cat(out).cpu().numpy() if out else np.zeros((0, len(self.classes)), np.float32)
     return to_codes(probs, self.classes)
 
 # %% ../../nbs/35_vision.learner.ipynb #56c62048
