@@ -46,9 +46,9 @@ def main_first():
 @contextmanager
 def alone():
     "In the block, this process works as if it were the only one."
-    _ALONE[0] = True
+    before, _ALONE[0] = _ALONE[0], True
     try: yield
-    finally: _ALONE[0] = False
+    finally: _ALONE[0] = before  # blocks nest
 
 # %% ../nbs/06_distributed.ipynb #a1aaaa6f
 def _patch_fastai():

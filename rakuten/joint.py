@@ -4,15 +4,22 @@
 
 # %% ../nbs/38_joint.ipynb #16b15b63
 from __future__ import annotations
-import warnings
+import os, warnings
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+import torch.nn.functional as F
 from fastai.learner import Learner
-from fastai.data.core import DataLoaders
-from fastai.data.load import DataLoader
+from fastai.callback.core import Callback
+from fastai.data.block import DataBlock, TransformBlock, CategoryBlock
+from fastai.data.transforms import ColReader, ColSplitter, Normalize
+from fastai.vision.core import imagenet_stats
+from fastai.text.data import TensorText
+import fastai.callback.data  # `weighted_dataloaders`
+from fasttransform import Transform
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, F1Score
 from fastai.torch_core import params
@@ -20,14 +27,15 @@ import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp
 from fastcore.basics import patch
 from safetensors.torch import save_file, load_file
 from .core import CODES, host_reachable
-from .model import RakutenModel, to_codes, weights_file, WEIGHTS, ModelError
+from .model import RakutenModel, to_codes, weights_file, WEIGHTS, ModelError, adamw
 from .balance import row_weights
 from .distributed import distributed
-from .text.transformer import from_hub, pad_batch
-from .vision.features import open_image
+from .text.transformer import from_hub
+from .vision.photos import PhotoArray, PhotoBlock
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'JointNet', 'joint_splitter', 'joint_batch', 'NormalizePhoto', 'JointModel']
+__all__ = ['JointNet', 'joint_splitter', 'Tokenize', 'Present', 'product_text', 'product_photo', 'pad_tokens', 'joint_block',
+           'SideDropout', 'JointModel']
 
 # %% ../nbs/38_joint.ipynb #f426a66a
 class JointNet(nn.Module):
@@ -38,18 +46,26 @@ class JointNet(nn.Module):
                  hidden:int=512, # width of the head's hidden layer
                  drop:float=0.2, # dropout in the head
                  n_classes:int=len(CODES), # outputs
+                 pad_id:int=0, # the tokenizer's padding id (masked out of attention)
                 ):
         super().__init__()
-        self.text, self.image = text, image
+        if getattr(text, 'pooler', None) is not None: text.pooler = None  # unused (the first token's state is taken): no idle weights
+        self.text, self.image, self.pad_id = text, image, pad_id
         nt, ni = text.config.hidden_size, image.num_features
         self.missing_text, self.missing_image = nn.Parameter(torch.zeros(nt)), nn.Parameter(torch.zeros(ni))
         self.head = nn.Sequential(nn.LayerNorm(nt + ni), nn.Dropout(drop), nn.Linear(nt + ni, hidden), nn.GELU(), nn.Dropout(drop), nn.Linear(hidden, n_classes))
 
-    def forward(self, x:dict)->torch.Tensor: # logits
-        t = self.text(input_ids=x['input_ids'], attention_mask=x['attention_mask']).last_hidden_state[:, 0]
-        v = self.image(x['photo'])
-        t = torch.where(x['has_text'][:, None], t, self.missing_text.to(t.dtype).expand_as(t))
-        v = torch.where(x['has_image'][:, None], v, self.missing_image.to(v.dtype).expand_as(v))
+    def forward(self,
+                ids:torch.Tensor, # (n, length) token ids, padded with `pad_id`
+                photo:torch.Tensor, # (n, 3, size, size) normalised photos
+                has_text:torch.Tensor, # (n,) bool: the product has a text
+                has_image:torch.Tensor, # (n,) bool: the product has a photo
+               )->torch.Tensor: # logits
+        ids, photo = ids.as_subclass(torch.Tensor), photo.as_subclass(torch.Tensor)
+        t = self.text(input_ids=ids, attention_mask=(ids != self.pad_id).long()).last_hidden_state[:, 0]
+        v = self.image(photo)
+        t = torch.where(has_text[:, None], t, self.missing_text.to(t.dtype).expand_as(t))
+        v = torch.where(has_image[:, None], v, self.missing_image.to(v.dtype).expand_as(v))
         return self.head(torch.cat([t, v], 1))
 
 def joint_splitter(m:JointNet)->list: # parameter groups: text encoder, image body, head (with the missing vectors)
@@ -57,39 +73,48 @@ def joint_splitter(m:JointNet)->list: # parameter groups: text encoder, image bo
     return [params(m.text), params(m.image), params(m.head) + [m.missing_text, m.missing_image]]
 
 # %% ../nbs/38_joint.ipynb #ba422b6e
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+class Tokenize(Transform):
+    "Text -> token ids (`TensorText`), cut at `max_len` tokens."
+    def __init__(self, tok, max_len:int): super().__init__(); self.tok, self.max_len = tok, max_len
+    def encodes(self, text): return TensorText(self.tok(str(text), truncation=True, max_length=self.max_len)['input_ids'])
 
-def _photo(path, size):
-    from PIL import Image
-    if not isinstance(path, str) or not path: return torch.zeros(3, size, size, dtype=torch.uint8), False
-    try: img = open_image(path, draft=size)[0]
-    except OSError: return torch.zeros(3, size, size, dtype=torch.uint8), False
-    if img.size != (size, size): img = img.resize((size, size), Image.BILINEAR)
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1), True
+class Present(Transform):
+    "A product's text or photo path -> a bool tensor: is it there?"
+    def encodes(self, o): return torch.tensor(bool(o.strip()) if isinstance(o, str) else False)
 
-def joint_batch(items:list, # (token ids, photo path or None, label index) triples
-                size:int, # photo side
-                pad_id:int=0, # the tokenizer's padding id
-                drop_side:float=0, # chance to hide the text, and the photo, of each product (training)
-               )->tuple: # (dict of tensors, labels)
-    "Collate products into a joint batch."
-    ids, paths, ys = zip(*items)
-    x, y = pad_batch(list(zip(ids, ys)), pad_id)
-    photos, has_i = zip(*[_photo(p, size) for p in paths])
-    has_t = torch.tensor([len(i) > 2 for i in ids])
-    has_i = torch.tensor(has_i)
-    if drop_side:
-        hide_t, hide_i = torch.rand(len(ids)) < drop_side, torch.rand(len(ids)) < drop_side
-        keep_one = ~(hide_t & hide_i)  # never both
-        has_t, has_i = has_t & ~(hide_t & keep_one), has_i & ~(hide_i & keep_one)
-    return dict(**x, photo=torch.stack(photos), has_text=has_t, has_image=has_i), y
+def product_text(row)->str: return row['text'] if isinstance(row['text'], str) else ''
+def product_photo(row)->str|None:
+    p = row['image']
+    return p if isinstance(p, str) and p and Path(p).is_file() else None
 
-class NormalizePhoto(nn.Module):
-    "Scale and normalise the uint8 photos of a batch, on its device (a first layer of the model)."
-    def __init__(self, net:JointNet): super().__init__(); self.net = net
-    def forward(self, x:dict):
-        mean, std = (torch.tensor(v, device=x['photo'].device).view(1, 3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
-        return self.net({**x, 'photo': (x['photo'].float()/255 - mean)/std})
+def pad_tokens(samples:list, # (token ids, ...) tuples, as fastai's `before_batch` gets them
+               pad_id:int=0, # the tokenizer's padding id
+               multiple:int=8, # pad to a multiple of this
+              )->list:
+    "fastai `before_batch`: pad each sample's token ids to the batch's longest, rounded up to a multiple of 8."
+    n = -(-max(len(s[0]) for s in samples)//multiple)*multiple
+    return [(TensorText(F.pad(s[0], (0, n - len(s[0])), value=pad_id)), *s[1:]) for s in samples]
+
+def joint_block(tok, # the text encoder's tokenizer
+                max_len:int, # tokens per text
+                photos:PhotoArray|None, # prepared photos (or None: decode the files)
+                img_size:int, # photo side
+               )->DataBlock:
+    "The joint model's DataBlock: (token ids, photo, has text, has photo) -> product type."
+    return DataBlock(blocks=(TransformBlock(type_tfms=Tokenize(tok, max_len)), PhotoBlock(photos, img_size),
+                             TransformBlock(type_tfms=Present()), TransformBlock(type_tfms=Present()), CategoryBlock(vocab=CODES)),
+                     getters=[product_text, product_photo, product_text, product_photo, ColReader('prdtypecode')], n_inp=4,
+                     splitter=ColSplitter('is_valid'), batch_tfms=Normalize.from_stats(*imagenet_stats))
+
+class SideDropout(Callback):
+    "While training, hide each product's text, or its photo (never both), with probability `p`: the 'missing' vectors learn."
+    def __init__(self, p:float=0.15): self.p = p
+    def before_batch(self):
+        if not self.training or not self.p: return
+        ids, photo, has_t, has_i = self.xb
+        hide_t, hide_i = (torch.rand(len(ids), device=has_t.device) < self.p for _ in range(2))
+        keep = ~(hide_t & hide_i)
+        self.learn.xb = (ids, photo, has_t & ~(hide_t & keep), has_i & ~(hide_i & keep))
 
 # %% ../nbs/38_joint.ipynb #9837076e
 class JointModel(RakutenModel):
@@ -112,19 +137,14 @@ class JointModel(RakutenModel):
         if net is None:
             pre = pretrained and host_reachable()
             if pretrained and not pre: print(f"pretrained weights for {arch} unavailable (model hub unreachable): its body starts from random weights")
-            net = JointNet(from_hub(AutoModel, checkpoint), timm.create_model(arch, pretrained=pre, num_classes=0), hidden)
+            net = JointNet(from_hub(AutoModel, checkpoint), timm.create_model(arch, pretrained=pre, num_classes=0), hidden, pad_id=self.tok.pad_token_id or 0)
         self.net, self.pretrained = net, pretrained
 
-    def _items(self, rows, labels=True):
-        ids = self.tok(list(rows.text.fillna('').astype(str)), truncation=True, max_length=self.max_len)['input_ids']
-        ys = [self.classes.index(int(c)) for c in rows.prdtypecode] if labels else [0]*len(rows)
-        return list(zip(ids, [p if isinstance(p, str) else None for p in rows.image], ys))
-
-    def _dl(self, items, bs, shuffle=False, drop_side=0, wgts=None, num_workers=0):
-        from fastai.callback.data import WeightedDL
-        kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=num_workers,
-                  create_batch=lambda b: joint_batch(b, self.img_size, self.tok.pad_token_id or 0, drop_side))
-        return WeightedDL(items, wgts=wgts, **kw) if wgts is not None else DataLoader(items, **kw)
+    def _dls(self, rows, bs, photos=None, wgts=None, num_workers=None):
+        kw = dict(bs=bs, val_bs=bs*2, before_batch=partial(pad_tokens, pad_id=self.tok.pad_token_id or 0),
+                  num_workers=num_workers if num_workers is not None else min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0)
+        block = joint_block(self.tok, self.max_len, photos, self.img_size)
+        return block.dataloaders(rows, **kw) if wgts is None else block.weighted_dataloaders(rows, wgts=wgts, **kw)
 
 # %% ../nbs/38_joint.ipynb #4d811949
 @patch
@@ -138,16 +158,16 @@ def fit(self:JointModel,
         discr:float=10, # head rate / encoders' rate once unfrozen
         drop_side:float=0.15, # chance to hide a product's text or photo while training
         balance:float=0, # class balancing power
-        num_workers:int=0, # DataLoader processes (photo decoding)
+        num_workers:int|None=None, # DataLoader processes (default: up to 8 on a GPU, none on a CPU)
         cbs:list|None=None, # more fastai callbacks
         **kwargs, # other trainers' settings, ignored
        )->JointModel:
     "Train end to end: the head first, then everything with discriminative rates; mixed precision on a GPU."
-    dls = DataLoaders(self._dl(self._items(train), bs, True, drop_side, row_weights(train, balance), num_workers),
-                      self._dl(self._items(valid), bs*2, num_workers=num_workers))
-    if torch.cuda.is_available(): dls = dls.cuda()
-    self.learn = Learner(dls, NormalizePhoto(self.net), loss_func=CrossEntropyLossFlat(), splitter=lambda m: joint_splitter(m.net),
-                         metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
+    rows = pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)])
+    photos = PhotoArray.for_photos(rows.image.dropna(), self.img_size) if rows.image.notna().any() else None
+    self.dls = self._dls(rows, bs, photos, row_weights(train, balance), num_workers)
+    self.learn = Learner(self.dls, self.net, loss_func=CrossEntropyLossFlat(), opt_func=adamw, splitter=joint_splitter,
+                         metrics=[accuracy, F1Score(average='weighted')], cbs=[SideDropout(drop_side), *(cbs or [])])
     if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
     with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)
@@ -162,12 +182,17 @@ def predict(self:JointModel,
             bs:int=64, # batch size
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
     "Class probabilities of products; a missing text or photo is answered from the other."
-    model = NormalizePhoto(self.net).eval(); dev = next(model.parameters()).device
+    model = self.net.eval(); dev = next(model.parameters()).device
+    if not len(rows): return np.zeros((0, len(self.classes)), np.float32)
+    paths = rows.image.dropna().tolist()
+    photos = PhotoArray.find(paths, self.img_size) if len(paths) > bs else None  # prepared photos: from their array
+    one = rows.head(1).assign(prdtypecode=CODES[0])  # the DataBlock's pipelines; `test_dl` uses its inputs only
+    dl = self._dls(pd.concat([one.assign(is_valid=False), one.assign(is_valid=True)]), bs, photos, num_workers=0).test_dl(rows, bs=bs, rm_type_tfms=0)
+    dl.to(dev)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
-        for x, _ in self._dl(self._items(rows, labels=False), bs):
-            out.append(torch.softmax(model({k: v.to(dev) for k, v in x.items()}).float(), 1).cpu())
-    return to_codes(torch.cat(out).numpy() if out else np.zeros((0, len(CODES)), np.float32), self.classes)
+        for b in dl: out.append(torch.softmax(model(*b[:4]).float(), 1))
+    return to_codes(torch.cat(out).cpu().numpy(), self.classes)
 
 @patch
 def inputs_used(self:JointModel,
@@ -194,10 +219,11 @@ def from_config(cls:JointModel, config:dict, path:Path)->JointModel:
     import timm
     from transformers import AutoTokenizer, AutoModel, AutoConfig
     if not (path/'hf').is_dir(): raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
+    tok = AutoTokenizer.from_pretrained(path/'hf')
     net = JointNet(AutoModel.from_config(AutoConfig.from_pretrained(path/'hf')), timm.create_model(config['arch'], pretrained=False, num_classes=0),
-                   config['hidden'])
-    net.load_state_dict(load_file(weights_file(path)))
+                   config['hidden'], pad_id=tok.pad_token_id or 0)
+    net.load_state_dict({k: v for k, v in load_file(weights_file(path)).items() if not k.startswith('text.pooler.')})  # older files kept the idle pooler
     m = cls(config['checkpoint'], config['arch'], config['img_size'], config['max_len'], False, config['hidden'],
-            tokenizer=AutoTokenizer.from_pretrained(path/'hf'), net=net.eval())
+            tokenizer=tok, net=net.eval())
     m.classes = [int(c) for c in config['classes']]
     return m

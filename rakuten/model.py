@@ -11,7 +11,7 @@ from .core import CODES, RakutenError
 
 # %% auto #0
 __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'ModelError', 'to_codes', 'log_probs', 'write_config',
-           'read_config', 'weights_file', 'RakutenModel', 'load_model']
+           'read_config', 'weights_file', 'RakutenModel', 'load_model', 'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
@@ -144,3 +144,15 @@ def load_model(path:str|Path, # a model folder under `models/`
     cfg = read_config(path)
     if cfg['kind'] not in MODEL_KINDS: importlib.import_module(BUILTIN_KINDS[cfg['kind']])
     return _build(MODEL_KINDS[cfg['kind']], cfg, Path(path), device)
+
+# %% ../nbs/03_model.ipynb #4b611e6f
+def adamw(params, # parameters or parameter groups (from a fastai splitter)
+          lr:float=1e-3, # learning rate (fastai's schedulers set it)
+          wd:float=0.01, # decoupled weight decay
+          **kwargs, # other `torch.optim.AdamW` settings
+         ): # a fastai `OptimWrapper` around `torch.optim.AdamW`
+    "fastai `opt_func`: PyTorch's multi-tensor AdamW with fastai's defaults."
+    import torch
+    from fastai.optimizer import OptimWrapper
+    kw = dict(betas=(0.9, 0.99), eps=1e-5, weight_decay=wd, foreach=True) | kwargs
+    return OptimWrapper(params, torch.optim.AdamW, lr=lr, **kw)

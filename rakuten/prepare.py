@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
 from .core import Workspace, workspace_lock
-from .distributed import is_main, wait_for_everyone
+from .distributed import is_main, wait_for_everyone, alone
 from .data import load_products, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
 from .sample import get_data
 from .text.clean import join_text, detect_lang
@@ -48,7 +48,7 @@ def prepare(data:str|Path|None=None, # folder in the official layout; None: the 
     "Load, split, clean, translate and prepare photos; write `products.parquet`."
     ws = ws or Workspace()
     if not is_main(): wait_for_everyone(); return pd.read_parquet(ws.processed/'products.parquet')  # several processes: the main one prepares
-    with workspace_lock(ws): out = _prepare(data, ws, img_size, translate, make_translator, n_workers)
+    with workspace_lock(ws), alone(): out = _prepare(data, ws, img_size, translate, make_translator, n_workers)  # the others wait below
     wait_for_everyone()
     return out
 

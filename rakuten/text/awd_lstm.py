@@ -18,6 +18,7 @@ import fastai.callback.data  # `weighted_dataloaders`
 from ..core import CODES, host_reachable
 from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
 from ..balance import row_weights
+from ..distributed import distributed
 from fastcore.basics import patch
 
 # %% auto #0
@@ -65,7 +66,8 @@ def fit_lm(self:AWDLSTMModel,
     lm = language_model_learner(dls, AWD_LSTM, config=self._config('lm'), drop_mult=self.drop_mult, pretrained=pretrained,
                                 metrics=[accuracy, Perplexity()])
     if torch.cuda.is_available(): lm = lm.to_fp16()
-    lm.fit_one_cycle(epochs, lr)
+    lm.fit_one_cycle(epochs, lr)  # with several processes each trains it whole: its loader streams the corpus and cannot be
+                                  # dealt out by batches; the classifier then starts from the main process's weights
     self.vocab = list(dls.vocab)
     return lm
 
@@ -82,6 +84,7 @@ def fit(self:AWDLSTMModel,
         lm_lr:float=2e-2, # language-model peak learning rate
         balance:float=0, # class balancing power
         discr:float=2.6**4, # top-layer rate / bottom-layer rate once unfrozen (ULMFiT: 2.6 per layer group)
+        cbs:list|None=None, # more fastai callbacks for the classifier's Learner
         **kwargs, # other trainers' settings, ignored
        )->AWDLSTMModel:
     "Train the language model on the corpus, then the classifier with gradual unfreezing."
@@ -93,14 +96,15 @@ def fit(self:AWDLSTMModel,
         wgts = row_weights(train, balance)
         dls = blk.weighted_dataloaders(df, wgts=wgts, bs=bs) if wgts is not None else blk.dataloaders(df, bs=bs)
         self.learn = text_classifier_learner(dls, AWD_LSTM, config=self._config(), drop_mult=self.drop_mult, pretrained=False,
-                                             metrics=[accuracy, F1Score(average='weighted')])
+                                             metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
         self.learn.model[0].module.load_state_dict(lm.model[0].state_dict())  # the language model's encoder
         if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
         rates = slice(lr/discr, lr)
-        for layer, lr_i in [(-1, lr), (-2, rates), (-3, rates), (None, rates)][:max(1, min(epochs, 4))]:
-            if layer is None: self.learn.unfreeze()
-            else: self.learn.freeze_to(layer)
-            self.learn.fit_one_cycle(1 + max(0, epochs - 4) if layer is None else 1, lr_i)
+        with distributed(self.learn):
+            for layer, lr_i in [(-1, lr), (-2, rates), (-3, rates), (None, rates)][:max(1, min(epochs, 4))]:
+                if layer is None: self.learn.unfreeze()
+                else: self.learn.freeze_to(layer)
+                self.learn.fit_one_cycle(1 + max(0, epochs - 4) if layer is None else 1, lr_i)
     self.model = self.learn.model
     return self
 

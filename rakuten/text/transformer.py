@@ -18,7 +18,7 @@ from fastai.metrics import accuracy, F1Score
 import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp16` on Learner
 from fastcore.basics import patch
 from ..core import CODES, host_reachable
-from ..model import RakutenModel, to_codes, ModelError
+from ..model import RakutenModel, to_codes, ModelError, adamw
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict
 
@@ -123,7 +123,7 @@ def fit(self:TransformerModel,
     dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
                       self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
     if torch.cuda.is_available(): dls = dls.cuda()
-    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
+    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), opt_func=adamw, metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
     if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
     with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)

@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from fastcore.script import call_parse
 from ..core import CODES, Workspace, host_reachable
 from ..data import labelled_rows
-from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
+from ..model import RakutenModel, to_codes, weights_file, WEIGHTS, adamw
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
@@ -81,7 +81,7 @@ def make_vision_learner(dls, # from `vision_dls`
         pretrained = False
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        learn = vision_learner(dls, arch, pretrained=pretrained, metrics=[accuracy, F1Score(average='weighted')], **kwargs)
+        learn = vision_learner(dls, arch, pretrained=pretrained, metrics=[accuracy, F1Score(average='weighted')], **({'opt_func': adamw} | kwargs))
     if weights: _load_body_weights(learn, weights)
     learn.pretrained_ = pretrained or bool(weights)
     if torch.cuda.is_available(): learn = learn.to_fp16().add_cb(ChannelsLast())
@@ -172,7 +172,7 @@ def photo_tensor(self:VisionModel, item)->torch.Tensor:
 def predict(self:VisionModel,
             photos:list, # photos: paths or PIL images
             bs:int=64, # batch size
-            num_workers:int|None=None, # loading processes (default: none for one batch; reading a photo array, 4 on a GPU, none on a CPU; else up to 16)
+            num_workers:int|None=None, # decoding processes (default: none for one batch or photos all in their array, else up to 16)
             tta:bool=False, # test-time augmentation: average with the mirrored photo
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
     "Class probabilities of photos, read from their photo array or decoded in parallel, batched on the model's device (split between processes, if several)."
@@ -186,9 +186,9 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
     arr = PhotoArray.find(photos, self.img_size) if many else None  # prepared photos: read from their array
     batches = _PhotoBatches(photos, bs, self.load_photo, arr)
     held = sum(r is not None for r in batches.rows)
-    if num_workers is None:  # decoding JPEGs wants processes; copying from the array only needs to overlap a GPU's work
-        num_workers = 0 if not many or (held == len(photos) and not cuda) else min(4 if held == len(photos) else 16, os.cpu_count() or 1)
-    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda)
+    if num_workers is None:  # decoding JPEGs wants processes; a batch copied from the array is ready before the GPU is done with the last one
+        num_workers = 0 if not many or held == len(photos) else min(16, os.cpu_count() or 1)
+    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda and num_workers > 0)
     if cuda: model = model.to(memory_format=torch.channels_last)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
