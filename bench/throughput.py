@@ -149,7 +149,7 @@ def main():
     proj_inf = rate(len(photos), lambda: vm.predict(photos, bs=ibs*2 if gpu else ibs), dev, warm=lambda: vm.predict(photos[:ibs*2]))
     print(f"image: inference {proj_inf:.1f} vs raw {raw_inf:.1f} img/s; training {proj_tr:.1f} vs raw {raw_tr:.1f}; "
           f"DataLoader alone {dl_rate:.1f} (from JPEG {jpeg_rate:.1f}); array built at {build_rate:.1f}", flush=True)
-    rows += [('image inference (decode + network)', proj_inf, raw_inf, 'img/s'),
+    rows += [('image inference (prepared photos + network)', proj_inf, raw_inf, 'img/s'),
              ('image training, one epoch', proj_tr, raw_tr, 'img/s'),
              ('fastai image DataLoader alone (photo array)', dl_rate, raw_tr, 'img/s'),
              ('  the same from JPEG files (ImageBlock + Resize)', jpeg_rate, raw_tr, 'img/s'),
