@@ -98,14 +98,16 @@ def heatmap_on_original(path:str, # the original photo
     return out
 
 # %% ../nbs/50_gradcam.ipynb #4cf3a937
-def _picks(vm, rows, codes, per_class):
+def _explained(vm, rows, codes, per_class, method, bs=64)->list:
+    "(class, right?, row, heatmap) of the picked products: the rows predicted once, the heatmaps in one batched pass."
     rows = rows[rows.image.notna()]
-    probs = vm.predict(rows.image.tolist())
-    pred = np.array(CODES)[probs.argmax(1)]
+    pred = np.array(CODES)[vm.predict(rows.image.tolist()).argmax(1)]
     rows = rows.assign(pred=pred, right=pred == rows.prdtypecode.values)
-    codes = codes or sorted(rows.prdtypecode.unique())
-    return {c: [(ok, r) for ok in (True, False) for _, r in rows[(rows.prdtypecode == c) & (rows.right == ok)].head(per_class).iterrows()]
-            for c in codes}
+    picks = [(c, ok, r) for c in (codes or sorted(rows.prdtypecode.unique())) for ok in (True, False)
+             for _, r in rows[(rows.prdtypecode == c) & (rows.right == ok)].head(per_class).iterrows()]
+    if not picks: raise ValueError("no labelled products with a photo to show")
+    maps, _, _ = cam_maps(vm, [r.image for _, _, r in picks], [r.pred for _, _, r in picks], method, bs=bs)
+    return [(c, ok, r, m) for (c, ok, r), m in zip(picks, maps)]
 
 def _draw(shown, prep):
     ncols = 4
@@ -130,14 +132,9 @@ def gradcam_galleries(vm:VisionModel, # a loaded image model
                       bs:int=64, # photos per Grad-CAM batch
                      )->dict: # class code -> matplotlib figure (classes without a product with a photo are left out)
     "One gallery per class of right and wrong predictions, original and prepared photo, with heatmaps."
-    prep = prep or ImagePrep(vm.img_size)
-    picks = _picks(vm, rows, codes, per_class)
-    flat = [(c, ok, r) for c, ps in picks.items() for ok, r in ps]
-    if not flat: raise ValueError("no labelled products with a photo to show")
-    maps, _, _ = cam_maps(vm, [r.image for _, _, r in flat], [r.pred for _, _, r in flat], method, bs=bs)
     shown = {}
-    for (c, ok, r), m in zip(flat, maps): shown.setdefault(c, []).append((c, ok, r, m))
-    return {c: _draw(s, prep) for c, s in shown.items()}
+    for e in _explained(vm, rows, codes, per_class, method, bs): shown.setdefault(e[0], []).append(e)
+    return {c: _draw(s, prep or ImagePrep(vm.img_size)) for c, s in shown.items()}
 
 def gradcam_gallery(vm:VisionModel, # a loaded image model
                     rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
@@ -147,11 +144,7 @@ def gradcam_gallery(vm:VisionModel, # a loaded image model
                     prep:ImagePrep|None=None, # the preparation of the photos (default: the model's size)
                    ): # the matplotlib figure
     "Correct and wrong predictions of some classes in one figure, original and prepared photo, with heatmaps."
-    prep = prep or ImagePrep(vm.img_size)
-    flat = [(c, ok, r) for c, ps in _picks(vm, rows, codes, per_class).items() for ok, r in ps]
-    if not flat: raise ValueError("no labelled products with a photo to show")
-    maps, _, _ = cam_maps(vm, [r.image for _, _, r in flat], [r.pred for _, _, r in flat], method)
-    return _draw([(c, ok, r, m) for (c, ok, r), m in zip(flat, maps)], prep)
+    return _draw(_explained(vm, rows, codes, per_class, method), prep or ImagePrep(vm.img_size))
 
 # %% ../nbs/50_gradcam.ipynb #525a19ea
 @call_parse
