@@ -182,7 +182,11 @@ def main():
     t = time.perf_counter(); pi = vm.predict(many.image.tolist()); sync(dev); t_img = time.perf_counter() - t
     t = time.perf_counter(); fusion.predict(pt, pi); t_fus = time.perf_counter() - t
     print(f"end to end, {len(many)} products: {len(many)/proj_e2e:.2f} s — text {t_text:.2f} s, image {t_img:.2f} s, fusion ({fusion.chosen}) {t_fus:.2f} s", flush=True)
-    rows += [('end-to-end prediction, text + image + fusion', proj_e2e, raw_inf, 'products/s')]
+    both = 1/(1/raw_inf + 1/raw_tinf)  # the two raw networks one after the other: what one product costs at best
+    rows += [('end-to-end prediction, text + image + fusion', proj_e2e, raw_inf, 'products/s'),
+             ('  the same against both raw networks in turn', proj_e2e, both, 'products/s'),
+             ('  its image part (read from the array + network)', len(many)/t_img, raw_inf, 'img/s'),
+             ('  its text part (tokenise + network)', len(many)/t_text, raw_tinf, 'seq/s')]
     # Grad-CAM: one photo per class
     per_class = test.groupby('prdtypecode').head(1)
     t = time.perf_counter(); cam_maps(vm, per_class.image.tolist(), per_class.prdtypecode.tolist()); cam_s = time.perf_counter() - t

@@ -5,6 +5,7 @@
 # %% ../../nbs/35_vision.learner.ipynb #ee7d736e
 from __future__ import annotations
 import os, time, warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -147,6 +148,18 @@ class _PhotoBatches(torch.utils.data.Dataset):
         return torch.stack([torch.from_numpy(np.array(self.photos.array[r])) if r is not None else self.load(i)
                             for i, r in zip(self.items[sl], rows)])
 
+def _read_ahead(batches, # a sequence of uint8 batches (indexable)
+                pin:bool=False, # page-lock each batch, for an asynchronous copy to the GPU
+                depth:int=2, # batches read ahead
+               ):
+    "Iterate `batches` while a background thread reads (and pins) the next ones: the copy overlaps the network's work."
+    load = (lambda k: batches[k].pin_memory()) if pin else (lambda k: batches[k])
+    with ThreadPoolExecutor(1) as pool:
+        todo = [pool.submit(load, k) for k in range(min(depth, len(batches)))]
+        for k in range(len(batches)):
+            if k + depth < len(batches): todo.append(pool.submit(load, k + depth))
+            yield todo[k].result(); todo[k] = None
+
 @patch
 def load_photo(self:VisionModel,
                item, # a photo: path or PIL image (prepared, or raw: it is resized)
@@ -188,7 +201,8 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
     held = sum(r is not None for r in batches.rows)
     if num_workers is None:  # decoding JPEGs wants processes; a batch copied from the array is ready before the GPU is done with the last one
         num_workers = 0 if not many or held == len(photos) else min(16, os.cpu_count() or 1)
-    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda and num_workers > 0)
+    dl = (TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda) if num_workers > 0
+          else _read_ahead(batches, pin=cuda) if many else map(batches.__getitem__, range(len(batches))))
     if cuda: model = model.to(memory_format=torch.channels_last)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
