@@ -100,7 +100,7 @@ class TransformerModel(RakutenModel):
     def _dl(self, items, bs, shuffle=False, wgts=None):
         from fastai.callback.data import WeightedDL
         from fastai.text.data import SortedDL
-        kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs,
+        kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=0,  # batches of token ids: worker processes cost more than they save
                   create_batch=lambda b: pad_batch(b, self.tok.pad_token_id or 0))
         if wgts is not None: return WeightedDL(items, wgts=wgts, **kw)
         if shuffle: return SortedDL(items, res=[len(i) for i, _ in items], **kw)  # length-bucketed, shuffled batches
