@@ -17,7 +17,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from .core import CODES, Workspace, code_name
 from .vision.features import open_image, product_box
 from .vision.preprocess import ImagePrep
-from .vision.learner import VisionModel
+from .vision.learner import VisionModel, cudnn_autotune
 from .core import console_command
 
 # %% auto #0
@@ -53,7 +53,7 @@ def cam_maps(vm:VisionModel, # a loaded image model
     probs = vm.predict(images, bs=bs)
     codes = list(codes) if codes is not None else [CODES[k] for k in probs.argmax(1)]
     maps = []
-    with CAM_METHODS[method](model=vm.model, target_layers=[target_layer(vm.model, layer)]) as cam:
+    with cudnn_autotune(False), CAM_METHODS[method](model=vm.model, target_layers=[target_layer(vm.model, layer)]) as cam:
         for s in range(0, len(images), bs):
             x = torch.stack([vm.photo_tensor(i) for i in images[s:s+bs]]).as_subclass(torch.Tensor)
             targets = [ClassifierOutputTarget(vm.classes.index(int(c))) for c in codes[s:s+bs]]

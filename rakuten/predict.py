@@ -71,7 +71,7 @@ def photos(self:Predictor,
 def predict_parts(self:Predictor,
                   products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
                   prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
-                  bs:int=64, # photos per batch
+                  bs:int|None=None, # photos per batch (default: the image model's)
                  )->dict: # text, image, fused: (n, 27) probabilities (NaN rows where absent); has_text, has_image; source
     "Text, image and fused probabilities of every row, each modality predicted once."
     if 'text' in products.columns and (prepared or 'designation' not in products.columns): text = products.text.fillna('').astype(str)
@@ -93,7 +93,7 @@ def predict_parts(self:Predictor,
 def predict(self:Predictor,
             products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
             prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
-            bs:int=64, # photos per batch
+            bs:int|None=None, # photos per batch (default: the image model's)
            )->tuple: # (DataFrame with prdtypecode, source, probability; probabilities (n, 27))
     "Predict every row; rows with neither text nor photo are reported, not fatal."
     parts = self.predict_parts(products, prepared, bs)

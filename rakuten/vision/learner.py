@@ -31,7 +31,7 @@ from .photos import PhotoArray, PhotoBlock, decode_photo
 from ..core import console_command
 
 # %% auto #0
-__all__ = ['vision_dls', 'make_vision_learner', 'fit_vision', 'VisionModel', 'learner_probs', 'train_vision',
+__all__ = ['vision_dls', 'make_vision_learner', 'fit_vision', 'VisionModel', 'cudnn_autotune', 'learner_probs', 'train_vision',
            'rakuten_train_vision']
 
 # %% ../../nbs/35_vision.learner.ipynb #9cc84374
@@ -148,6 +148,13 @@ class _PhotoBatches(torch.utils.data.Dataset):
         return torch.stack([torch.from_numpy(np.array(self.photos.array[r])) if r is not None else self.load(i)
                             for i, r in zip(self.items[sl], rows)])
 
+def cudnn_autotune(on:bool=True, # search cuDNN's fastest algorithms for new input shapes (if searching is on at all)
+                  ): # a context manager
+    "Turn cuDNN's algorithm search off for a block: worth seconds per new input shape only for shapes that come back."
+    c = torch.backends.cudnn
+    return c.flags(enabled=c.enabled, benchmark=on and c.benchmark, benchmark_limit=c.benchmark_limit,
+                   deterministic=c.deterministic, allow_tf32=c.allow_tf32)
+
 def _read_ahead(batches, # a sequence of uint8 batches (indexable)
                 pin:bool=False, # page-lock each batch, for an asynchronous copy to the GPU
                 depth:int=2, # batches read ahead
@@ -184,7 +191,7 @@ def photo_tensor(self:VisionModel, item)->torch.Tensor:
 @patch
 def predict(self:VisionModel,
             photos:list, # photos: paths or PIL images
-            bs:int=64, # batch size
+            bs:int|None=None, # photos per batch (default: 256 on a GPU, 64 on a CPU)
             num_workers:int|None=None, # decoding processes (default: none for one batch or photos all in their array, else up to 16)
             tta:bool=False, # test-time augmentation: average with the mirrored photo
            )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
@@ -195,6 +202,7 @@ def predict(self:VisionModel,
 def _predict(self:VisionModel, photos, bs, num_workers, tta):
     model = self.model.eval()
     dev = next(model.parameters()).device; cuda = dev.type == 'cuda'
+    bs = bs or (256 if cuda else 64)
     many = len(photos) > bs  # more than one batch: worth the loading processes
     arr = PhotoArray.find(photos, self.img_size) if many else None  # prepared photos: read from their array
     batches = _PhotoBatches(photos, bs, self.load_photo, arr)
@@ -207,10 +215,11 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
         for x in dl:
-            x = self.normalize(x.to(dev, non_blocking=True))
-            if cuda: x = x.contiguous(memory_format=torch.channels_last)
-            p = torch.softmax(model(x).float(), 1)
-            if tta: p = (p + torch.softmax(model(x.flip(3)).float(), 1))/2
+            with cudnn_autotune(len(x) == bs):  # the last, smaller batch is a shape seen once: no algorithm search
+                x = self.normalize(x.to(dev, non_blocking=True))
+                if cuda: x = x.contiguous(memory_format=torch.channels_last)
+                p = torch.softmax(model(x).float(), 1)
+                if tta: p = (p + torch.softmax(model(x.flip(3)).float(), 1))/2
             out.append(p)  # stays on the device: no wait for the GPU until the end
     probs = torch.cat(out).cpu().numpy() if out else np.zeros((0, len(self.classes)), np.float32)
     return to_codes(probs, self.classes)
