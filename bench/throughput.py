@@ -1,14 +1,16 @@
 """Throughput of the project against the raw network, side by side, in one run, on whatever device is present.
 
 Usage: python bench/throughput.py [--device cpu|cuda] [--arch efficientnet_b0] [--img_size 224] [--n 512]
-                                  [--text_size base|small] [--max_len 128] [--bs 64]
+                                  [--text_size base|small] [--max_len 128] [--bs 64] [--img_bs 128]
 
 Raw: the same network on tensors already on the device (mixed precision and channels-last on a GPU), the
-ceiling. Project: the same work through the project's own path — photos decoded from prepared JPEG files,
+ceiling. Project: the same work through the project's own path — prepared photos read from their photo array,
 fastai DataLoaders and Learner, texts tokenised and batched by length, the fused `Predictor` — timed in the
-same process; a GPU is warmed up on the very work it is timed on (cuDNN builds a plan per batch shape). Prints one table (inference, image training, the image DataLoader alone — from the photo array and, for
-comparison, decoding JPEG files — text training, Grad-CAM) with the ratio project/raw, and writes it as JSON
-beside the workspace.
+same process; a GPU is warmed up on the very work it is timed on (cuDNN builds a plan per batch shape).
+Prints one table (inference, image training, the image DataLoader alone — from the photo array and, for
+comparison, decoding JPEG files — text training, also against the raw network on the project's own
+length-bucketed batches, end-to-end prediction and its parts, Grad-CAM) with the ratio project/raw, and
+writes it as JSON beside the workspace.
 """
 import argparse, json, os, sys, tempfile, time, warnings
 from pathlib import Path
