@@ -45,32 +45,26 @@ def raw_image(arch, size, bs, dev, steps):
     tr = rate(bs*steps, train, dev); m.eval()
     return tr, rate(bs*steps, infer, dev)
 
-def raw_text(ckpt, max_len, bs, dev, steps):
-    from transformers import AutoModelForSequenceClassification
-    m = AutoModelForSequenceClassification.from_pretrained(ckpt, num_labels=27, ignore_mismatched_sizes=True).to(dev)
-    cuda = dev.type == 'cuda'
-    ids = torch.randint(5, m.config.vocab_size - 1, (bs, max_len), device=dev); y = torch.randint(0, 27, (bs,), device=dev)
-    opt = torch.optim.AdamW(m.parameters(), 5e-5); scaler = torch.amp.GradScaler(enabled=cuda)
-    def train():
-        for _ in range(steps):
-            with torch.autocast(dev.type, enabled=cuda): loss = m(input_ids=ids, labels=y).loss
-            opt.zero_grad(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
-    def infer():
-        with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
-            for _ in range(steps): m(input_ids=ids)
-    tr = rate(bs*steps, train, dev); m.eval()
-    return tr, rate(bs*steps, infer, dev)
-
-def raw_text_batches(model, batches, dev):
+def raw_text_batches(model, batches, dev, lr=5e-5):
     "Sequences/s of a plain training loop (torch AdamW, mixed precision on a GPU) over ready batches, the second pass timed."
     cuda = dev.type == 'cuda'; model.train()
     batches = [({k: v.to(dev) for k, v in x.items()}, y.to(dev)) for x, y in batches]
-    opt = torch.optim.AdamW(model.parameters(), 1e-5); scaler = torch.amp.GradScaler(enabled=cuda)
+    opt = torch.optim.AdamW(model.parameters(), lr); scaler = torch.amp.GradScaler(enabled=cuda)
     def train():
         for x, y in batches:
             with torch.autocast(dev.type, enabled=cuda): loss = model(**x, labels=y).loss
             opt.zero_grad(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
     return rate(sum(len(y) for _, y in batches), train, dev)
+
+def raw_text(ckpt, max_len, bs, dev, steps):
+    from transformers import AutoModelForSequenceClassification
+    m = AutoModelForSequenceClassification.from_pretrained(ckpt, num_labels=27, ignore_mismatched_sizes=True).to(dev)
+    ids = torch.randint(5, m.config.vocab_size - 1, (bs, max_len), device=dev); y = torch.randint(0, 27, (bs,), device=dev)
+    tr = raw_text_batches(m, [({'input_ids': ids}, y)]*steps, dev); m.eval()
+    def infer():
+        with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
+            for _ in range(steps): m(input_ids=ids)
+    return tr, rate(bs*steps, infer, dev)
 
 class PhaseTimer:
     "A fastai callback that times the training phase of each epoch (not validation)."

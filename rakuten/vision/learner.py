@@ -209,8 +209,7 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
     held = sum(r is not None for r in batches.rows)
     if num_workers is None:  # decoding JPEGs wants processes; a batch copied from the array is ready before the GPU is done with the last one
         num_workers = 0 if not many or held == len(photos) else min(16, os.cpu_count() or 1)
-    dl = (TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda) if num_workers > 0
-          else _read_ahead(batches, pin=cuda) if many else map(batches.__getitem__, range(len(batches))))
+    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda) if num_workers > 0 else _read_ahead(batches, pin=cuda)
     if cuda: model = model.to(memory_format=torch.channels_last)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
