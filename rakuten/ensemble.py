@@ -9,21 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from scipy.optimize import minimize
-from scipy.special import softmax
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from fastcore.basics import patch
 from .core import CODES, Workspace, RakutenError
-from .data import labelled_rows
-from .model import RakutenModel, to_codes, log_probs, weights_file, WEIGHTS
+from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted
 from .evaluate import scores, markdown_table
-from .fusion import fit_temperature, apply_temperature, fuse_probs
+from .fusion import Stack, Ensemble, fuse_probs
 from .distributed import is_main, wait_for_everyone
 
 # %% auto #0
-__all__ = ['RECIPES', 'MEMBER_KEYS', 'RecipeError', 'load_recipe', 'assign_folds', 'make_member', 'member_probs', 'fit_fold',
-           'member_oof', 'fit_weights', 'Stack', 'fit_members', 'stack_and_report', 'plot_members', 'ensemble_markdown']
+__all__ = ['RECIPES', 'RECIPE_KEYS', 'RecipeError', 'load_recipe', 'photo_size', 'assign_folds', 'fit_fold', 'member_oof',
+           'fit_members', 'save_ensemble', 'stack_and_report', 'plot_members', 'ensemble_markdown']
 
 # %% ../nbs/65_ensemble.ipynb #44b49a79
 class RecipeError(RakutenError, ValueError):
@@ -31,61 +26,74 @@ class RecipeError(RakutenError, ValueError):
 
 RECIPES = {
     'sample': dict(folds=1, tta=False, members={  # CPU, minutes: today's two models
-        'tfidf': dict(kind='text', model='tfidf'),
-        'resnet18': dict(kind='image', arch='resnet18', img_size=64, epochs=5, lr=3e-3, bs=32, pretrained=False)}),
+        'tfidf': dict(kind='tfidf'),
+        'resnet18': dict(kind='vision', arch='resnet18', img_size=64, epochs=5, lr=3e-3, bs=32, pretrained=False)}),
     'real': dict(folds=1, tta=False, members={  # one GPU, about an hour: the default real-data budget
-        'camembert': dict(kind='text', model='camembert-base', epochs=3, lr=5e-5, bs=32, max_len=128),
-        'efficientnet': dict(kind='image', arch='efficientnet_b0', img_size=224, epochs=5, lr=2e-3, bs=64)}),
+        'camembert': dict(kind='transformer', checkpoint='camembert-base', epochs=3, lr=5e-5, bs=32, max_len=128),
+        'efficientnet': dict(kind='vision', arch='efficientnet_b0', img_size=224, epochs=5, lr=2e-3, bs=64)}),
     'leaderboard': dict(folds=5, tta=True, members={  # one GPU, about a day: the members expected to beat 0.93
-        'tfidf': dict(kind='text', model='tfidf'),
-        'camembert_large': dict(kind='text', model='camembert/camembert-large', epochs=3, lr=1.5e-5, bs=32, max_len=192),
-        'camembertav2': dict(kind='text', model='almanach/camembertav2-base', epochs=4, lr=4e-5, bs=32, max_len=192),
-        'xlmr_large': dict(kind='text', model='xlm-roberta-large', epochs=3, lr=1e-5, bs=32, max_len=192),
-        'convnext_384': dict(kind='image', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, epochs=6, lr=2e-4, bs=32),
-        'eva02_448': dict(kind='image', arch='eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', img_size=448, epochs=5, lr=5e-5, bs=16),
-        'joint_384': dict(kind='joint', model='camembert-base', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, max_len=128,
+        'tfidf': dict(kind='tfidf'),
+        'camembert_large': dict(kind='transformer', checkpoint='camembert/camembert-large', epochs=3, lr=1.5e-5, bs=32, max_len=192),
+        'camembertav2': dict(kind='transformer', checkpoint='almanach/camembertav2-base', epochs=4, lr=4e-5, bs=32, max_len=192),
+        'xlmr_large': dict(kind='transformer', checkpoint='xlm-roberta-large', epochs=3, lr=1e-5, bs=32, max_len=192),
+        'convnext_384': dict(kind='vision', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, epochs=6, lr=2e-4, bs=32),
+        'eva02_448': dict(kind='vision', arch='eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', img_size=448, epochs=5, lr=5e-5, bs=16),
+        'joint_384': dict(kind='joint', checkpoint='camembert-base', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, max_len=128,
                           epochs=4, lr=1e-4, bs=32)}),
 }
-MEMBER_KEYS = {'text': {'kind', 'model', 'epochs', 'lr', 'bs', 'max_len', 'pretrained', 'balance', 'model_kwargs'},
-               'image': {'kind', 'arch', 'img_size', 'epochs', 'lr', 'bs', 'pretrained', 'weights', 'balance', 'num_workers'},
-               'joint': {'kind', 'model', 'arch', 'img_size', 'max_len', 'hidden', 'epochs', 'lr', 'bs', 'pretrained', 'freeze_epochs', 'balance', 'num_workers'}}
+RECIPE_KEYS = {'name', 'folds', 'tta', 'refit', 'clean_labels', 'members'}  # a member's keys are its kind's settings (`split_settings`)
 
 # %% ../nbs/65_ensemble.ipynb #c4b7ccd5
+def _read_recipe(recipe):
+    if isinstance(recipe, dict): return dict(recipe), 'recipe'
+    if recipe in RECIPES: return dict(RECIPES[recipe]), f"recipe {recipe!r}"
+    path = Path(recipe)
+    if not path.is_file(): raise RecipeError(f"{recipe}: no such recipe file; built-in recipes: {sorted(RECIPES)}")
+    try:
+        if path.suffix == '.toml':
+            import tomllib; return tomllib.loads(path.read_text()), str(path)
+        return json.loads(path.read_text()), str(path)
+    except Exception as e: raise RecipeError(f"{path}: cannot be read as {path.suffix[1:] or 'json'} ({e})") from None
+
 def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a dict
                 members:list|str|None=None, # keep only these members (names, or one comma-separated string)
-                **overrides, # folds, tta: replace the recipe's value when not None
-               )->dict: # folds, tta, members (name -> settings), name
-    "A checked recipe."
-    if isinstance(recipe, dict): r, where = dict(recipe), 'recipe'
-    elif recipe in RECIPES: r, where = dict(RECIPES[recipe]), f"recipe {recipe!r}"
-    else:
-        path = Path(recipe); where = str(path)
-        if not path.is_file(): raise RecipeError(f"{recipe}: no such recipe file; built-in recipes: {sorted(RECIPES)}")
-        try:
-            if path.suffix == '.toml':
-                import tomllib; r = tomllib.loads(path.read_text())
-            else: r = json.loads(path.read_text())
-        except Exception as e: raise RecipeError(f"{path}: cannot be read as {path.suffix[1:] or 'json'} ({e})") from None
+                **overrides, # folds, tta, refit, clean_labels: replace the recipe's value when not None
+               )->dict: # name, folds, tta, refit, clean_labels, members (name -> settings)
+    "A checked recipe: every member's kind and settings checked before anything is trained, all problems in one error."
+    r, where = _read_recipe(recipe)
     r['name'] = r.get('name') or (recipe if isinstance(recipe, str) else 'custom')
     r.update({k: v for k, v in overrides.items() if v is not None})
-    r['members'], r['folds'], r['tta'] = dict(r.get('members') or {}), int(r.get('folds', 1)), bool(r.get('tta', False))
+    unknown = sorted(set(r) - RECIPE_KEYS)
+    if unknown: raise RecipeError(f"{where}: unknown keys {unknown}; known: {sorted(RECIPE_KEYS)}")
+    r['members'], r['folds'], r['tta'], r['refit'] = dict(r.get('members') or {}), int(r.get('folds', 1)), bool(r.get('tta', False)), bool(r.get('refit', False))
     if isinstance(members, str): members = [m for m in members.split(',') if m]
     if members:
-        unknown = [m for m in members if m not in r['members']]
-        if unknown: raise RecipeError(f"{where}: no member {unknown}; members: {list(r['members'])}")
+        missing = [m for m in members if m not in r['members']]
+        if missing: raise RecipeError(f"{where}: no member {missing}; members: {list(r['members'])}")
         r['members'] = {m: r['members'][m] for m in members}
     if not r['members']: raise RecipeError(f"{where}: no members")
     if r['folds'] < 1: raise RecipeError(f"{where}: folds must be 1 or more, not {r['folds']}")
     if r.get('clean_labels') not in (None, 'drop', 'relabel', 'weight'):
         raise RecipeError(f"{where}: clean_labels must be 'drop', 'relabel' or 'weight', not {r['clean_labels']!r}")
-    for name, m in r['members'].items():
-        kind = m.get('kind')
-        if kind not in MEMBER_KEYS: raise RecipeError(f"{where}: member {name!r}: kind must be 'text', 'image' or 'joint', not {kind!r}")
-        for need in {'text': ('model',), 'image': ('arch',), 'joint': ('model', 'arch')}[kind]:
-            if need not in m: raise RecipeError(f"{where}: member {name!r}: a {kind} member needs {need!r}")
-        extra = set(m) - MEMBER_KEYS[kind]
-        if extra: raise RecipeError(f"{where}: member {name!r}: unknown settings {sorted(extra)}; known: {sorted(MEMBER_KEYS[kind])}")
+    problems = []
+    for name, spec in r['members'].items():
+        try: split_settings(spec, f"{where}: member {name!r}")
+        except ModelError as e: problems.append(str(e))
+    if problems: raise RecipeError('\n'.join(problems))
     return r
+
+# %% ../nbs/65_ensemble.ipynb #dff8c3ad
+def photo_size(recipe:dict, # from `load_recipe`
+              )->int|None: # the largest photo side a member reads (None: no member reads photos)
+    "The size photos are prepared at for a recipe: the largest of its members' (smaller ones resize)."
+    import inspect
+    sizes = []
+    for name, spec in recipe['members'].items():
+        cls, init, _ = split_settings(spec, f"member {name!r}")
+        if 'image' not in cls.inputs: continue
+        default = inspect.signature(cls.__init__).parameters.get('img_size')
+        sizes.append(int(init.get('img_size', default.default if default else 224)))
+    return max(sizes) if sizes else None
 
 # %% ../nbs/65_ensemble.ipynb #c407bb14
 def assign_folds(products:pd.DataFrame, # `products.parquet`
@@ -104,70 +112,42 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
     for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)): folds[lab.index[te]] = f
     return folds
 
-# %% ../nbs/65_ensemble.ipynb #dd8c7670
-def make_member(spec:dict, # a member's settings (see `MEMBER_KEYS`)
-               )->RakutenModel: # an untrained model
-    "The model of a recipe member."
-    if spec['kind'] == 'text':
-        from rakuten.text.learner import make_text_model
-        return make_text_model(spec['model'], spec.get('max_len', 128), spec.get('pretrained', False), **spec.get('model_kwargs', {}))
-    if spec['kind'] == 'joint':
-        from rakuten.joint import JointModel
-        return JointModel(spec['model'], spec['arch'], spec.get('img_size', 224), spec.get('max_len', 128), spec.get('pretrained', True), spec.get('hidden', 512))
-    from rakuten.vision.learner import VisionModel
-    return VisionModel(spec['arch'], spec.get('img_size', 224), spec.get('pretrained', True), spec.get('weights'))
-
-def _usable(rows, spec):
-    if spec['kind'] == 'joint': return np.ones(len(rows), bool)  # it answers from whichever input a product has
-    col = rows['text' if spec['kind'] == 'text' else 'image']
-    return (col.notna() & (col.astype(str).str.strip() != '')).to_numpy()
-
-def member_probs(model:RakutenModel, # a trained member
-                 spec:dict, # its settings
-                 rows:pd.DataFrame, # rows of `products.parquet`
-                 tta:bool=False, # image members: average with mirrored photos
-                )->np.ndarray: # (n, 27), NaN rows where the input is missing
-    "A member's probabilities of some rows."
-    out, ok = np.full((len(rows), len(CODES)), np.nan, np.float32), _usable(rows, spec)
-    if ok.any():
-        out[ok] = (model.predict(rows.text[ok]) if spec['kind'] == 'text' else model.predict(rows[ok]) if spec['kind'] == 'joint'
-                   else model.predict(rows.image[ok].tolist(), tta=tta))
-    return out
-
 # %% ../nbs/65_ensemble.ipynb #74f05d51
 def _key(*parts)->str: return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 def fit_fold(name:str, # the member's name
-             spec:dict, # its settings
+             spec:dict, # its kind and settings
              products:pd.DataFrame, # `products.parquet`
              folds:pd.Series, # from `assign_folds`
-             fold:int, # the fold left out
+             fold:int|str, # the fold left out, or 'full': trained on every fold (`refit`)
              ws:Workspace, # models go to `models/ensemble/`
-             tta:bool=False, # image members: also predict with test-time augmentation
+             tta:bool=False, # also predict with test-time augmentation, if the member has it
              seed:int=42, # seed of initialisation and shuffling
             )->dict: # the fold's record: key, seconds, fit_rows, predicted rows, ...
-    "Train one member on all folds but one; save it and its probabilities (resumable)."
+    "Train one member on all folds but one (or on all); save it and its probabilities (resumable)."
     from fastai.torch_core import set_seed
-    out = ws.models/'ensemble'/name/f'fold{fold}'
-    train_rows = products[folds.notna() & (folds != fold)]
-    held = products[folds == fold]
-    pred_rows = products[folds.isna() | (folds == fold)]  # the left-out fold, test and submission rows
-    tr, va = (r[_usable(r, spec)].assign(prdtypecode=lambda d: d.prdtypecode.astype(int)) for r in (train_rows, held))
+    cls, _, _ = split_settings(spec, f"member {name!r}")
+    out = ws.models/'ensemble'/name/f'fold{fold}' if fold != 'full' else ws.models/'ensemble'/name/'full'
+    full = fold == 'full'
+    train_rows = products[folds.notna() & ((folds != fold) | full)]
+    held = products[folds == (0 if full else fold)]  # refit: fold 0 is watched, though trained on
+    pred_rows = products[folds.isna() | ((folds == fold) & (not full))]  # the left-out fold, test and submission rows
+    tr, va = (r[rows_with(r, cls.inputs)].assign(prdtypecode=lambda d: d.prdtypecode.astype(int)) for r in (train_rows, held))
+    tta = tta and 'tta' in accepted(cls.predict_rows, {'tta': True})
     key = _key(spec, tta, seed, fold, list(map(int, folds.dropna().index)), len(products), str(products.image.dropna().iloc[:1].tolist()),
                tr.prdtypecode.tolist(), tr['weight'].tolist() if 'weight' in tr else None)  # labels and weights: cleaning retrains
     rec_path = out/'fold.json'
     if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
     set_seed(seed); t0 = time.perf_counter()
-    model = make_member(spec)
-    kw = {k: spec[k] for k in ('epochs', 'lr', 'bs', 'balance', 'num_workers', 'freeze_epochs') if k in spec}
+    model, settings = make_model(spec, f"member {name!r}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        model.fit(tr, va, corpus=products.text, **kw)
+        fit_model(model, tr, va, corpus=products.text, seed=seed, **settings)
     seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    probs = {'plain': member_probs(model, spec, pred_rows)}
-    rate = len(pred_rows)/(time.perf_counter() - t0)
-    if tta and spec['kind'] == 'image': probs['tta'] = member_probs(model, spec, pred_rows, tta=True)
+    probs = {'plain': model.predict(pred_rows)}
+    rate = len(pred_rows)/max(time.perf_counter() - t0, 1e-9)
+    if tta: probs['tta'] = model.predict(pred_rows, tta=True)
     rec = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1), fit_rows=[int(i) for i in tr.index],
                predicted_rows=int(len(pred_rows)))
     if is_main():  # with several processes, one writes
@@ -181,134 +161,19 @@ def fit_fold(name:str, # the member's name
 def member_oof(name:str, # the member's name
                folds:pd.Series, # from `assign_folds`
                ws:Workspace, # where `fit_fold` saved them
-               variant:str='plain', # 'plain', or 'tta' for test-time augmented image members
+               variant:str='plain', # 'plain', or 'tta' for test-time augmented members
+               refit:bool=False, # the other rows from the model refitted on every fold, not the folds' average
               )->pd.DataFrame: # probabilities (columns `CODES`) of every row of `folds`, NaN where the member had no input
-    "Out-of-fold probabilities of the labelled rows and fold-averaged ones of the others."
+    "Out-of-fold probabilities of the labelled rows, and the others' as the saved ensemble predicts them."
     ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0)
     parts = [pd.read_parquet(ws.models/'ensemble'/name/f'fold{k}'/f'probs_{variant}.parquet') for k in ks]
     oof = pd.concat([p.loc[folds.index[folds == k]] for k, p in zip(ks, parts)])
     rest = folds.index[folds.isna()]
+    if refit: parts = [pd.read_parquet(ws.models/'ensemble'/name/'full'/f'probs_{variant}.parquet')]
     avg = sum(p.loc[rest].to_numpy() for p in parts)/len(parts)
     out = pd.concat([oof, pd.DataFrame(avg, index=rest, columns=oof.columns)])
     if out.index.duplicated().any(): raise RecipeError(f"{name}: a row was predicted out-of-fold more than once")
     return out.reindex(folds.index)
-
-# %% ../nbs/65_ensemble.ipynb #8abf1353
-def _fill(p): return np.where(np.isnan(p), 1/len(CODES), p).astype(np.float32)
-
-def fit_weights(probs:list, # calibrated probabilities of each member, same rows
-                y, # the true codes
-               )->np.ndarray: # one weight per member, summing to 1
-    "Weights of a geometric mean of the members that maximise the likelihood of the true classes."
-    lp = np.stack([log_probs(p) for p in probs]); idx = np.searchsorted(CODES, np.asarray(y).astype(int))
-    def nll(a):
-        w = softmax(a); z = np.tensordot(w, lp, 1)
-        return -(z[np.arange(len(idx)), idx] - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) - z.max(1)).mean()
-    return softmax(minimize(nll, np.zeros(len(probs)), method='L-BFGS-B').x)
-
-class Stack(RakutenModel):
-    "Calibrated members combined by the best of a weighted mean, a logistic regression and LightGBM, chosen out-of-fold."
-    kind = 'stack'
-    METHODS = ('weighted', 'logistic', 'lgbm')
-    def __init__(self,
-                 members:list, # the members' names, in the order of the probabilities given
-                 methods:tuple=METHODS, # the combiners to compare
-                 folds:int=5, # folds of the out-of-fold comparison
-                 seed:int=42, # its seed
-                ):
-        self.members, self.methods, self.folds, self.seed = list(members), tuple(methods), folds, seed
-        self.temperatures, self.weights, self.chosen, self.cv_scores, self.clf = [1.0]*len(members), None, None, {}, None
-
-    def _cal(self, probs): return [apply_temperature(_fill(p), t) for p, t in zip(probs, self.temperatures)]
-    def _x(self, cal): return np.hstack([log_probs(p) for p in cal])
-
-# %% ../nbs/65_ensemble.ipynb #ec61df5b
-def _fit_method(method, cal, y, seed):
-    if method == 'weighted': return fit_weights(cal, y)
-    x = np.hstack([log_probs(p) for p in cal])
-    if method == 'logistic': return LogisticRegression(C=1.0, max_iter=3000).fit(x, y)
-    import lightgbm as lgb
-    return lgb.LGBMClassifier(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.8, subsample_freq=1,
-                              colsample_bytree=0.5, reg_lambda=1.0, random_state=seed, verbose=-1).fit(x, y)
-
-def _predict_method(method, fitted, cal):
-    if method == 'weighted': return fuse_probs(cal, fitted, 'log')
-    x = np.hstack([log_probs(p) for p in cal])
-    if method == 'logistic': return to_codes(fitted.predict_proba(x), fitted.classes_)
-    if hasattr(fitted, 'booster_'): return to_codes(fitted.booster_.predict(x), fitted.classes_)
-    booster, classes = fitted
-    return to_codes(booster.predict(x), classes)
-
-# %% ../nbs/65_ensemble.ipynb #8a737768
-@patch
-def fit(self:Stack,
-        probs:list, # each member's out-of-fold probabilities (NaN rows: no input), same rows
-        y, # the true codes
-       )->Stack:
-    "Calibrate each member, compare the combiners out-of-fold, keep the best fitted on all rows."
-    y = np.asarray(y).astype(int)
-    self.temperatures = [fit_temperature(_fill(p), y) for p in probs]
-    cal = self._cal(probs)
-    k = int(max(2, min(self.folds, pd.Series(y).value_counts().min())))
-    for method in self.methods:
-        oof = np.zeros((len(y), len(CODES)), np.float32)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            for tr, te in StratifiedKFold(k, shuffle=True, random_state=self.seed).split(y, y):
-                oof[te] = _predict_method(method, _fit_method(method, [c[tr] for c in cal], y[tr], self.seed), [c[te] for c in cal])
-        self.cv_scores[method] = scores(y, oof)['weighted_f1']
-    best = max(self.cv_scores.values()); se = np.sqrt(best*(1 - best)/len(y))  # one standard error of that score
-    self.chosen = next(m for m in self.methods if self.cv_scores[m] >= best - se)  # the simplest within one error of the best
-    self.weights = fit_weights(cal, y)  # reported, and the weighted combiner
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        self.clf = None if self.chosen == 'weighted' else _fit_method(self.chosen, cal, y, self.seed)
-    return self
-
-@patch
-def predict(self:Stack,
-            probs:list, # each member's probabilities (NaN rows: no input), same rows
-           )->np.ndarray: # stacked probabilities, columns in `CODES` order
-    "Stacked probabilities."
-    cal = self._cal(probs)
-    return _predict_method(self.chosen, self.weights if self.chosen == 'weighted' else self.clf, cal)
-
-@patch
-def member_weights(self:Stack)->dict: # member -> share of the decision
-    "How much each member weighs in the chosen combiner: its weight, or its share of the coefficients' or trees' gain."
-    if self.chosen == 'weighted': w = np.asarray(self.weights)
-    else:
-        imp = (np.abs(self.clf.coef_).sum(0) if self.chosen == 'logistic' else
-               (self.clf.booster_ if hasattr(self.clf, 'booster_') else self.clf[0]).feature_importance('gain'))
-        w = np.asarray(imp, float).reshape(len(self.members), -1).sum(1)
-    return {m: round(float(v), 4) for m, v in zip(self.members, w/w.sum())}
-
-# %% ../nbs/65_ensemble.ipynb #176be2bd
-@patch
-def get_config(self:Stack)->dict:
-    cfg = dict(members=self.members, methods=list(self.methods), folds=self.folds, seed=self.seed, temperatures=self.temperatures,
-               weights=[float(w) for w in self.weights], chosen=self.chosen, cv_scores=self.cv_scores)
-    if self.chosen != 'weighted': cfg['clf_classes'] = [int(c) for c in self.clf.classes_]
-    return cfg
-
-@patch
-def save_weights(self:Stack, path:Path):
-    from safetensors.numpy import save_file
-    if self.chosen == 'logistic': save_file({'coef': np.ascontiguousarray(self.clf.coef_), 'intercept': self.clf.intercept_}, path/WEIGHTS)
-    elif self.chosen == 'lgbm': (path/'lgbm.txt').write_text((self.clf.booster_ if hasattr(self.clf, 'booster_') else self.clf[0]).model_to_string())
-
-@patch(cls_method=True)
-def from_config(cls:Stack, config:dict, path:Path)->Stack:
-    s = cls(config['members'], tuple(config['methods']), config['folds'], config['seed'])
-    s.temperatures, s.weights, s.chosen, s.cv_scores = config['temperatures'], np.array(config['weights']), config['chosen'], config['cv_scores']
-    if s.chosen == 'logistic':
-        from safetensors.numpy import load_file
-        t = load_file(weights_file(path)); s.clf = LogisticRegression()
-        s.clf.coef_, s.clf.intercept_, s.clf.classes_ = t['coef'], t['intercept'], np.array(config['clf_classes'])
-    elif s.chosen == 'lgbm':
-        import lightgbm as lgb
-        s.clf = (lgb.Booster(model_str=weights_file(path, 'lgbm.txt').read_text()), np.array(config['clf_classes']))
-    return s
 
 # %% ../nbs/65_ensemble.ipynb #92b2fe90
 def fit_members(products:pd.DataFrame, # `products.parquet`
@@ -316,29 +181,53 @@ def fit_members(products:pd.DataFrame, # `products.parquet`
                 recipe:dict, # from `load_recipe`
                 seed:int=42, # folds and training seed
                )->tuple: # (folds, {member: [fold records]})
-    "Train every member on every fold (resumable)."
+    "Train every member on every fold, and once more on all of them with `refit` (resumable)."
     folds = assign_folds(products, recipe['folds'], seed)
     records = {}
     for name, spec in recipe['members'].items():
         records[name] = []
-        for f in sorted(int(f) for f in folds.dropna().unique() if f >= 0):
+        ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0) + (['full'] if recipe.get('refit') else [])
+        for f in ks:
             rec = fit_fold(name, spec, products, folds, f, ws, recipe['tta'], seed)
             print(f"member {name}, fold {f}: {len(rec['fit_rows'])} training rows, {rec['seconds']} s")
             records[name].append(rec)
     return folds, records
 
 # %% ../nbs/65_ensemble.ipynb #01d7d9bc
-def stack_and_report(products, folds, records, ws, recipe)->dict:
-    "Stack the members' out-of-fold probabilities; score everything on the test split; submission, report, figure."
+def _variant(name, ws, recipe):
+    "'tta' for a member predicted with test-time augmentation, else 'plain'."
+    return 'tta' if recipe['tta'] and next((ws.models/'ensemble'/name).glob('fold*/probs_tta.parquet'), None) else 'plain'
+
+def save_ensemble(names:list, # the members, in the stack's order
+                  stack:Stack, # fitted on their out-of-fold probabilities
+                  folds:pd.Series, # from `assign_folds`
+                  ws:Workspace, # the members are under `models/ensemble/`
+                  recipe:dict, # from `load_recipe`
+                  **info, # kept in its config.json (scores...)
+                 )->Path: # `models/ensemble`, a model folder `load_model` reads
+    "Save the recipe's members and stack as one `Ensemble`: each member's fold models, or its refitted one."
+    ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0)
+    root = ws.models/'ensemble'
+    members = {n: [root/n/'full'/'model'] if recipe.get('refit') else [root/n/f'fold{k}'/'model' for k in ks] for n in names}
+    ens = Ensemble(members, stack, tta={n: _variant(n, ws, recipe) == 'tta' for n in names})
+    return ens.save(root, recipe=recipe['name'], folds=recipe['folds'], refit=bool(recipe.get('refit')), **info)
+
+# %% ../nbs/65_ensemble.ipynb #a1c3a438
+def stack_and_report(products:pd.DataFrame, # `products.parquet`
+                     folds:pd.Series, # from `fit_members`
+                     records:dict, # from `fit_members`
+                     ws:Workspace, # the workspace
+                     recipe:dict, # from `load_recipe`
+                    )->dict: # the report, also in reports/ensemble.json
+    "Stack the members' out-of-fold probabilities; score everything on the test split; save the ensemble; submission, report, figure."
     names = list(records)
-    variant = {n: 'tta' if recipe['tta'] and recipe['members'][n]['kind'] == 'image' else 'plain' for n in names}
-    probs = {n: member_oof(n, folds, ws, variant[n]) for n in names}
+    variant = {n: _variant(n, ws, recipe) for n in names}
+    probs = {n: member_oof(n, folds, ws, variant[n], recipe.get('refit', False)) for n in names}
     oof_rows, test_rows = folds.index[folds >= 0], products.index[products.split == 'test']
     y_oof, y_test = products.prdtypecode[oof_rows].astype(int).to_numpy(), products.prdtypecode[test_rows].astype(int).to_numpy()
     stack = Stack(names).fit([probs[n].loc[oof_rows].to_numpy() for n in names], y_oof)
-    stack.save(ws.models/'ensemble'/'stack')
     part = lambda rows: [probs[n].loc[rows].to_numpy() for n in names]
-    rep = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'], 'members': {}, 'stack': {}}
+    rep = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'], 'refit': bool(recipe.get('refit')), 'members': {}, 'stack': {}}
     for n in names:
         has = ~np.isnan(probs[n].loc[test_rows].to_numpy()).any(1)
         oof_has = ~np.isnan(probs[n].loc[oof_rows].to_numpy()).any(1)
@@ -346,7 +235,7 @@ def stack_and_report(products, folds, records, ws, recipe)->dict:
                                  test_weighted_f1=scores(y_test[has], probs[n].loc[test_rows].to_numpy()[has])['weighted_f1'],
                                  train_seconds=round(sum(r['seconds'] for r in records[n]), 1),
                                  rows_per_s=round(float(np.mean([r['rows_per_s'] for r in records[n]])), 1))
-        if recipe['tta'] and recipe['members'][n]['kind'] == 'image':
+        if variant[n] == 'tta':
             plain = member_oof(n, folds, ws, 'plain').loc[oof_rows].to_numpy()
             rep['members'][n]['tta_gain_oof'] = rep['members'][n]['oof_weighted_f1'] - scores(y_oof[oof_has], plain[oof_has])['weighted_f1']
     cal = stack._cal(part(test_rows))
@@ -360,6 +249,8 @@ def stack_and_report(products, folds, records, ws, recipe)->dict:
         sub.index.name = None; sub.to_csv(sub_path)
     elif sub_path.exists(): sub_path.unlink()
     rep['submission_rows'] = int(len(sub_rows))
+    rep['model'] = str(save_ensemble(names, stack, folds, ws, recipe, test_weighted_f1=rep['stack']['test_weighted_f1']['stack'],
+                                     members_test_weighted_f1={n: m['test_weighted_f1'] for n, m in rep['members'].items()}))
     (ws.reports/'ensemble.json').write_text(json.dumps(rep, indent=1))
     fig = plot_members(rep); fig.savefig(ws.figures('models_training')/'ensemble.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     (ws.reports/'ensemble.md').write_text(ensemble_markdown(rep))

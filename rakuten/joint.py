@@ -25,6 +25,7 @@ from fastai.metrics import accuracy, F1Score
 from fastai.torch_core import params
 import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp16` on Learner
 from fastcore.basics import patch
+from PIL import Image
 from safetensors.torch import save_file, load_file
 from .core import CODES, host_reachable
 from .model import RakutenModel, to_codes, weights_file, WEIGHTS, ModelError, adamw
@@ -85,6 +86,7 @@ class Present(Transform):
 def product_text(row)->str: return row['text'] if isinstance(row['text'], str) else ''
 def product_photo(row)->str|None:
     p = row['image']
+    if isinstance(p, Image.Image): return p  # an uploaded photo, already open
     return p if isinstance(p, str) and p and Path(p).is_file() else None
 
 def pad_tokens(samples:list, # (token ids, ...) tuples, as fastai's `before_batch` gets them
@@ -119,7 +121,7 @@ class SideDropout(Callback):
 # %% ../nbs/38_joint.ipynb #9837076e
 class JointModel(RakutenModel):
     "A text encoder and an image body trained together in a fastai Learner."
-    kind = 'joint'
+    kind, inputs, loaded_only = 'joint', ('text', 'image'), ('tokenizer', 'net')
     def __init__(self,
                  checkpoint:str='camembert-base', # Hugging Face encoder: hub name or local folder
                  arch:str='convnext_tiny', # timm architecture of the image body
@@ -177,14 +179,14 @@ def fit(self:JointModel,
     return self
 
 @patch
-def predict(self:JointModel,
-            rows:pd.DataFrame, # products with `text` and `image` (either may be missing)
-            bs:int=64, # batch size
-           )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+def predict_rows(self:JointModel,
+                 rows:pd.DataFrame, # products with `text` and `image` (either may be missing)
+                 bs:int=64, # batch size
+                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
     "Class probabilities of products; a missing text or photo is answered from the other."
     model = self.net.eval(); dev = next(model.parameters()).device
     if not len(rows): return np.zeros((0, len(self.classes)), np.float32)
-    paths = rows.image.dropna().tolist()
+    paths = [p for p in rows.image if isinstance(p, str)]
     photos = PhotoArray.find(paths, self.img_size) if len(paths) > bs else None  # prepared photos: from their array
     one = rows.head(1).assign(prdtypecode=CODES[0])  # the DataBlock's pipelines; `test_dl` uses its inputs only
     dl = self._dls(pd.concat([one.assign(is_valid=False), one.assign(is_valid=True)]), bs, photos, num_workers=0).test_dl(rows, bs=bs, rm_type_tfms=0)
@@ -193,15 +195,6 @@ def predict(self:JointModel,
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
         for b in dl: out.append(torch.softmax(model(*b[:4]).float(), 1))
     return to_codes(torch.cat(out).cpu().numpy(), self.classes)
-
-@patch
-def inputs_used(self:JointModel,
-                rows:pd.DataFrame, # the products given to `predict`
-               )->pd.Series: # 'text+image', 'text only', 'image only' or 'neither' per row
-    "Which inputs the model had for each product."
-    t = rows.text.fillna('').astype(str).str.strip() != ''
-    i = rows.image.map(lambda p: isinstance(p, str) and Path(p).is_file())
-    return pd.Series(np.select([t & i, t, i], ['text+image', 'text only', 'image only'], 'neither'), index=rows.index)
 
 # %% ../nbs/38_joint.ipynb #1715edf8
 @patch

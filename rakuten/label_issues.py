@@ -19,7 +19,7 @@ __all__ = ['oof_probs', 'find_label_issues', 'issues_by_class', 'plot_label_issu
 # %% ../nbs/67_label_issues.ipynb #a9ea6a46
 def oof_probs(products:pd.DataFrame, # `products.parquet`
               ws:Workspace, # models go to `models/ensemble/<name>/`
-              spec:dict={'kind': 'text', 'model': 'tfidf'}, # the member to train k-fold
+              spec:dict={'kind': 'tfidf'}, # the member to train k-fold: a kind and its settings
               folds:int=5, # folds
               name:str='label_check', # its folder name
               seed:int=42, # folds' seed

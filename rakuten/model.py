@@ -4,14 +4,18 @@
 
 # %% ../nbs/03_model.ipynb #d4b1fa6c
 from __future__ import annotations
-import importlib, json
+import importlib, inspect, json
 from pathlib import Path
 import numpy as np
+import pandas as pd
+from fastcore.basics import patch
 from .core import CODES, RakutenError
 
 # %% auto #0
 __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'ModelError', 'to_codes', 'log_probs', 'write_config',
-           'read_config', 'weights_file', 'RakutenModel', 'load_model', 'adamw']
+           'known_kinds', 'read_config', 'weights_file', 'has_input', 'as_rows', 'rows_with', 'RakutenModel',
+           'accepted', 'model_class', 'load_model', 'model_settings', 'split_settings', 'make_model', 'fit_model',
+           'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
@@ -45,8 +49,7 @@ CONFIG = 'config.json'       # settings of a saved model
 WEIGHTS = 'model.safetensors' # its tensors, for the kinds that keep them in one file
 MODEL_KINDS = {}              # kind -> class, filled as `RakutenModel` subclasses are defined
 BUILTIN_KINDS = {'tfidf': 'rakuten.text.tfidf', 'awd_lstm': 'rakuten.text.awd_lstm', 'transformer': 'rakuten.text.transformer',
-                 'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'fusion': 'rakuten.fusion',
-                 'stack': 'rakuten.ensemble'}  # where the built-in kinds are defined
+                 'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'ensemble': 'rakuten.fusion'}  # where the built-in kinds live
 
 def write_config(path:str|Path, # the model folder (created)
                  config:dict, # JSON-able settings; must hold `kind` and `classes`
@@ -59,6 +62,10 @@ def write_config(path:str|Path, # the model folder (created)
     return path/CONFIG
 
 # %% ../nbs/03_model.ipynb #e96cde56
+def known_kinds()->list: # every kind `load_model` can rebuild
+    "The registered and built-in kinds of model."
+    return sorted(set(BUILTIN_KINDS) | set(MODEL_KINDS))
+
 def read_config(path:str|Path, # a model folder
                 kind:str|None=None, # the kind expected, or None for any known kind
                )->dict: # the settings, checked
@@ -69,8 +76,7 @@ def read_config(path:str|Path, # a model folder
     try: cfg = json.loads(f.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f"{f}: not valid JSON ({e}); re-save the model") from None
     if not isinstance(cfg, dict) or 'kind' not in cfg: raise ModelError(f"{f}: no 'kind' — not a saved rakuten model")
-    known = sorted(set(BUILTIN_KINDS) | set(MODEL_KINDS))
-    if cfg['kind'] not in known: raise ModelError(f"{f}: unknown model kind {cfg['kind']!r}; known kinds: {known}")
+    if cfg['kind'] not in known_kinds(): raise ModelError(f"{f}: unknown model kind {cfg['kind']!r}; known kinds: {known_kinds()}")
     if kind and cfg['kind'] != kind: raise ModelError(f"{f}: a {cfg['kind']!r} model, not a {kind!r} model — wrong folder?")
     classes = cfg.get('classes')
     if not isinstance(classes, list) or sorted(map(int, classes)) != CODES:
@@ -85,46 +91,126 @@ def weights_file(path:str|Path, # a model folder
     if not f.is_file(): raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it")
     return f
 
+# %% ../nbs/03_model.ipynb #8f154baa
+def has_input(values:pd.Series, # one input column: texts or photos
+             )->np.ndarray: # bool, True where a value is given
+    "Where a value is given: not None, NaN or a blank string."
+    blank = lambda v: v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+    return np.array([not blank(v) for v in values], bool)
+
+def as_rows(items, # a DataFrame of rows, or the values of a model's only input (list, Series)
+            inputs:tuple, # the columns the model reads
+           )->pd.DataFrame: # rows holding every column of `inputs` (None where a frame lacks one)
+    "Rows for `predict`: a frame as it is, the values of a one-input model as that column."
+    if isinstance(items, pd.DataFrame):
+        if not any(c in items.columns for c in inputs):
+            raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)}; give rows of products.parquet")
+        return items.assign(**{c: None for c in inputs if c not in items.columns})
+    if len(inputs) != 1: raise ModelError(f"a model that reads {' and '.join(inputs)} predicts rows (a DataFrame with those columns), not a list")
+    items = items if isinstance(items, pd.Series) else pd.Series(list(items), dtype=object)
+    return pd.DataFrame({inputs[0]: items.to_numpy(dtype=object)}, index=items.index)
+
+def rows_with(rows:pd.DataFrame, # rows holding the columns of `inputs`
+              inputs:tuple, # the columns a model reads
+             )->np.ndarray: # bool per row
+    "The rows that have any of `inputs`: those a model reading them answers."
+    return np.logical_or.reduce([has_input(rows[c]) if c in rows else np.zeros(len(rows), bool) for c in inputs])
+
 # %% ../nbs/03_model.ipynb #7a75cab5
 class RakutenModel:
-    "Base of every model: `fit`, `predict` (probabilities in `CODES` order), `save`, `load`."
+    "Base of every model: `fit` on labelled rows, `predict` rows into probabilities in `CODES` order, `save`, `load`."
     kind:str = ''
+    inputs:tuple = ('text',) # the columns of the rows it reads; it answers rows that have any of them
+    loaded_only:tuple = () # constructor parameters that `from_config` fills, not settings
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.kind: MODEL_KINDS[cls.kind] = cls
 
-    def fit(self, *args, **kwargs)->RakutenModel: raise NotImplementedError
-    def predict(self, inputs, **kwargs)->np.ndarray: raise NotImplementedError
+    def fit(self, train:pd.DataFrame, valid:pd.DataFrame|None=None)->RakutenModel: raise NotImplementedError
+    def predict_rows(self, rows:pd.DataFrame)->np.ndarray: raise NotImplementedError
     def get_config(self)->dict: return {}
     def save_weights(self, path:Path): pass
     @classmethod
     def from_config(cls, config:dict, path:Path)->RakutenModel: raise NotImplementedError
+    def leaves(self)->list: return [self] # the single models inside (an ensemble has several)
 
-    def save(self, path:str|Path, # the model folder (created)
-             **info, # anything else worth keeping in config.json (scores, epochs...)
-            )->Path: # the folder
-        "Write the tensors, then `config.json` (last: a folder with a config is complete)."
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        self.save_weights(path)
-        write_config(path, dict(kind=self.kind, classes=CODES, **self.get_config(), **info))
-        return path
+# %% ../nbs/03_model.ipynb #51dac40f
+def accepted(fn, # a function or method
+             kwargs:dict, # keyword arguments offered to it
+            )->dict: # those it has a parameter for
+    "The keyword arguments `fn` takes (all of them when it takes `**kwargs`)."
+    ps = inspect.signature(fn).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in ps): return dict(kwargs)
+    names = {p.name for p in ps}
+    return {k: v for k, v in kwargs.items() if k in names}
 
-    @classmethod
-    def load(cls, path:str|Path, # a folder written by `save`
-             device:str|None=None, # where its networks go (default: the GPU when there is one, else the CPU)
-            )->RakutenModel:
-        "Rebuild a saved model of this kind."
-        return _build(cls, read_config(path, cls.kind or None), Path(path), device)
+# %% ../nbs/03_model.ipynb #82529575
+@patch
+def usable(self:RakutenModel,
+           rows, # rows (or the values of the model's only input)
+          )->np.ndarray: # bool per row
+    "The rows this model can answer: those with any of its inputs."
+    return rows_with(as_rows(rows, self.inputs), self.inputs)
 
-    def to(self, device:str|None=None, # 'cpu', 'cuda', 'cuda:1'... (default: the GPU when there is one, else the CPU)
-          )->RakutenModel:
-        "Move the model's networks (any `torch.nn.Module` it holds) to `device`; a model without one is unchanged."
-        nets = [v for v in vars(self).values() if hasattr(v, 'parameters') and hasattr(v, 'to')]
-        if nets:
-            import torch
-            device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-            for net in nets: net.to(device)
-        return self
+@patch
+def predict(self:RakutenModel,
+            rows, # rows of `products.parquet` or any frame with its columns (or the values of the model's only input)
+            **kwargs, # settings of the kind's `predict_rows` (batch size, test-time augmentation...)
+           )->np.ndarray: # (n, 27) float32 probabilities, columns in `CODES` order; NaN rows where the model has no input
+    "Class probabilities of rows."
+    rows = as_rows(rows, self.inputs); ok = self.usable(rows)
+    out = np.full((len(rows), len(CODES)), np.nan, np.float32)
+    if ok.any(): out[ok] = self.predict_rows(rows[ok], **accepted(self.predict_rows, kwargs))
+    return out
+
+@patch
+def predict_parts(self:RakutenModel,
+                  rows, # as for `predict`
+                  **kwargs, # as for `predict`
+                 )->tuple: # ({part name: probabilities} of the models inside, the model's probabilities)
+    "What each part of the model said, and its answer; a single model has no parts."
+    return {}, self.predict(rows, **kwargs)
+
+@patch
+def inputs_used(self:RakutenModel,
+                rows, # as for `predict`
+               )->pd.Series: # per row: 'text+image', 'text', 'image' or 'none'
+    "Which of its inputs the model had for each row."
+    rows = as_rows(rows, self.inputs); has = [has_input(rows[c]) for c in self.inputs]
+    used = ['+'.join(c for c, h in zip(self.inputs, hs) if h) or 'none' for hs in zip(*has)]
+    return pd.Series(used, index=rows.index, dtype=object)
+
+# %% ../nbs/03_model.ipynb #10b78cd0
+@patch
+def save(self:RakutenModel,
+         path:str|Path, # the model folder (created)
+         **info, # anything else worth keeping in config.json (scores, epochs...)
+        )->Path: # the folder
+    "Write the tensors, then `config.json` (last: a folder with a config is complete)."
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    self.save_weights(path)
+    write_config(path, dict(kind=self.kind, classes=CODES, **self.get_config(), **info))
+    return path
+
+@patch(cls_method=True)
+def load(cls:RakutenModel,
+         path:str|Path, # a folder written by `save`
+         device:str|None=None, # where its networks go (default: the GPU when there is one, else the CPU)
+        )->RakutenModel:
+    "Rebuild a saved model of this kind."
+    return _build(cls, read_config(path, cls.kind or None), Path(path), device)
+
+@patch
+def to(self:RakutenModel,
+       device:str|None=None, # 'cpu', 'cuda', 'cuda:1'... (default: the GPU when there is one, else the CPU)
+      )->RakutenModel:
+    "Move the model's networks (any `torch.nn.Module` it holds) to `device`; a model without one is unchanged."
+    nets = [v for v in vars(self).values() if hasattr(v, 'parameters') and hasattr(v, 'to')]
+    if nets:
+        import torch
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        for net in nets: net.to(device)
+    return self
 
 # %% ../nbs/03_model.ipynb #2d74d9bf
 def _build(cls, cfg:dict, path:Path, device:str|None=None):
@@ -137,13 +223,57 @@ def _build(cls, cfg:dict, path:Path, device:str|None=None):
     m.config = cfg
     return m
 
+def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or one registered elsewhere
+               )->type: # its class
+    "The class of a kind, from the registry (importing the module of a built-in kind on first use)."
+    if kind not in MODEL_KINDS and kind in BUILTIN_KINDS: importlib.import_module(BUILTIN_KINDS[kind])
+    if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r}; known kinds: {known_kinds()}")
+    return MODEL_KINDS[kind]
+
 def load_model(path:str|Path, # a model folder under `models/`
                device:str|None=None, # where its networks go (default: the GPU when there is one, else the CPU)
               )->RakutenModel: # the model, ready to `predict`
-    "Load any saved model — text, image, fusion, or a kind defined elsewhere — from its folder, its networks on the GPU when there is one."
+    "Load any saved model — text, image, joint, ensemble, or a kind defined elsewhere — from its folder, its networks on the GPU when there is one."
     cfg = read_config(path)
-    if cfg['kind'] not in MODEL_KINDS: importlib.import_module(BUILTIN_KINDS[cfg['kind']])
-    return _build(MODEL_KINDS[cfg['kind']], cfg, Path(path), device)
+    return _build(model_class(cfg['kind']), cfg, Path(path), device)
+
+# %% ../nbs/03_model.ipynb #819c473e
+def model_settings(cls:type, # a `RakutenModel` subclass
+                  )->dict: # 'init' and 'fit': the names each takes
+    "The settings of a kind: its constructor's and its `fit`'s named parameters."
+    def names(fn, skip):
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return {'init': names(cls.__init__, {'self', *cls.loaded_only}), 'fit': names(cls.fit, {'self', 'train', 'valid'})}
+
+def split_settings(spec:dict, # `kind` and any of its settings
+                   where:str='model', # named in the error message (e.g. the recipe and member)
+                  )->tuple: # (class, constructor settings, `fit` settings)
+    "Check a kind and its settings without building anything; an unknown setting is named with the known ones."
+    spec = dict(spec); kind = spec.pop('kind', None)
+    if kind is None: raise ModelError(f"{where}: no 'kind'; known kinds: {known_kinds()}")
+    try: cls = model_class(kind)
+    except ModelError as e: raise ModelError(f"{where}: {e}") from None
+    s = model_settings(cls)
+    unknown = sorted(set(spec) - set(s['init']) - set(s['fit']))
+    if unknown: raise ModelError(f"{where}: unknown settings {unknown} for a {kind!r} model; known: {sorted(set(s['init'] + s['fit']))}")
+    return cls, {k: v for k, v in spec.items() if k in s['init']}, {k: v for k, v in spec.items() if k in s['fit'] and k not in s['init']}
+
+def make_model(spec:dict, # `kind` and any of its settings
+               where:str='model', # named in the error message
+              )->tuple: # (untrained model, the settings for its `fit`)
+    "A model from its kind and settings (see `split_settings`)."
+    cls, init, fit = split_settings(spec, where)
+    return cls(**init), fit
+
+def fit_model(model:RakutenModel, # an untrained model
+              train:pd.DataFrame, # labelled rows to learn from
+              valid:pd.DataFrame|None, # labelled rows to watch (or None)
+              **settings, # its `fit` settings, and shared ones (`corpus`, `seed`) it may not take
+             )->RakutenModel: # the trained model
+    "Train a model with the settings its `fit` takes."
+    names = model_settings(type(model))['fit']
+    return model.fit(train, valid, **{k: v for k, v in settings.items() if k in names})
 
 # %% ../nbs/03_model.ipynb #4b611e6f
 def adamw(params, # parameters or parameter groups (from a fastai splitter)

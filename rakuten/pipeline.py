@@ -17,10 +17,10 @@ from .model import load_model
 from .prepare import prepare
 from .text.learner import train_text
 from .vision.learner import train_vision
-from .fusion import Fusion
-from .ensemble import load_recipe, fit_members, stack_and_report
+from .fusion import Ensemble
+from .ensemble import load_recipe, fit_members, stack_and_report, photo_size
 from .label_issues import oof_probs, find_label_issues, report_label_issues, clean_labels as clean_products
-from .predict import Predictor, write_submission
+from .predict import Predictor, write_submission, record_model
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1
 from .core import console_command
 
@@ -67,10 +67,10 @@ def _settings(budget, data, overrides):
     base = SAMPLE_BUDGET if budget == 'sample' or (budget == 'auto' and data is None) else REAL_BUDGET
     return {**base, **{k: v for k, v in overrides.items() if v is not None}}
 
-def _fit_fusion(products, text_model, image_model, path):
-    valid = labelled_rows(products, ('valid',))
-    valid = valid[valid.text.str.strip() != '']
-    Fusion().fit(text_model.predict(valid.text), image_model.predict(valid.image), valid.prdtypecode).save(path)
+def _fit_fusion(products, ws, text_name, image_name):
+    "The fusion: a two-member ensemble of the saved text and image models, its stack fitted on the validation rows."
+    valid = products[products.split == 'valid'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
+    Ensemble({'text': ws.models/text_name, 'image': ws.models/image_name}).fit_stack(valid).save(ws.models/'fusion')
 
 def run_pipeline(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
                  ws:Workspace|None=None, # the workspace
@@ -102,10 +102,9 @@ def _run(data, ws, cfg, n_workers):
 
 def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text, k_img):
     t = time.perf_counter()
-    text_model, image_model = load_model(ws.models/text_name), load_model(ws.models/image_name)
-    state.run('fusion', _key(k_text, k_img), [ws.models/'fusion'/'config.json'], lambda: _fit_fusion(products, text_model, image_model, ws.models/'fusion'))
+    state.run('fusion', _key(k_text, k_img), [ws.models/'fusion'/'config.json'], lambda: _fit_fusion(products, ws, text_name, image_name))
     timings['fusion'] = time.perf_counter() - t
-    predictor = Predictor(text_model, image_model, load_model(ws.models/'fusion'))
+    predictor = Predictor.from_folder(ws.models/'fusion')
     t = time.perf_counter()
     results = evaluate_test(products, predictor, ws, {'text': text_name, 'image': image_name})
     timings['evaluate'] = time.perf_counter() - t
@@ -114,10 +113,11 @@ def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text
     timings['predict'] = time.perf_counter() - t
     timings['total'] = time.perf_counter() - t0
     metrics = {k: r['scores'] for k, r in results.items() if k != 'sources'} | {
-        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.fusion.chosen,
+        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.model.stack.chosen,
         'test_sources': results['sources'], 'submission_rows': sub_rows}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     write_report(metrics, ws)
+    for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')): record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
           f"fusion {metrics['fusion']['weighted_f1']:.3f} -> {ws.reports}")
     return metrics
@@ -131,13 +131,11 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
     "Score the text, image and fused predictions of the test split; save the confusion and per-class figures."
     test = products[products.split == 'test'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
     parts = predictor.predict_parts(test, prepared=True)
-    ok = ~np.isnan(parts['fused']).any(1)
-    y = test.prdtypecode.to_numpy()
-    res = {'text': evaluate(y[parts['has_text']], parts['text'][parts['has_text']], path=ws.reports/'metrics_test_text.json', name=names['text']),
-           'image': evaluate(y[parts['has_image']], parts['image'][parts['has_image']], path=ws.reports/'metrics_test_image.json', name=names['image']),
-           'fusion': evaluate(y[ok], parts['fused'][ok], path=ws.reports/'metrics_test_fusion.json', name='fusion')}
-    figs = ws.figures('models_training')
-    for name, fig in (('confusion_fusion', plot_confusion(y[ok], parts['fused'][ok], title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
+    y, probs = test.prdtypecode.to_numpy(), {**parts['parts'], 'fusion': parts['probs']}
+    has = {k: ~np.isnan(p).any(1) for k, p in probs.items()}
+    res = {k: evaluate(y[has[k]], probs[k][has[k]], path=ws.reports/f'metrics_test_{k}.json', name=names.get(k, k)) for k in ('text', 'image', 'fusion')}
+    figs, ok = ws.figures('models_training'), has['fusion']
+    for name, fig in (('confusion_fusion', plot_confusion(y[ok], probs['fusion'][ok], title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
         fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict()}
 
@@ -189,14 +187,15 @@ def run_recipe(data:str|Path|None=None, # folder in the official layout; None: t
                folds:int|None=None, # override the recipe's folds
                tta:bool|None=None, # override the recipe's test-time augmentation
                clean_labels:str|None=None, # override the recipe's label cleaning: 'drop', 'relabel' or 'weight'
+               refit:bool|None=None, # override the recipe's refit: each member trained once more on every fold, served alone
                translate:bool=True, # translate non-French text when preparing
                n_workers:int|None=None, # processes for photo preparation
                seed:int=42, # folds and training seed
               )->dict: # the report, also in reports/ensemble.json
     "Prepare, clean the labels if asked, train a recipe's members k-fold, stack them, evaluate, write the submission and the report."
-    r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels)
+    r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels, refit=refit)
     with workspace_lock(ws := ws or Workspace()):
-        size = max([m.get('img_size', 224) for m in r['members'].values() if m['kind'] in ('image', 'joint')] or [64])
+        size = photo_size(r) or 64  # photos at the largest size a member reads (none read: small ones, for the report)
         products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers)
         if r.get('clean_labels'):
             issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
@@ -206,7 +205,10 @@ def run_recipe(data:str|Path|None=None, # folder in the official layout; None: t
             products = clean_products(products, issues, r['clean_labels'])
         fold_ids, records = fit_members(products, ws, r, seed)
         if not is_main(): return {}  # with several processes, the others' part ends with the training
-        with alone(): return stack_and_report(products, fold_ids, records, ws, r)
+        with alone():
+            rep = stack_and_report(products, fold_ids, records, ws, r)
+            record_model(ws, rep['model'], rep['stack']['test_weighted_f1']['stack'], f"recipe {r['name']!r}")
+            return rep
 
 # %% ../nbs/80_pipeline.ipynb #46de48ae
 @call_parse
@@ -228,6 +230,7 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                      members:str=None, # with --recipe: only these members, comma-separated
                      folds:int=None, # with --recipe: override its number of folds
                      clean_labels:str=None, # with --recipe: drop, relabel or weight the labels cleanlab flags
+                     refit:bool=False, # with --recipe: train each member once more on all folds, so the saved ensemble runs one model per member
                      quiet:bool=False, # print only stage results and errors, no progress
                     ):
     "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report; e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
@@ -236,5 +239,5 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                     lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
         if no_pretrained: over['pretrained'] = False
         if no_translate: over['translate'] = False
-        if recipe: run_recipe(data, Workspace(workspace), recipe, members, folds, clean_labels=clean_labels, translate=not no_translate)
+        if recipe: run_recipe(data, Workspace(workspace), recipe, members, folds, clean_labels=clean_labels, refit=refit or None, translate=not no_translate)
         else: run_pipeline(data, Workspace(workspace), budget=budget, **over)

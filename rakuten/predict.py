@@ -4,49 +4,72 @@
 
 # %% ../nbs/70_predict.ipynb #958b2e0a
 from __future__ import annotations
-import json
+import datetime, json
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
 from fastcore.basics import patch
-from .core import CODES, Workspace, code_name
+from .core import CODES, Workspace, RakutenError, categories, code_name
 from .data import read_official_csv, X_COLUMNS, image_path
-from .model import RakutenModel, ModelError, load_model
+from .model import RakutenModel, ModelError, load_model, read_config
 from .text.clean import join_text
 from .vision.preprocess import ImagePrep
 from .vision.features import ImageError
 from .core import console_command
 
 # %% auto #0
-__all__ = ['Predictor', 'write_submission', 'rakuten_predict']
+__all__ = ['MODELS_RECORD', 'PRODUCT_COLUMNS', 'Predictor', 'record_model', 'best_model', 'write_submission', 'read_products',
+           'rakuten_predict']
 
 # %% ../nbs/70_predict.ipynb #71e75de5
 class Predictor:
-    "Text, image and fusion models together, predicting tables of products in batches."
+    "Any saved model — single, fusion, joint or ensemble — predicting tables of products in batches."
     def __init__(self,
-                 text_model:RakutenModel, # a loaded text model
-                 image_model:RakutenModel, # a loaded vision model
-                 fusion:RakutenModel|None=None, # a loaded fusion (None: text and image probabilities averaged)
+                 model:RakutenModel, # a loaded model of any kind
                 ):
-        self.text_model, self.image_model, self.fusion = text_model, image_model, fusion
-        self.prep = ImagePrep(image_model.img_size)
+        self.model = model
+        sizes = [getattr(m, 'img_size', 0) for m in model.leaves() if 'image' in m.inputs]
+        self.prep = ImagePrep(max(sizes)) if sizes else None  # raw photos prepared once, at the largest size a part reads
 
     @classmethod
-    def from_folders(cls,
-                     text:str|Path, # a text model folder
-                     image:str|Path, # a vision model folder
-                     fusion:str|Path|None=None, # a fusion folder (skipped when absent)
-                    )->Predictor:
-        "Load the models from their folders, checking each is of the right kind."
-        kinds = {'text': {'tfidf', 'awd_lstm', 'transformer'}, 'image': {'vision'}, 'fusion': {'fusion'}}
-        models = {}
-        for role, path in (('text', text), ('image', image), ('fusion', fusion)):
-            if path is None or (role == 'fusion' and not Path(path).exists()): models[role] = None; continue
-            models[role] = load_model(path)
-            if models[role].kind not in kinds[role]:
-                raise ModelError(f"{path}: a {models[role].kind!r} model where a {role} model ({', '.join(sorted(kinds[role]))}) is expected")
-        return cls(models['text'], models['image'], models['fusion'])
+    def from_folder(cls,
+                    path:str|Path, # a model folder
+                   )->Predictor:
+        "Load the model saved in `path`."
+        return cls(load_model(path))
+
+    @classmethod
+    def from_workspace(cls,
+                       ws:Workspace|None=None, # the workspace (default: `$RAKUTEN_HOME` or the current directory)
+                      )->Predictor:
+        "The best model the workspace trained (see `best_model`)."
+        return cls.from_folder(best_model(ws or Workspace()))
+
+# %% ../nbs/70_predict.ipynb #4275826e
+MODELS_RECORD = 'models.json'  # in `reports/`: every model a command saved, with its test score
+
+def record_model(ws:Workspace, # the workspace
+                 path:str|Path, # the saved model folder (under `ws.models`)
+                 test_weighted_f1:float, # its score on the held-out test split
+                 by:str, # what trained it (e.g. 'rakuten_pipeline', "recipe 'sample'")
+                )->dict: # the whole record
+    "Note a trained model and its test score in `reports/models.json`, where `best_model` looks."
+    f = ws.reports/MODELS_RECORD
+    rec = json.loads(f.read_text()) if f.exists() else {}
+    rec[Path(path).name] = dict(kind=read_config(path)['kind'], test_weighted_f1=round(float(test_weighted_f1), 5), by=by,
+                                date=datetime.datetime.now().isoformat(timespec='seconds'))
+    tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1)); tmp.replace(f)
+    return rec
+
+def best_model(ws:Workspace, # the workspace
+              )->Path: # the folder of the model with the best test score that still exists
+    "The best model the workspace trained, from `reports/models.json`."
+    f = ws.reports/MODELS_RECORD
+    rec = json.loads(f.read_text()) if f.exists() else {}
+    there = {n: r for n, r in rec.items() if (ws.models/n/'config.json').exists()}
+    if not there: raise RakutenError(f"{ws.models}: no trained model recorded in {f}; run rakuten_pipeline first, or pass --model FOLDER")
+    return ws.models/max(there, key=lambda n: there[n]['test_weighted_f1'])
 
 # %% ../nbs/70_predict.ipynb #12432a0a
 @patch
@@ -59,6 +82,7 @@ def photos(self:Predictor,
     for p in paths:
         item, why = None, None
         if p is None or (isinstance(p, float) and np.isnan(p)) or str(p).strip() == '': why = 'no photo'
+        elif self.prep is None: why = 'the model reads no photo'
         elif prepared: item, why = (str(p), None) if Path(p).is_file() else (None, 'missing prepared photo')
         else:
             try: item = self.prep(p)[0]
@@ -66,43 +90,62 @@ def photos(self:Predictor,
         items.append(item); reasons.append(why)
     return items, reasons
 
-# %% ../nbs/70_predict.ipynb #f1e1f0bd
 @patch
-def predict_parts(self:Predictor,
-                  products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
-                  prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
-                  bs:int|None=None, # photos per batch (default: the image model's)
-                 )->dict: # text, image, fused: (n, 27) probabilities (NaN rows where absent); has_text, has_image; source
-    "Text, image and fused probabilities of every row, each modality predicted once."
+def rows(self:Predictor,
+         products:pd.DataFrame, # raw (`designation`, `description`, `image`) or prepared (`text`, `image`) products
+         prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
+        )->tuple: # (rows with `text` and `image` for the model, the reason each row has no photo or None)
+    "The rows the model reads: text cleaned and joined, photos prepared."
     if 'text' in products.columns and (prepared or 'designation' not in products.columns): text = products.text.fillna('').astype(str)
-    else: text = join_text(products.designation, products.description)
+    else:
+        col = lambda c: products[c] if c in products.columns else pd.Series('', index=products.index)
+        text = join_text(col('designation').fillna(''), col('description'))
     paths = products['image'] if 'image' in products.columns else pd.Series([None]*len(products), index=products.index)
     items, reasons = self.photos(paths, prepared)
-    n = len(products); has_t = (text.str.strip() != '').to_numpy(); has_i = np.array([i is not None for i in items], bool)
-    pt, pi, fused = (np.full((n, len(CODES)), np.nan, np.float32) for _ in range(3))
-    if has_t.any(): pt[has_t] = self.text_model.predict(text[has_t])
-    if has_i.any(): pi[has_i] = self.image_model.predict([i for i in items if i is not None], bs=bs)
-    both = has_t & has_i
-    if both.any(): fused[both] = self.fusion.predict(pt[both], pi[both]) if self.fusion else (pt[both] + pi[both])/2
-    fused[has_t & ~has_i], fused[has_i & ~has_t] = pt[has_t & ~has_i], pi[has_i & ~has_t]
-    source = ['text+image' if t and i else f'text only: {r}' if t else 'image only: no text' if i else f'error: no title, no description and {r}'
-              for t, i, r in zip(has_t, has_i, reasons)]
-    return dict(text=pt, image=pi, fused=fused, has_text=has_t, has_image=has_i, source=source)
+    return pd.DataFrame({'text': text.to_numpy(), 'image': pd.Series(items, dtype=object).to_numpy()}, index=products.index), reasons
+
+# %% ../nbs/70_predict.ipynb #f1e1f0bd
+def _source(used:str, why:str|None, reads_photos:bool)->str:
+    if used == 'text+image': return used
+    if used == 'text': return f"text only: {why}" if reads_photos and why else 'text only'
+    if used == 'image': return 'image only: no text'
+    return f"error: no title, no description and {why or 'no photo'}"
+
+@patch
+def predict_parts(self:Predictor,
+                  products:pd.DataFrame, # raw or prepared products (see `rows`)
+                  prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
+                  bs:int|None=None, # batch size of every part (default: each its own)
+                 )->dict: # parts ({name: (n, 27)}), probs (n, 27; NaN rows without input), has_text, has_image, source
+    "The model's probabilities of every row, what each of its parts said, and which inputs each row had."
+    rows, reasons = self.rows(products, prepared)
+    parts, probs = self.model.predict_parts(rows, **({} if bs is None else {'bs': bs}))
+    used = self.model.inputs_used(rows)
+    source = [_source(u, r, self.prep is not None) for u, r in zip(used, reasons)]
+    return dict(parts=parts, probs=probs, has_text=used.str.contains('text').to_numpy(), has_image=used.str.contains('image').to_numpy(), source=source)
+
+# %% ../nbs/70_predict.ipynb #8a2fc5d0
+def _top(p:np.ndarray, k:int=3)->str:
+    if np.isnan(p).any(): return ''
+    return ', '.join(f"{CODES[i]} ({p[i]:.2f})" for i in np.argsort(-p)[:k])
 
 @patch
 def predict(self:Predictor,
-            products:pd.DataFrame, # `text` or `designation`+`description`; `image` paths (or None)
+            products:pd.DataFrame, # raw or prepared products (see `rows`)
             prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
-            bs:int|None=None, # photos per batch (default: the image model's)
-           )->tuple: # (DataFrame with prdtypecode, source, probability; probabilities (n, 27))
-    "Predict every row; rows with neither text nor photo are reported, not fatal."
+            bs:int|None=None, # batch size of every part (default: each its own)
+           )->tuple: # (DataFrame: prdtypecode, category_fr, category_en, probability, top3, source; probabilities (n, 27))
+    "Predict every row; rows with nothing the model can read are reported, not fatal."
     parts = self.predict_parts(products, prepared, bs)
-    probs = parts['fused']; ok = ~np.isnan(probs).any(1)
+    probs = parts['probs']; ok = ~np.isnan(probs).any(1)
     best = np.nan_to_num(probs).argmax(1)
     codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64'); codes[~ok] = pd.NA
-    res = pd.DataFrame({'prdtypecode': codes, 'source': parts['source'], 'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan)},
-                       index=products.index)
-    if (~ok).any(): print(f"{(~ok).sum()} of {len(res)} rows could not be predicted (no text and no photo): rows {list(res.index[~ok][:10])}")
+    names = categories()
+    name = lambda col: [names.loc[int(c), col] if o else None for c, o in zip(np.asarray(CODES)[best], ok)]
+    res = pd.DataFrame({'prdtypecode': codes, 'category_fr': name('category_fr'), 'category_en': name('category_en'),
+                        'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan).round(4), 'top3': [_top(p) for p in probs],
+                        'source': parts['source']}, index=products.index)
+    if (~ok).any(): print(f"{(~ok).sum()} of {len(res)} rows could not be predicted (nothing the model reads): rows {list(res.index[~ok][:10])}")
     return res, probs
 
 @patch
@@ -110,13 +153,13 @@ def predict_one(self:Predictor,
                 title:str, # the product's title (`designation`)
                 description:str='', # its description, HTML allowed
                 image:str|None=None, # path of its photo, raw
-               )->dict: # prdtypecode, category, source, top 3
+               )->dict: # prdtypecode, category, category_en, probability, source, top 3
     "Predict a single product."
     res, probs = self.predict(pd.DataFrame({'designation': [title], 'description': [description], 'image': [image]}))
-    if pd.isna(res.prdtypecode.iloc[0]): raise ValueError(res.source.iloc[0])
-    top = np.argsort(-probs[0])[:3]
-    return dict(prdtypecode=int(res.prdtypecode.iloc[0]), category=code_name(res.prdtypecode.iloc[0], with_code=False),
-                source=res.source.iloc[0], top3=[(CODES[k], round(float(probs[0, k]), 3)) for k in top])
+    r = res.iloc[0]
+    if pd.isna(r.prdtypecode): raise ValueError(r.source)
+    return dict(prdtypecode=int(r.prdtypecode), category=r.category_fr, category_en=r.category_en, probability=float(r.probability),
+                source=r.source, top3=[(CODES[k], round(float(probs[0, k]), 3)) for k in np.argsort(-probs[0])[:3]])
 
 # %% ../nbs/70_predict.ipynb #591ddfb6
 def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
@@ -134,25 +177,57 @@ def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
     p.to_csv(path.with_name(path.stem + '_probabilities.csv'))
     return path
 
+# %% ../nbs/70_predict.ipynb #b400edbe
+PRODUCT_COLUMNS = ('designation', 'description', 'image')  # a products file's columns; any may be empty, one must exist
+
+def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product per row
+                 )->pd.DataFrame: # its rows, `image` made a path relative to the file's folder (None where empty)
+    "New products to classify, from a plain file: `designation`, `description`, `image` (a photo path relative to the file)."
+    path = Path(path)
+    if not path.is_file(): raise RakutenError(f"{path}: no such products file")
+    try: df = pd.read_parquet(path) if path.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as e: raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except Exception as e: raise RakutenError(f"{path}: cannot be read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
+    if not any(c in df.columns for c in PRODUCT_COLUMNS):
+        raise RakutenError(f"{path}: none of the columns {list(PRODUCT_COLUMNS)} (it has {list(df.columns)[:8]}); a product needs a title, a description or a photo")
+    for c in ('designation', 'description'):
+        df[c] = df[c].fillna('').astype(str) if c in df.columns else ''
+    img = df['image'] if 'image' in df.columns else pd.Series('', index=df.index)
+    df['image'] = [None if not isinstance(p, str) or not p.strip() else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in img]
+    return df
+
 # %% ../nbs/70_predict.ipynb #2502dbef
+def _model_folder(model:str|None, ws:Workspace)->Path:
+    if model is None: return best_model(ws)
+    p = Path(model)
+    return p if p.is_dir() or not (ws.models/model).is_dir() else ws.models/model
+
 @call_parse
-def rakuten_predict(data:str=None, # folder in the official layout (default: the embedded sample)
+def rakuten_predict(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
+                    products:str=None, # a CSV/Parquet of new products: designation, description, image (a photo path relative to the file)
+                    data:str=None, # without --products: a folder in the official layout (default: the embedded sample)
                     workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
-                    x_file:str=None, # an X file to predict (default: X_test_update.csv of --data)
-                    text_model:str='text_tfidf', # model folder name under models/
-                    image_model:str='vision_resnet18', # model folder name under models/
-                    fusion:str='fusion', # fusion folder name under models/ (skipped when absent)
-                    out:str=None, # submission path (default: reports/submission.csv)
+                    x_file:str=None, # without --products: an X file to predict (default: X_test_update.csv of --data)
+                    out:str=None, # where to write (default: reports/predictions.csv for --products, reports/submission.csv otherwise)
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Predict an X file with saved models and write the challenge submission; e.g. `rakuten_predict --data path/to/challenge --text_model text_camembert-base --image_model vision_efficientnet_b0`"
+    "Predict new products (`--products FILE`) or an official X file with any saved model; e.g. `rakuten_predict --products new.csv --model models/ensemble`"
     with console_command(quiet):
-        from rakuten.sample import get_data
-        ws = Workspace(workspace); data = get_data(data, ws)
-        x_path = Path(x_file) if x_file else data/'X_test_update.csv'
-        x = read_official_csv(x_path, X_COLUMNS)
-        src = 'test' if x_path.name.startswith('X_test') else 'train'
-        x['image'] = [str(image_path(x_path.parent, i, p, src)) for i, p in zip(x.imageid, x.productid)]
-        pred, probs = Predictor.from_folders(ws.models/text_model, ws.models/image_model, ws.models/fusion).predict(x)
-        path = write_submission(pred, probs, out or ws.reports/'submission.csv')
-        print(f"{len(pred)} products predicted ({pred.source.value_counts().to_dict()}) -> {path}")
+        ws = Workspace(workspace)
+        folder = _model_folder(model, ws)
+        predictor = Predictor.from_folder(folder)
+        if products:
+            rows = read_products(products)
+            pred, _ = predictor.predict(rows)
+            path = Path(out or ws.reports/'predictions.csv'); path.parent.mkdir(parents=True, exist_ok=True)
+            pd.concat([rows[['designation']], pred], axis=1).to_csv(path, index_label='row')
+        else:
+            from rakuten.sample import get_data
+            x_path = Path(x_file) if x_file else get_data(data, ws)/'X_test_update.csv'
+            x = read_official_csv(x_path, X_COLUMNS)
+            src = 'test' if x_path.name.startswith('X_test') else 'train'
+            x['image'] = [str(image_path(x_path.parent, i, p, src)) for i, p in zip(x.imageid, x.productid)]
+            pred, probs = predictor.predict(x)
+            path = write_submission(pred, probs, out or ws.reports/'submission.csv')
+        print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']}; "
+              f"{pd.Series(pred.source).str.split(':').str[0].value_counts().to_dict()}) -> {path}")

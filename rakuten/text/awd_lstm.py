@@ -27,7 +27,7 @@ __all__ = ['AWDLSTMModel']
 # %% ../../nbs/31_text.awd_lstm.ipynb #c36afb20
 class AWDLSTMModel(RakutenModel):
     "fastai AWD-LSTM: language model on the corpus, then a classifier with gradual unfreezing (ULMFiT)."
-    kind = 'awd_lstm'
+    kind, inputs = 'awd_lstm', ('text',)
     def __init__(self,
                  seq_len:int=72, # tokens per chunk (BPTT)
                  drop_mult:float=0.5, # scales all AWD-LSTM dropouts
@@ -110,17 +110,17 @@ def fit(self:AWDLSTMModel,
 
 # %% ../../nbs/31_text.awd_lstm.ipynb #190f9918
 @patch
-def predict(self:AWDLSTMModel,
-            texts, # texts, as a list or Series
-            bs:int=64, # batch size
-           )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-    "Class probabilities of texts."
+def predict_rows(self:AWDLSTMModel,
+                 rows:pd.DataFrame, # rows with a `text`
+                 bs:int=64, # batch size
+                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+    "Class probabilities of rows, from their text."
     dummy = pd.DataFrame({'text': ['x'], 'prdtypecode': [self.classes[0]], 'is_valid': [False]})
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         dls = self._clas_block(self.vocab).dataloaders(dummy, bs=2)
         learn = TextLearner(dls, self.model, loss_func=CrossEntropyLossFlat())  # its callbacks reset the RNN and keep the logits
-        probs, _ = learn.get_preds(dl=learn.dls.test_dl(pd.DataFrame({'text': pd.Series(texts).fillna('').tolist()}), bs=bs))
+        probs, _ = learn.get_preds(dl=learn.dls.test_dl(pd.DataFrame({'text': rows.text.fillna('').tolist()}), bs=bs))
     return to_codes(probs.float().numpy(), self.classes)
 
 # %% ../../nbs/31_text.awd_lstm.ipynb #4ba978f1

@@ -42,7 +42,7 @@ def fit_margin_temperature(x, # (n, features) training features
 # %% ../../nbs/30_text.tfidf.ipynb #32cf3431
 class TfidfModel(RakutenModel):
     "Word + character TF-IDF features and a multinomial logistic regression."
-    kind = 'tfidf'
+    kind, inputs = 'tfidf', ('text',)
     def __init__(self,
                  classifier:str='svc', # 'svc': linear SVM with calibrated probabilities; 'logistic': logistic regression
                  C:float|None=None, # inverse regularisation strength (default: 0.5 for svc, 10 for logistic)
@@ -76,11 +76,11 @@ class TfidfModel(RakutenModel):
         if self.classifier == 'svc': self.temperature = fit_margin_temperature(x, y, self.C)
         return self
 
-    def predict(self,
-                texts, # texts, as a list or Series
-               )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-        "Class probabilities of texts."
-        x = self.features(texts)
+    def predict_rows(self,
+                     rows:pd.DataFrame, # rows with a `text`
+                    )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+        "Class probabilities of rows, from their text."
+        x = self.features(rows.text)
         p = softmax(self.clf.decision_function(x)/self.temperature, axis=1) if self.classifier == 'svc' else self.clf.predict_proba(x)
         return to_codes(p, self.clf.classes_)
 

@@ -80,7 +80,7 @@ class HFClassifier(nn.Module):
 # %% ../../nbs/32_text.transformer.ipynb #c750589b
 class TransformerModel(RakutenModel):
     "A Hugging Face sequence-classification checkpoint fine-tuned in a fastai Learner."
-    kind = 'transformer'
+    kind, inputs, loaded_only = 'transformer', ('text',), ('tokenizer', 'model')
     def __init__(self,
                  checkpoint:str='camembert-base', # hub name or local folder
                  max_len:int=128, # tokens per text (title first, so the cut falls on the description)
@@ -133,12 +133,12 @@ def fit(self:TransformerModel,
 
 # %% ../../nbs/32_text.transformer.ipynb #2687ec05
 @patch
-def predict(self:TransformerModel,
-            texts, # texts, as a list or Series
-            bs:int=256, # batch size
-           )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-    "Class probabilities of texts: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
-    return shard_predict(lambda ts: self._predict(ts, bs), list(pd.Series(texts).fillna('').astype(str)))
+def predict_rows(self:TransformerModel,
+                 rows:pd.DataFrame, # rows with a `text`
+                 bs:int=256, # batch size
+                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+    "Class probabilities of rows, from their text: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
+    return shard_predict(lambda ts: self._predict(ts, bs), list(rows.text.fillna('').astype(str)))
 
 @patch
 def _predict(self:TransformerModel, texts, bs):

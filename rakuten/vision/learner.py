@@ -103,7 +103,7 @@ def fit_vision(learn, # from `make_vision_learner`
 # %% ../../nbs/35_vision.learner.ipynb #0b0485ef
 class VisionModel(RakutenModel):
     "An image classifier on a timm architecture, trained with fastai, predicting photos in batches."
-    kind = 'vision'
+    kind, inputs, loaded_only = 'vision', ('image',), ('model',)
     def __init__(self,
                  arch:str='efficientnet_b0', # any timm architecture name
                  img_size:int=224, # input size (photos are prepared at this size)
@@ -189,14 +189,14 @@ def photo_tensor(self:VisionModel, item)->torch.Tensor:
 
 # %% ../../nbs/35_vision.learner.ipynb #e1a26d5f
 @patch
-def predict(self:VisionModel,
-            photos:list, # photos: paths or PIL images
-            bs:int|None=None, # photos per batch (default: 256 on a GPU, 64 on a CPU)
-            num_workers:int|None=None, # decoding processes (default: none for one batch or photos all in their array, else up to 16)
-            tta:bool=False, # test-time augmentation: average with the mirrored photo
-           )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
-    "Class probabilities of photos, read from their photo array or decoded in parallel, batched on the model's device (split between processes, if several)."
-    return shard_predict(lambda ps: self._predict(ps, bs, num_workers, tta), list(photos))
+def predict_rows(self:VisionModel,
+                 rows:pd.DataFrame, # rows with an `image`: a photo's path or an open PIL image
+                 bs:int|None=None, # photos per batch (default: 256 on a GPU, 64 on a CPU)
+                 num_workers:int|None=None, # decoding processes (default: none for one batch or photos all in their array, else up to 16)
+                 tta:bool=False, # test-time augmentation: average with the mirrored photo
+                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+    "Class probabilities of rows, from their photo, read from their photo array or decoded in parallel, batched on the model's device (split between processes, if several)."
+    return shard_predict(lambda ps: self._predict(ps, bs, num_workers, tta), list(rows.image))
 
 @patch
 def _predict(self:VisionModel, photos, bs, num_workers, tta):

@@ -138,13 +138,14 @@ def for_photos(cls:PhotoArray,
 
 # %% ../../nbs/22_vision.photos.ipynb #ca306417
 class LoadPhoto(Transform):
-    "Photo path -> `TensorImage` uint8 (3, size, size), from the array when it holds it, else decoded from the file."
+    "Photo path (or open image) -> `TensorImage` uint8 (3, size, size), from the array when it holds it, else decoded from the file."
     def __init__(self,
                  photos:PhotoArray|None, # the array (or None: decode every file)
                  size:int, # side of the photos
                 ):
         super().__init__(); self.photos, self.size = photos, size
     def encodes(self, path):
+        if isinstance(path, Image.Image): return TensorImage(decode_photo(path, self.size))  # a photo already open
         if not isinstance(path, (str, Path)) or not str(path): return TensorImage(torch.zeros(3, self.size, self.size, dtype=torch.uint8))
         if self.photos is not None and path in self.photos: return TensorImage(self.photos[path])
         return TensorImage(decode_photo(path, self.size))
