@@ -155,6 +155,7 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
                      ):
     "Benchmark image architectures and text models under one budget; write tables and plots; e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0' --epochs 3`"
     with console_command(quiet):
+        from rakuten.prepare import prepare
         ws = Workspace(workspace)
         products = prepare(data, ws, img_size=img_size)
         if archs.split(): print(benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained).round(4).to_string())
