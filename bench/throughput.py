@@ -1,7 +1,7 @@
 """Throughput of the project against the raw network, side by side, in one run, on whatever device is present.
 
 Usage: python bench/throughput.py [--device cpu|cuda] [--arch efficientnet_b0] [--img_size 224] [--n 512]
-                                  [--text_size base|small] [--max_len 128] [--bs 64] [--img_bs 128]
+                                  [--text_size base|small] [--max_len 128] [--bs 64] [--img_bs 128] [--folds 5]
 
 Raw: the same network on tensors already on the device (mixed precision and channels-last on a GPU), the
 ceiling. Project: the same work through the project's own path — prepared photos read from their photo array,
@@ -9,8 +9,9 @@ fastai DataLoaders and Learner, texts tokenised and batched by length, the fused
 same process; a GPU is warmed up on the very work it is timed on (cuDNN builds a plan per batch shape).
 Prints one table (inference, image training, the image DataLoader alone — from the photo array and, for
 comparison, decoding JPEG files — text training, also against the raw network on the project's own
-length-bucketed batches, end-to-end prediction and its parts, Grad-CAM) with the ratio project/raw, and
-writes it as JSON beside the workspace.
+length-bucketed batches, end-to-end prediction and its parts, a saved ensemble with k fold models per member
+and refitted — compared with its members run alone one after the other —, Grad-CAM) with the ratio
+project/raw, and writes it as JSON beside the workspace.
 """
 import argparse, json, os, sys, tempfile, time, warnings
 from pathlib import Path
@@ -90,6 +91,7 @@ def main():
     ap.add_argument('--max_len', type=int, default=128)
     ap.add_argument('--bs', type=int, default=64, help='batch size of the text rows (and the image rows unless --img_bs)')
     ap.add_argument('--img_bs', type=int, default=None, help='batch size of the image rows (default: --bs)')
+    ap.add_argument('--folds', type=int, default=5, help="fold models per member of the ensemble row (the leaderboard recipe's 5)")
     ap.add_argument('--workers', type=int, default=None, help='DataLoader processes (default: all cores, at most 16)')
     a = ap.parse_args()
     dev = torch.device(a.device); gpu = dev.type == 'cuda'
@@ -106,7 +108,7 @@ def main():
     from rakuten.vision.learner import VisionModel, vision_dls, make_vision_learner
     from rakuten.text.tfidf import TfidfModel
     from rakuten.text.transformer import TransformerModel, tiny_transformer
-    from rakuten.fusion import Fusion
+    from rakuten.fusion import Ensemble
     from rakuten.predict import Predictor
     from rakuten.gradcam import cam_maps, gradcam_galleries
     from rakuten.vision.photos import PhotoArray
@@ -186,19 +188,26 @@ def main():
     rows += [('text inference (tokenise + network)', proj_tinf, raw_tinf, 'seq/s'), ('text training, one epoch', proj_ttr, raw_ttr, 'seq/s'),
              ("  against the raw network on the project's length-bucketed batches", proj_ttr, raw_bucketed, 'seq/s')]
     # end to end: text + image + fusion on prepared inputs
-    fusion = Fusion().fit(tm.predict(valid.text), vm.predict(valid.image), valid.prdtypecode)
-    pred = Predictor(tm, vm, fusion)
+    fusion = Ensemble({'text': tm, 'image': vm}).fit_stack(valid)
+    pred = Predictor(fusion)
     many = pd.concat([test]*max(1, (2048 if gpu else 128)//len(test)))
     proj_e2e = rate(len(many), lambda: pred.predict_parts(many, prepared=True), dev, warm=None if gpu else lambda: pred.predict_parts(many.head(64), prepared=True))
     t = time.perf_counter(); pt = tm.predict(many.text); sync(dev); t_text = time.perf_counter() - t
     t = time.perf_counter(); pi = vm.predict(many.image.tolist()); sync(dev); t_img = time.perf_counter() - t
-    t = time.perf_counter(); fusion.predict(pt, pi); t_fus = time.perf_counter() - t
-    print(f"end to end, {len(many)} products: {len(many)/proj_e2e:.2f} s — text {t_text:.2f} s, image {t_img:.2f} s, fusion ({fusion.chosen}) {t_fus:.2f} s", flush=True)
+    t = time.perf_counter(); fusion.stack.predict([pt, pi]); t_fus = time.perf_counter() - t
+    print(f"end to end, {len(many)} products: {len(many)/proj_e2e:.2f} s — text {t_text:.2f} s, image {t_img:.2f} s, fusion ({fusion.stack.chosen}) {t_fus:.2f} s", flush=True)
+    # a saved ensemble as a recipe trains it: k fold models per member, or one refitted model per member
+    kfold = Predictor(Ensemble({'text': [tm]*a.folds, 'image': [vm]*a.folds}, fusion.stack))
+    ens_k = rate(len(many), lambda: kfold.predict(many, prepared=True), dev, warm=None if gpu else lambda: kfold.predict(many.head(64), prepared=True))
+    ens_1 = rate(len(many), lambda: pred.predict(many, prepared=True), dev, warm=None if gpu else lambda: pred.predict(many.head(64), prepared=True))
+    print(f"ensemble: {a.folds} fold models per member {ens_k:.1f} products/s, refit {ens_1:.1f}; members alone: text {len(many)/t_text:.1f}, image {len(many)/t_img:.1f}", flush=True)
     both = 1/(1/raw_inf + 1/raw_tinf)  # the two raw networks one after the other: what one product costs at best
     rows += [('end-to-end prediction, text + image + fusion', proj_e2e, raw_inf, 'products/s'),
              ('  the same against both raw networks in turn', proj_e2e, both, 'products/s'),
              ('  its image part (read from the array + network)', len(many)/t_img, raw_inf, 'img/s'),
-             ('  its text part (tokenise + network)', len(many)/t_text, raw_tinf, 'seq/s')]
+             ('  its text part (tokenise + network)', len(many)/t_text, raw_tinf, 'seq/s'),
+             (f'ensemble of {a.folds} fold models per member (text + image + stack)', ens_k, 1/(1/(len(many)/t_text) + 1/(len(many)/t_img)), 'products/s'),
+             ('  the same refitted: one model per member', ens_1, 1/(1/(len(many)/t_text) + 1/(len(many)/t_img)), 'products/s')]
     # Grad-CAM: one photo per class
     per_class = test.groupby('prdtypecode').head(1)
     t = time.perf_counter(); cam_maps(vm, per_class.image.tolist(), per_class.prdtypecode.tolist()); cam_s = time.perf_counter() - t

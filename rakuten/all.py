@@ -30,11 +30,11 @@ from .pipeline import *
 # %% auto #0
 __all__ = ['LAZY', 'MODULES']
 
-# %% ../nbs/95_all.ipynb #c93ade3f
+# %% ../nbs/95_all.ipynb #88275172
 LAZY = {'rakuten.text.transformer': ('TransformerModel', 'tiny_transformer', 'HFClassifier'),
         'rakuten.text.awd_lstm': ('AWDLSTMModel',),
         'rakuten.gradcam': ('cam_maps', 'gradcam_gallery', 'gradcam_galleries', 'target_layer', 'mass_in_box', 'overlay', 'CAM_METHODS'),
-        'rakuten.benchmark': ('benchmark_images', 'benchmark_text')}  # module -> names loaded on first use
+        'rakuten.benchmark': ('benchmark_models', 'benchmark_images', 'benchmark_text')}  # module -> names loaded on first use
 _WHERE = {name: mod for mod, names in LAZY.items() for name in names}
 MODULES = ('core', 'data', 'sample', 'model', 'balance', 'evaluate', 'text.clean', 'text.translate', 'vision.features',
            'vision.preprocess', 'vision.photos', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'label_issues',
