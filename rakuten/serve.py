@@ -134,7 +134,7 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
             if not fut.done(): fut.set_result(out[k:k + len(rows)])
             k += len(rows)
 
-# %% ../nbs/85_serve.ipynb #5a51b3ab
+# %% ../nbs/85_serve.ipynb #d0f58159
 def _names(code:int)->dict: c = categories().loc[int(code)]; return dict(prdtypecode=int(code), category_fr=c.category_fr, category_en=c.category_en)
 
 def _scrub(text:str, *roots)->str: # the text without the server's folders
@@ -158,7 +158,7 @@ class Service:
         self.image_model = next((m for m in self.model.leaves() if tuple(m.inputs) == ('image',) and hasattr(m, 'photo_tensor')), None)  # what Grad-CAM explains
         self.parts = list(self.predictor.predict_parts(pd.DataFrame({'designation': ['warm-up'], 'description': [''], 'image': [None]}))['parts'])
 
-# %% ../nbs/85_serve.ipynb #d8e6f9f3
+# %% ../nbs/85_serve.ipynb #69704066
 @patch
 def predict_rows(self:Service,
                  rows:list, # rows: designation, description, image (a path or None)
@@ -188,7 +188,7 @@ async def predict(self:Service,
     "Predict rows through the batcher."
     return await self.batcher(rows)
 
-# %% ../nbs/85_serve.ipynb #cfcdbb0d
+# %% ../nbs/85_serve.ipynb #9bd38b40
 @patch
 def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, scores, card
     "What the served model is."
@@ -207,17 +207,17 @@ def gradcam(self:Service,
            ): # a PIL image: the prepared photo under its heatmap; None when the model has no image model
     "Where the image model looks for `code` in a photo."
     if self.image_model is None: return None
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: safe in the server's threads
     from PIL import Image
     from rakuten.gradcam import cam_maps, overlay
     img = self.predictor.prep(path)[0]
     maps, _, _ = cam_maps(self.image_model, [img], [code])
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=size/4); overlay(ax, img.resize((size, size)), maps[0], f'Grad-CAM: {code} {_names(code)["category_fr"]}')
-    ax.title.set_fontsize(9); buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight'); plt.close(fig)
+    fig = Figure(figsize=(4, 4), dpi=size/4); ax = fig.subplots()
+    overlay(ax, img.resize((size, size)), maps[0], f'Grad-CAM: {code} {_names(code)["category_fr"]}'); ax.title.set_fontsize(9)
+    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
     return Image.open(buf)
 
-# %% ../nbs/85_serve.ipynb #893e60b0
+# %% ../nbs/85_serve.ipynb #fcba6da7
 class LimitBody:
     "ASGI middleware: refuse (413) a request body over `max_bytes` before reading it whole."
     def __init__(self, app, max_bytes:int=MAX_REQUEST_BYTES): self.app, self.max_bytes = app, max_bytes
@@ -245,7 +245,7 @@ class LimitBody:
 
 class _TooLarge(Exception): pass
 
-# %% ../nbs/85_serve.ipynb #d69a5073
+# %% ../nbs/85_serve.ipynb #bee00492
 class Category(BaseModel):
     "A product type and its probability."
     prdtypecode:int; category_fr:str; category_en:str; probability:float
@@ -282,7 +282,14 @@ class ModelInfo(BaseModel):
     name:str; kind:str; inputs:list[str]; members:list[str]; leaves:list[dict]; classes:list[dict]; scores:dict[str, float]; max_batch:int
     card:str|None = Field(None, description="the model card (README.md of its folder), when it has one")
 
-# %% ../nbs/85_serve.ipynb #29d3d6fa
+# %% ../nbs/85_serve.ipynb #b945c2af
+def _read_all(products:list, folder:Path)->list: # per product: its row, or the `RequestError` refusing it
+    out = []
+    for i, fields in enumerate(products):
+        try: out.append(read_product(fields, folder, f'photo{i}'))
+        except RequestError as e: out.append(e)
+    return out
+
 @patch
 async def classify(self:Service,
                    products:list, # each a dict of fields (see `read_product`)
@@ -290,10 +297,7 @@ async def classify(self:Service,
     "Read, predict and answer the products of one request."
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='rakuten-serve-') as tmp:
-        rows = []
-        for i, fields in enumerate(products):
-            try: rows.append(read_product(fields, Path(tmp), f'photo{i}'))
-            except RequestError as e: rows.append(e)
+        rows = await run_in_threadpool(_read_all, products, Path(tmp))  # photos decoded off the event loop
         good = [r for r in rows if isinstance(r, dict)]
         done = iter(await self.predict(good) if good else [])
         out = []
@@ -304,7 +308,7 @@ async def classify(self:Service,
     log.info(f"{len(out)} product(s) in {1000*(time.perf_counter() - t0):.0f} ms: {sum(isinstance(o, dict) for o in out)} predicted")
     return out
 
-# %% ../nbs/85_serve.ipynb #b945c2af
+# %% ../nbs/85_serve.ipynb #ed3dd4d4
 def _problem(e:RequestError)->JSONResponse: return JSONResponse({'error': str(e), 'field': e.field}, e.status)
 
 async def _request_fields(req:Request)->dict:
@@ -327,7 +331,7 @@ _BODIES = {'required': True, 'content': {
     'multipart/form-data': {'schema': {'type': 'object', 'properties': {'designation': {'type': 'string'}, 'description': {'type': 'string'},
                                                                           'image': {'type': 'string', 'format': 'binary'}}}}}}
 
-# %% ../nbs/85_serve.ipynb #ed3dd4d4
+# %% ../nbs/85_serve.ipynb #9e84b40f
 def make_api(service:Service, # the served model
             )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs
     "The HTTP API of a served model."
@@ -369,7 +373,7 @@ def make_api(service:Service, # the served model
     def health(): return dict(status='ok', model=service.name, kind=service.config['kind'])
     return app
 
-# %% ../nbs/85_serve.ipynb #51b4a799
+# %% ../nbs/85_serve.ipynb #a934d5a7
 def workspace_examples(ws:Workspace|None, # the workspace (None: no examples)
                        n:int=6, # how many (one product type each)
                       )->pd.DataFrame: # designation, description, image: test products with photos
@@ -389,7 +393,7 @@ def _summary(service:Service)->str:
     return (f"**Model** `{i['name']}` — {i['kind']}, reads {' and '.join(i['inputs'])}"
             + (f"; members {', '.join(i['members'])}" if i['members'] else '') + f"; {scores}. API: [/docs](/docs).")
 
-# %% ../nbs/85_serve.ipynb #a934d5a7
+# %% ../nbs/85_serve.ipynb #f2d4c2d6
 @patch
 async def page_classify(self:Service,
                         designation:str, # the title
@@ -411,7 +415,7 @@ async def page_classify(self:Service,
     msg = f"**{out['prdtypecode']} {out['category_fr']}** ({out['category_en']}) — from {out['source']}, {out['latency_ms']:.0f} ms"
     return (msg, _label(res['probs']), cam, *parts)
 
-# %% ../nbs/85_serve.ipynb #f2d4c2d6
+# %% ../nbs/85_serve.ipynb #a49bac87
 def _gradio():
     "Gradio, imported on first use, without telemetry."
     os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'  # read when gradio is imported
@@ -446,7 +450,7 @@ def make_page(service:Service, # the served model
         go.click(service.page_classify, [designation, description, photo], [message, top5, cam, *parts], preprocess=False, api_name=False)
     return page
 
-# %% ../nbs/85_serve.ipynb #b935990d
+# %% ../nbs/85_serve.ipynb #5864ade2
 def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded model (default: the best the workspace trained)
              ws:Workspace|None=None, # the workspace: its best model, its examples
              examples:int=6, # example products on the page
@@ -467,7 +471,7 @@ def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded
     theme = gr.themes.Default(font=[gr.themes.Font('system-ui'), 'sans-serif'], font_mono=['monospace'])
     return gr.mount_gradio_app(app, make_page(service, shown), path='/', theme=theme, ssr_mode=False)
 
-# %% ../nbs/85_serve.ipynb #ff151c6b
+# %% ../nbs/85_serve.ipynb #fd251be3
 def serve_in_thread(app, # the ASGI app
                     host:str='127.0.0.1', # the address (loopback)
                    )->tuple: # (uvicorn server, base URL); `server.should_exit = True` stops it
@@ -483,7 +487,7 @@ def serve_in_thread(app, # the ASGI app
         except httpx.HTTPError: time.sleep(0.05)
     raise RuntimeError(f"the server did not start on {url}")
 
-# %% ../nbs/85_serve.ipynb #c86ddd4a
+# %% ../nbs/85_serve.ipynb #5cc84b61
 def _free(host:str, port:int):
     "Fail now, in one line, when the server could not listen on `host:port`."
     if not 0 < port < 65536: raise RakutenError(f"--port {port}: not a TCP port (1 to 65535)")
