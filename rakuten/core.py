@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #7f66dabf
 from __future__ import annotations
-import os, sys, time
+import os, stat, sys, time
 from contextlib import contextmanager
 from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, MasterBar, ProgressBar
 import fastcore.script
@@ -15,7 +15,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['CODES', 'FIGURE_DIRS', 'LOCK_FILE', 'categories', 'code_name', 'Workspace', 'RakutenError', 'WorkspaceBusy',
            'workspace_lock', 'LogProgressBar', 'LogMasterBar', 'QuietProgressBar', 'QuietMasterBar', 'use_progress',
-           'log_bars', 'console_command', 'host_reachable', 'image_grid']
+           'log_bars', 'console_command', 'regular_file', 'host_reachable', 'image_grid']
 
 # %% ../nbs/00_core.ipynb #06aa7749
 _CATEGORIES = [
@@ -107,32 +107,30 @@ class RakutenError(Exception):
 class WorkspaceBusy(RakutenError):
     "Another run holds the workspace."
 
+# %% ../nbs/00_core.ipynb #4b4ae428
 LOCK_FILE = '.rakuten.lock'
-_HELD = {}  # lock path -> [open file, depth], for the locks this process holds
+_LOCKS = {}  # lock path -> its `FileLock`, one per workspace in this process (its counter makes it re-entrant)
 
 @contextmanager
 def workspace_lock(ws:Workspace, # the workspace to hold
-                   wait:bool=False, # wait for the other run to end instead of stopping
+                   timeout:float=0, # seconds to wait for another run to end before giving up (0: stop at once)
                   ):
-    "Hold a workspace for this process while the block runs."
-    import fcntl
+    "Hold a workspace for this process while the block runs; `WorkspaceBusy` naming the holder if another process has it."
+    from filelock import FileLock, Timeout
     if int(os.environ.get('RANK', '0')) != 0: yield ws; return  # a distributed run: its main process holds it
     ws.root.mkdir(parents=True, exist_ok=True)
-    key = str(ws.root/LOCK_FILE)
-    if key not in _HELD:
-        f = open(key, 'a+')
-        try: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            f.seek(0); who = f.read().strip() or 'another process'; f.close()
-            raise WorkspaceBusy(f"{ws.root}: another rakuten run ({who}) is using this workspace; wait for it to end, or use another workspace") from None
-        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
-        _HELD[key] = [f, 0]
-    _HELD[key][1] += 1
+    path = ws.root/LOCK_FILE
+    if str(path) not in _LOCKS: _LOCKS[str(path)] = FileLock(path, thread_local=False)
+    lock = _LOCKS[str(path)]
+    try: lock.acquire(timeout=timeout)
+    except Timeout:
+        who = path.read_text(errors='replace').strip() if path.is_file() else ''
+        raise WorkspaceBusy(f"{ws.root}: another rakuten run ({who or 'another process'}) is using this workspace; "
+                            f"wait for it to end, or use another workspace") from None
+    if lock.lock_counter == 1:  # first taken here: say who holds it
+        path.write_text(f"pid {os.getpid()}, {Path(sys.argv[0]).name or 'python'}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
     try: yield ws
-    finally:
-        _HELD[key][1] -= 1
-        if not _HELD[key][1]:
-            f = _HELD.pop(key)[0]; fcntl.flock(f, fcntl.LOCK_UN); f.close()
+    finally: lock.release()
 
 # %% ../nbs/00_core.ipynb #0067e799
 class LogProgressBar(ConsoleProgressBar):
@@ -223,6 +221,21 @@ def _user_error_parsers(anno_parser):
     return _parser
 
 fastcore.script.anno_parser = _user_error_parsers(fastcore.script.anno_parser)
+
+# %% ../nbs/00_core.ipynb #13a0526a
+def regular_file(path:str|Path, # a file to read
+                 what:str='file', # what it is, for the message ('file', 'image file', 'labels file'...)
+                 error:type=RakutenError, # the exception raised
+                )->Path: # the path, a regular file (or a link to one)
+    "The path of an existing regular file; a missing path, a folder, a FIFO or a device is refused in one line, never opened."
+    path = Path(path)
+    try: mode = path.stat().st_mode
+    except FileNotFoundError: raise error(f"{path}: {what} not found") from None
+    except OSError as e: raise error(f"{path}: cannot read this {what} ({e.strerror or e})") from None
+    if stat.S_ISREG(mode): return path
+    kind = ('a folder' if stat.S_ISDIR(mode) else 'a FIFO (named pipe)' if stat.S_ISFIFO(mode) else
+            'a socket' if stat.S_ISSOCK(mode) else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else 'not a file')
+    raise error(f"{path}: the {what} is {kind}, not a regular file")
 
 # %% ../nbs/00_core.ipynb #460fe07f
 def host_reachable(host:str='huggingface.co', # the hub's host name

@@ -4,12 +4,12 @@
 
 # %% ../nbs/01_data.ipynb #239da9c1
 from __future__ import annotations
-import warnings
+import re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
-from .core import CODES, Workspace, RakutenError
+from .core import CODES, Workspace, RakutenError, regular_file
 
 # %% auto #0
 __all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'DataError', 'read_official_csv',
@@ -35,23 +35,33 @@ def _check_utf8(path:Path):
         raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}); "
                         "the official files are UTF-8 — was the file re-saved in another encoding?") from None
 
+_INT64 = (-2**63, 2**63 - 1)
+
+def _parse_id(v)->int|str:
+    "An id as a Python int, or what is wrong with it: whole floats (`3823933412.0`) are ids, values beyond int64 are not."
+    s = str(v).strip()
+    if re.fullmatch(r'[+-]?\d+(\.0*)?', s): i = int(s.split('.')[0])
+    else:
+        try: f = float(s) if re.fullmatch(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?', s) else np.nan
+        except OverflowError: f = np.inf
+        if not np.isfinite(f) or f % 1: return 'must be an integer'
+        i = int(f)
+    return i if _INT64[0] <= i <= _INT64[1] else f'{s} does not fit in a 64-bit integer (ids are between -2**63 and 2**63-1)'
+
 def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
-    "A column of integer ids; ids written as whole floats (`3823933412.0`) are accepted; anything else names its line."
-    if pd.api.types.is_integer_dtype(col): return col.astype('int64')
-    num = pd.to_numeric(col.astype(str).str.strip(), errors='coerce')
-    bad = num.isna() | (num % 1 != 0)
-    if bad.any():
-        i = int(np.argmax(bad.to_numpy()))
-        raise DataError(f"{path}: line {i + 2}: {what} must be an integer, found {col.iloc[i]!r}")
-    return num.astype('int64')
+    "A column of integer ids that fit int64, checked value by value (never wrapped around); anything else names its line."
+    if pd.api.types.is_signed_integer_dtype(col): return col.astype('int64')
+    ids = [_parse_id(v) for v in col]
+    bad = next((i for i, v in enumerate(ids) if isinstance(v, str)), None)
+    if bad is not None: raise DataError(f"{path}: line {bad + 2}: {what} {ids[bad]}, found {col.iloc[bad]!r}")
+    return pd.Series(ids, index=col.index, dtype='int64')
 
 def read_official_csv(path:str|Path, # one of the official CSV files
                       columns:list, # the columns expected after the unnamed index column
                      )->pd.DataFrame: # the rows, indexed by the file's index column
     "Read one official CSV file, checking encoding, header, index and id columns."
     path = Path(path)
-    if not path.exists(): raise DataError(f"{path}: file not found")
-    _check_utf8(path)
+    _check_utf8(regular_file(path, error=DataError))  # a folder or a FIFO is refused before it is opened
     with path.open(encoding='utf-8') as f: header = f.readline()
     if ';' in header and ',' not in header:
         raise DataError(f"{path}: columns are separated by ';' — the official files are comma-separated; re-export it with ','")
