@@ -8,9 +8,9 @@ import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageFile, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageDraw, ImageOps, UnidentifiedImageError
 from fastcore.parallel import parallel
-from ..core import image_grid
+from ..core import image_grid, regular_file
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'ImageError', 'open_image', 'product_box', 'image_features', 'features_table', 'show_boxes']
@@ -21,12 +21,24 @@ class ImageError(OSError):
 
 MAX_PIXELS = 40_000_000  # most pixels one photo may decode to (120 MB as RGB); real product photos have 250,000
 
+def _to_8bit(img:Image.Image)->Image.Image:
+    "A 16-bit, 32-bit integer or float single-channel photo as 8-bit RGB, scaled by its range: 0–255, 0–65535, 0–1, else its min–max."
+    a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+    lo, hi = a.min(), a.max()
+    if img.mode.startswith('I;16'): rng = (0, 65535)
+    else:
+        fits = [r for r in ([(0, 1)] if img.mode == 'F' else []) + [(0, 255), (0, 65535)] if r[0] <= lo and hi <= r[1]]
+        rng = fits[0] if fits else (lo, max(hi, lo + 1e-12))
+    a = (a - rng[0]) * (255 / (rng[1] - rng[0]))
+    return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), 'L').convert('RGB')
+
 def open_image(path:str|Path, # a product photo
                draft:int|None=None, # decode JPEGs directly at the smallest scale at least this size
               )->tuple: # (RGB image, note: None, or what was converted or repaired)
     "Open a photo as RGB, converting odd modes and formats, repairing truncation; `ImageError` if unreadable."
     path, notes = Path(path), []
     if not path.exists(): raise ImageError(f"{path}: missing image file")
+    regular_file(path, 'image file', ImageError)  # a FIFO would block the read forever
     try:
         with warnings.catch_warnings():  # PIL warns above 89M pixels and refuses above 179M; the bound here is lower
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
@@ -48,7 +60,12 @@ def open_image(path:str|Path, # a product photo
     except Image.DecompressionBombError as e: raise ImageError(f"{path}: image too large to decode ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
-    if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
+    try: turned = img.getexif().get(0x0112, 1) not in (1, None)  # EXIF orientation: stored sideways or upside down
+    except Exception: turned = False  # an unreadable EXIF block: the pixels as stored
+    if turned: img = ImageOps.exif_transpose(img); notes.append('EXIF orientation applied')
+    if img.mode in ('I', 'F') or img.mode.startswith('I;'):
+        mode, img = img.mode, _to_8bit(img); notes.append(f'{mode} scaled to 8 bits by its range')
+    elif img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
         rgba = img.convert('RGBA')
         img = Image.new('RGB', img.size, (255, 255, 255)); img.paste(rgba, mask=rgba.getchannel('A'))
         notes.append('transparency flattened on white')
