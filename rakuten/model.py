@@ -4,18 +4,19 @@
 
 # %% ../nbs/03_model.ipynb #d4b1fa6c
 from __future__ import annotations
-import importlib, inspect, json
+import importlib, inspect, json, math
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
+from safetensors import SafetensorError
 from .core import CODES, RakutenError
 
 # %% auto #0
-__all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'ModelError', 'to_codes', 'log_probs', 'write_config',
-           'known_kinds', 'read_config', 'weights_file', 'has_input', 'as_rows', 'rows_with', 'RakutenModel',
-           'accepted', 'model_class', 'load_model', 'model_settings', 'split_settings', 'make_model', 'fit_model',
-           'adamw']
+__all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'ModelError', 'to_codes', 'log_probs',
+           'write_config', 'check_settings', 'check_shape', 'known_kinds', 'read_config', 'weights_file', 'has_input',
+           'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_class', 'load_model', 'model_settings',
+           'split_settings', 'make_model', 'fit_model', 'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
@@ -61,6 +62,59 @@ def write_config(path:str|Path, # the model folder (created)
     tmp.replace(path/CONFIG)
     return path/CONFIG
 
+# %% ../nbs/03_model.ipynb #b3c89543
+def _is_num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+def _positive_int(v): return None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 'must be a positive integer'
+def _positive(v): return None if _is_num(v) and v > 0 else 'must be a finite number above 0'
+def _text(v): return None if isinstance(v, str) and v.strip() else 'must be a non-empty string'
+def _per_channel(positive:bool):
+    def check(v):
+        ok = isinstance(v, list) and len(v) == 3 and all(_is_num(x) and (x > 0 or not positive) for x in v)
+        return None if ok else f"must be 3 finite numbers{' above 0' if positive else ''}, one per colour channel"
+    return check
+def _codes(v):
+    if not isinstance(v, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in v): return 'must be a list of prdtypecode integers'
+    dup, unknown = sorted({c for c in v if v.count(c) > 1}), sorted(set(v) - set(CODES))
+    return f'repeats {dup[:5]}' if dup else f'holds {unknown[:5]}, not product types' if unknown else None
+def _classes(v):
+    if (p := _codes(v)): return p
+    missing = sorted(set(CODES) - set(v))
+    return None if v == CODES else f'lacks {missing[:5]}' if missing else 'must list the 27 product types in CODES order (the columns of every prediction)'
+def _clf_classes(v): return _codes(v) or (None if v == sorted(v) and len(v) >= 2 else "must be 2 or more product types in increasing order, as the classifier learnt them")
+def _temperatures(v): return None if isinstance(v, list) and all(_positive(t) is None for t in v) else 'must be a list of finite numbers above 0'
+
+SETTING_CHECKS = {'classes': _classes, 'clf_classes': _clf_classes, 'temperature': _positive, 'temperatures': _temperatures,
+                  'img_size': _positive_int, 'mean': _per_channel(False), 'std': _per_channel(True), 'max_len': _positive_int,
+                  'seq_len': _positive_int, 'max_features': _positive_int, 'max_vocab': _positive_int, 'hidden': _positive_int,
+                  'emb_sz': _positive_int, 'n_hid': _positive_int, 'n_layers': _positive_int, 'C': _positive,
+                  'arch': _text, 'checkpoint': _text}  # settings checked wherever they appear, for every kind
+
+# %% ../nbs/03_model.ipynb #7a1a881c
+def check_settings(config:dict, # a model's settings (or a part of them, e.g. an ensemble's `stack`)
+                   where:str|Path, # the file they come from, named in the message
+                   checks:dict|None=None, # field -> a function returning what is wrong (or None), or a tuple of the allowed values; default `SETTING_CHECKS`
+                   prefix:str='', # the fields' parent, for the message (e.g. 'stack.')
+                  )->dict: # `config`, checked
+    "Check the settings of a saved model: one `ModelError` line naming the file and the first bad field."
+    for field, check in (SETTING_CHECKS if checks is None else checks).items():
+        if field not in config: continue
+        v = config[field]
+        problem = (None if v in check else f'must be one of {list(check)}') if isinstance(check, tuple) else check(v)
+        if problem: raise ModelError(f"{where}: field '{prefix}{field}' {problem}, found {json.dumps(v, default=str)[:80]}; re-save or re-train the model")
+    return config
+
+# %% ../nbs/03_model.ipynb #0d90a0c6
+def check_shape(tensors:dict, # name -> array or tensor, as loaded from a safetensors file
+                name:str, # the tensor to check
+                shape:tuple, # its expected shape
+                where:str|Path, # the file, named in the message
+                why:str='', # where the expected shape comes from (e.g. "27 rows, one per 'clf_classes'")
+               ):
+    "Check that a saved tensor exists and has the shape the settings imply: one `ModelError` line naming the file and the tensor."
+    if name not in tensors: raise ModelError(f"{where}: no tensor {name!r} (it has {sorted(tensors)[:6]}); re-save or re-train the model")
+    got = tuple(tensors[name].shape)
+    if got != tuple(shape): raise ModelError(f"{where}: tensor {name!r} has shape {got}, expected {tuple(shape)}{f' ({why})' if why else ''} — it does not match config.json; re-save or re-train the model")
+
 # %% ../nbs/03_model.ipynb #e96cde56
 def known_kinds()->list: # every kind `load_model` can rebuild
     "The registered and built-in kinds of model."
@@ -78,17 +132,29 @@ def read_config(path:str|Path, # a model folder
     if not isinstance(cfg, dict) or 'kind' not in cfg: raise ModelError(f"{f}: no 'kind' — not a saved rakuten model")
     if cfg['kind'] not in known_kinds(): raise ModelError(f"{f}: unknown model kind {cfg['kind']!r}; known kinds: {known_kinds()}")
     if kind and cfg['kind'] != kind: raise ModelError(f"{f}: a {cfg['kind']!r} model, not a {kind!r} model — wrong folder?")
-    classes = cfg.get('classes')
-    if not isinstance(classes, list) or sorted(map(int, classes)) != CODES:
-        raise ModelError(f"{f}: its classes are not the 27 product types ({str(classes)[:80]}); this model cannot predict prdtypecode")
-    return cfg
+    if 'classes' not in cfg: raise ModelError(f"{f}: no field 'classes' — not a saved rakuten model; re-save or re-train it")
+    return check_settings(cfg, f)
+
+def _safetensors_problem(f:Path)->str|None:
+    "What is wrong with a safetensors file's layout (an 8-byte header size, a JSON header, tensors within the file), or None; no tensor is read."
+    size = f.stat().st_size
+    with f.open('rb') as fh:
+        n = int.from_bytes(fh.read(8), 'little') if size >= 8 else -1
+        if not 2 <= n <= size - 8: return f'{size} bytes, header size {n}'
+        try: header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError): return 'its header is not JSON'
+    try: end = max([0] + [int(v['data_offsets'][1]) for k, v in header.items() if k != '__metadata__'])
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError): return 'its header does not describe tensors'
+    return None if 8 + n + end <= size else f'{size} bytes, its tensors need {8 + n + end}'
 
 def weights_file(path:str|Path, # a model folder
                  name:str=WEIGHTS, # the tensors file
                 )->Path: # its path, which exists
-    "The path of a model's tensors file, or a clear error when it is missing."
+    "The path of a model's tensors file, or a clear error when it is missing, or, for a safetensors file, truncated or in another format."
     f = Path(path)/name
     if not f.is_file(): raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it")
+    if f.suffix == '.safetensors' and (problem := _safetensors_problem(f)):
+        raise ModelError(f"{f}: not a complete safetensors file ({problem}) — truncated, or saved in another format such as a pickle; re-save or re-train the model")
     return f
 
 # %% ../nbs/03_model.ipynb #8f154baa
@@ -218,7 +284,7 @@ def _build(cls, cfg:dict, path:Path, device:str|None=None):
     try: m = cls.from_config(cfg, path).to(device)
     except ModelError: raise
     except KeyError as e: raise ModelError(f"{path/CONFIG}: no setting {e} for a {cfg['kind']!r} model — the config does not belong to this folder's model") from None
-    except (OSError, RuntimeError, ValueError) as e:
+    except (OSError, RuntimeError, ValueError, SafetensorError) as e:
         raise ModelError(f"{path}: the {cfg['kind']!r} model cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
     m.config = cfg
     return m
