@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from scipy.optimize import minimize_scalar
 from scipy.special import softmax, log_softmax
 from safetensors.numpy import save_file, load_file
-from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
+from ..model import RakutenModel, ModelError, to_codes, weights_file, check_settings, check_shape, CONFIG, WEIGHTS
 from ..balance import row_weights
 from ..core import code_name
 from fastcore.basics import patch
@@ -97,14 +97,30 @@ def save_weights(self:TfidfModel, path:Path):
     save_file({'word_idf': self.word.idf_, 'char_idf': self.char.idf_, 'coef': np.ascontiguousarray(self.clf.coef_),
                'intercept': self.clf.intercept_}, path/WEIGHTS)
 
+def _min_df(v): return None if (isinstance(v, int) and not isinstance(v, bool) and v >= 1) or (isinstance(v, float) and 0 < v <= 1) else 'must be a count >= 1 or a share in (0, 1]'
+
+def _read_vocab(f:Path)->dict:
+    "A vectoriser's vocabulary file: n-gram -> column, the columns 0..n-1 each once."
+    try: vocab = json.loads(f.read_text(encoding='utf-8'))
+    except FileNotFoundError: raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelError(f"{f}: not valid JSON ({e}); re-save or re-train the model") from None
+    ok = isinstance(vocab, dict) and all(isinstance(i, int) and not isinstance(i, bool) for i in vocab.values()) and sorted(vocab.values()) == list(range(len(vocab)))
+    if not ok: raise ModelError(f"{f}: not a vocabulary (n-gram -> column 0..{len(vocab) - 1 if isinstance(vocab, dict) else 'n'}, each once); re-save or re-train the model")
+    return vocab
+
 @patch(cls_method=True)
 def from_config(cls:TfidfModel, config:dict, path:Path)->TfidfModel:
+    check_settings(config, path/CONFIG, {'classifier': ('svc', 'logistic'), 'min_df': _min_df})
     m, t = cls(config.get('classifier', 'logistic'), config['C'], config['max_features'], config['min_df']), load_file(weights_file(path))
     m.temperature = config.get('temperature', 1.0)
     for name in ('word', 'char'):
-        v = getattr(m, name); v.vocabulary = json.loads((path/f'{name}_vocab.json').read_text())
+        v = getattr(m, name); v.vocabulary = _read_vocab(path/f'{name}_vocab.json')
+        check_shape(t, f'{name}_idf', (len(v.vocabulary),), path/WEIGHTS, f'one per n-gram of {name}_vocab.json')
         v.vocabulary_, v.idf_ = v.vocabulary, t[f'{name}_idf']
-    m.clf.coef_, m.clf.intercept_, m.clf.classes_ = t['coef'], t['intercept'], np.array(config['clf_classes'])
+    classes = config['clf_classes']; k = len(classes) if len(classes) > 2 else 1
+    check_shape(t, 'coef', (k, len(m.word.vocabulary) + len(m.char.vocabulary)), path/WEIGHTS, f"one row per class of 'clf_classes' ({len(classes)}), one column per n-gram")
+    check_shape(t, 'intercept', (k,), path/WEIGHTS, f"one per class of 'clf_classes' ({len(classes)})")
+    m.clf.coef_, m.clf.intercept_, m.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
     return m
 
 # %% ../../nbs/30_text.tfidf.ipynb #0a6f8552
