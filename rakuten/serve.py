@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from fastcore.basics import patch
 from fastcore.script import call_parse
 from .core import CODES, Workspace, RakutenError, categories, console_command
-from .model import RakutenModel, load_model, read_config
-from .predict import Predictor, best_model, read_products
+from .model import RakutenModel, load_model
+from .predict import Predictor, best_model
 from .vision.features import open_image, ImageError
 
 # %% auto #0
@@ -34,6 +34,7 @@ MAX_REQUEST_BYTES = 16_000_000  # largest request body (a batch of 64 products w
 FIELDS = ('designation', 'description', 'image')  # the fields of a product
 log = logging.getLogger('rakuten.serve')
 
+# %% ../nbs/85_serve.ipynb #8d9569cc
 class Product(BaseModel):
     "One product to classify: any field may be empty, not all of them."
     model_config = ConfigDict(extra='forbid', json_schema_extra={'examples': [{'designation': 'Pompe de filtration pour piscine hors sol',
@@ -42,12 +43,13 @@ class Product(BaseModel):
     description:str = Field('', max_length=100_000, description="the description, HTML allowed")
     image:str|None = Field(None, description=f"the photo (JPEG, PNG...), base64 or a data: URL; at most {MAX_IMAGE_BYTES:,} bytes decoded")
 
+# %% ../nbs/85_serve.ipynb #39ac7538
 class RequestError(RakutenError):
     "A product the server cannot classify: `status` is the HTTP status to answer with, `field` the field at fault."
     def __init__(self, status:int, message:str, field:str|None=None):
         super().__init__(f"{field}: {message}" if field else message); self.status, self.field = status, field
 
-# %% ../nbs/85_serve.ipynb #39ac7538
+# %% ../nbs/85_serve.ipynb #d4d893be
 def _photo_error(e:ImageError, path:Path)->str: return str(e).split(': ', 1)[-1].replace(f" '{path}'", '').replace(str(path), 'the photo')  # the reason, without the server's path
 
 def save_photo(data:bytes, # the photo's bytes
@@ -61,6 +63,7 @@ def save_photo(data:bytes, # the photo's bytes
     if note and 'truncated' in note: raise RequestError(422, "the photo cannot be used: truncated file", 'image')
     return str(path)
 
+# %% ../nbs/85_serve.ipynb #0dcde190
 def decode_image(text:str, # base64, or a `data:image/...;base64,` URL
                 )->bytes: # the photo's bytes
     "The bytes of a base64 photo; 422 naming the field when it is not base64."
@@ -68,6 +71,7 @@ def decode_image(text:str, # base64, or a `data:image/...;base64,` URL
     try: return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError): raise RequestError(422, "not valid base64", 'image') from None
 
+# %% ../nbs/85_serve.ipynb #88fdcdb0
 def read_product(fields:dict, # a product's fields: JSON values, or form values (`image` as bytes)
                  folder:Path, # a folder of the request, for its photo
                  name:str='photo', # the photo's file name there
@@ -85,7 +89,7 @@ def read_product(fields:dict, # a product's fields: JSON values, or form values 
         raise RequestError(422, "no title, no description and no photo: nothing to classify")
     return dict(designation=p.designation, description=p.description, image=image)
 
-# %% ../nbs/85_serve.ipynb #b3f831b8
+# %% ../nbs/85_serve.ipynb #2f3a47de
 class DynamicBatcher:
     "Gather the rows of concurrent requests into one call of `fn`, run in a thread off the event loop."
     def __init__(self,
@@ -110,7 +114,7 @@ class DynamicBatcher:
         if self._loop is not loop: self._loop, self._queue = loop, asyncio.Queue(); self._task = loop.create_task(self._work(self._queue))
         return self._queue
 
-# %% ../nbs/85_serve.ipynb #d36f0840
+# %% ../nbs/85_serve.ipynb #26a20db8
 @patch
 async def _work(self:DynamicBatcher, q:asyncio.Queue):
     "The worker: take waiting requests, run them together, answer each."
@@ -134,7 +138,7 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
             if not fut.done(): fut.set_result(out[k:k + len(rows)])
             k += len(rows)
 
-# %% ../nbs/85_serve.ipynb #d0f58159
+# %% ../nbs/85_serve.ipynb #67156ac0
 def _names(code:int)->dict: c = categories().loc[int(code)]; return dict(prdtypecode=int(code), category_fr=c.category_fr, category_en=c.category_en)
 
 def _scrub(text:str, *roots)->str: # the text without the server's folders
@@ -142,6 +146,7 @@ def _scrub(text:str, *roots)->str: # the text without the server's folders
         if r: text = text.replace(str(r), '…')
     return re.sub(r"'/[^']*'|(?<![\w.])/(?:[\w.-]+/)+[\w.-]*", '…', text)  # and no absolute path
 
+# %% ../nbs/85_serve.ipynb #cfcdbb0d
 class Service:
     "A saved model served: its `Predictor`, a `DynamicBatcher` in front of it, what it is, Grad-CAM of its image model."
     def __init__(self,
@@ -158,7 +163,7 @@ class Service:
         self.image_model = next((m for m in self.model.leaves() if tuple(m.inputs) == ('image',) and hasattr(m, 'photo_tensor')), None)  # what Grad-CAM explains
         self.parts = list(self.predictor.predict_parts(pd.DataFrame({'designation': ['warm-up'], 'description': [''], 'image': [None]}))['parts'])
 
-# %% ../nbs/85_serve.ipynb #69704066
+# %% ../nbs/85_serve.ipynb #4e7567ef
 @patch
 def predict_rows(self:Service,
                  rows:list, # rows: designation, description, image (a path or None)
@@ -167,6 +172,7 @@ def predict_rows(self:Service,
     out = self.predictor.predict_parts(pd.DataFrame(rows, columns=list(FIELDS)))
     return [dict(probs=out['probs'][i], parts={n: p[i] for n, p in out['parts'].items()}, source=out['source'][i]) for i in range(len(rows))]
 
+# %% ../nbs/85_serve.ipynb #0f6e336f
 def _top(p:np.ndarray, k:int)->list: return [{**_names(CODES[j]), 'probability': round(float(p[j]), 5)} for j in np.argsort(-p)[:k]]
 
 @patch
@@ -181,6 +187,7 @@ def answer(self:Service,
     parts = {n: None if np.isnan(q).any() else _top(q, 1)[0] for n, q in result['parts'].items()}
     return dict(**best[0], top5=best, parts=parts, source=_scrub(result['source']), latency_ms=round(1000*(time.perf_counter() - (t0 or time.perf_counter())), 1))
 
+# %% ../nbs/85_serve.ipynb #893e60b0
 @patch
 async def predict(self:Service,
                   rows:list, # rows from `read_product`
@@ -188,7 +195,7 @@ async def predict(self:Service,
     "Predict rows through the batcher."
     return await self.batcher(rows)
 
-# %% ../nbs/85_serve.ipynb #9bd38b40
+# %% ../nbs/85_serve.ipynb #29d3d6fa
 @patch
 def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, scores, card
     "What the served model is."
@@ -199,6 +206,7 @@ def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, sc
                 classes=[_names(c) for c in CODES], scores=scores, max_batch=MAX_BATCH,
                 card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent.absolute(), Path.home()) if card and card.is_file() else None)
 
+# %% ../nbs/85_serve.ipynb #b945c2af
 @patch
 def gradcam(self:Service,
             path:str|Path, # the photo, raw
@@ -217,7 +225,7 @@ def gradcam(self:Service,
     buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
     return Image.open(buf)
 
-# %% ../nbs/85_serve.ipynb #fcba6da7
+# %% ../nbs/85_serve.ipynb #a934d5a7
 class LimitBody:
     "ASGI middleware: refuse (413) a request body over `max_bytes` before reading it whole."
     def __init__(self, app, max_bytes:int=MAX_REQUEST_BYTES): self.app, self.max_bytes = app, max_bytes
@@ -243,13 +251,15 @@ class LimitBody:
         except _TooLarge:
             if not started: await self._too_large(seen)(scope, receive, send)
 
+# %% ../nbs/85_serve.ipynb #f2d4c2d6
 class _TooLarge(Exception): pass
 
-# %% ../nbs/85_serve.ipynb #bee00492
+# %% ../nbs/85_serve.ipynb #b935990d
 class Category(BaseModel):
     "A product type and its probability."
     prdtypecode:int; category_fr:str; category_en:str; probability:float
 
+# %% ../nbs/85_serve.ipynb #5864ade2
 class Prediction(Category):
     "The answer for one product."
     top5:list[Category] = Field(description="the five most likely product types")
@@ -257,32 +267,38 @@ class Prediction(Category):
     source:str = Field(description="what the answer is based on: 'text+image', 'text only: no photo'...")
     latency_ms:float = Field(description="time from the request to the answer, on the server")
 
+# %% ../nbs/85_serve.ipynb #ff151c6b
 class Problem(BaseModel):
     "Why a request or a product was refused."
     error:str; field:str|None = None
 
+# %% ../nbs/85_serve.ipynb #fd251be3
 class Batch(BaseModel):
     "Several products, each as for `/predict`."
     model_config = ConfigDict(extra='forbid')
     products:list[Any] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} products, each an object as for /predict (see Product)")
 
+# %% ../nbs/85_serve.ipynb #2c19e73a
 class BatchItem(BaseModel):
     "One product of a batch: its prediction, or why it has none."
     index:int; status:int; prediction:Prediction|None = None; error:str|None = None; field:str|None = None
 
+# %% ../nbs/85_serve.ipynb #1414b27c
 class BatchAnswer(BaseModel):
     "The answers of a batch, in its order."
     results:list[BatchItem]; predicted:int; failed:int; latency_ms:float
 
+# %% ../nbs/85_serve.ipynb #0a784354
 class Health(BaseModel):
     status:str; model:str; kind:str
 
+# %% ../nbs/85_serve.ipynb #2f1dc2e0
 class ModelInfo(BaseModel):
     "The served model."
     name:str; kind:str; inputs:list[str]; members:list[str]; leaves:list[dict]; classes:list[dict]; scores:dict[str, float]; max_batch:int
     card:str|None = Field(None, description="the model card (README.md of its folder), when it has one")
 
-# %% ../nbs/85_serve.ipynb #b945c2af
+# %% ../nbs/85_serve.ipynb #bfa21be3
 def _read_all(products:list, folder:Path)->list: # per product: its row, or the `RequestError` refusing it
     out = []
     for i, fields in enumerate(products):
@@ -290,6 +306,7 @@ def _read_all(products:list, folder:Path)->list: # per product: its row, or the 
         except RequestError as e: out.append(e)
     return out
 
+# %% ../nbs/85_serve.ipynb #1b41dd7e
 @patch
 async def classify(self:Service,
                    products:list, # each a dict of fields (see `read_product`)
@@ -308,7 +325,7 @@ async def classify(self:Service,
     log.info(f"{len(out)} product(s) in {1000*(time.perf_counter() - t0):.0f} ms: {sum(isinstance(o, dict) for o in out)} predicted")
     return out
 
-# %% ../nbs/85_serve.ipynb #ed3dd4d4
+# %% ../nbs/85_serve.ipynb #5ecbaac2
 def _problem(e:RequestError)->JSONResponse: return JSONResponse({'error': str(e), 'field': e.field}, e.status)
 
 async def _request_fields(req:Request)->dict:
@@ -326,12 +343,13 @@ async def _request_fields(req:Request)->dict:
         return {k: v for k, v in fields.items() if v is not None}
     raise RequestError(415, f"send JSON (application/json) or a form (multipart/form-data), not {ctype or 'no content type'!r}", 'content-type')
 
+# %% ../nbs/85_serve.ipynb #24871222
 _BODIES = {'required': True, 'content': {
     'application/json': {'schema': Product.model_json_schema()},
     'multipart/form-data': {'schema': {'type': 'object', 'properties': {'designation': {'type': 'string'}, 'description': {'type': 'string'},
                                                                           'image': {'type': 'string', 'format': 'binary'}}}}}}
 
-# %% ../nbs/85_serve.ipynb #9e84b40f
+# %% ../nbs/85_serve.ipynb #d3db9d74
 def make_api(service:Service, # the served model
             )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs
     "The HTTP API of a served model."
@@ -373,7 +391,7 @@ def make_api(service:Service, # the served model
     def health(): return dict(status='ok', model=service.name, kind=service.config['kind'])
     return app
 
-# %% ../nbs/85_serve.ipynb #a934d5a7
+# %% ../nbs/85_serve.ipynb #6b756c1a
 def workspace_examples(ws:Workspace|None, # the workspace (None: no examples)
                        n:int=6, # how many (one product type each)
                       )->pd.DataFrame: # designation, description, image: test products with photos
@@ -385,6 +403,7 @@ def workspace_examples(ws:Workspace|None, # the workspace (None: no examples)
     df = df[[Path(i).is_file() for i in df.image]].groupby('prdtypecode').head(1).head(n)
     return pd.DataFrame({'designation': df.text.str.slice(0, 200), 'description': '', 'image': df.image}).reset_index(drop=True)
 
+# %% ../nbs/85_serve.ipynb #91fa247a
 def _label(p:np.ndarray, k:int=5)->dict: return {f"{CODES[j]} {_names(CODES[j])['category_fr']}": float(p[j]) for j in np.argsort(-p)[:k]}
 
 def _summary(service:Service)->str:
@@ -393,7 +412,7 @@ def _summary(service:Service)->str:
     return (f"**Model** `{i['name']}` — {i['kind']}, reads {' and '.join(i['inputs'])}"
             + (f"; members {', '.join(i['members'])}" if i['members'] else '') + f"; {scores}. API: [/docs](/docs).")
 
-# %% ../nbs/85_serve.ipynb #f2d4c2d6
+# %% ../nbs/85_serve.ipynb #9682ddcf
 @patch
 async def page_classify(self:Service,
                         designation:str, # the title
@@ -415,13 +434,14 @@ async def page_classify(self:Service,
     msg = f"**{out['prdtypecode']} {out['category_fr']}** ({out['category_en']}) — from {out['source']}, {out['latency_ms']:.0f} ms"
     return (msg, _label(res['probs']), cam, *parts)
 
-# %% ../nbs/85_serve.ipynb #a49bac87
+# %% ../nbs/85_serve.ipynb #0afcf200
 def _gradio():
     "Gradio, imported on first use, without telemetry."
     os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'  # read when gradio is imported
     import gradio
     return gradio
 
+# %% ../nbs/85_serve.ipynb #bf1f007a
 def make_page(service:Service, # the served model
               examples:pd.DataFrame|None=None, # designation, description, image (see `workspace_examples`)
              ): # a `gradio.Blocks`
@@ -450,7 +470,7 @@ def make_page(service:Service, # the served model
         go.click(service.page_classify, [designation, description, photo], [message, top5, cam, *parts], preprocess=False, api_name=False)
     return page
 
-# %% ../nbs/85_serve.ipynb #5864ade2
+# %% ../nbs/85_serve.ipynb #53da5f28
 def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded model (default: the best the workspace trained)
              ws:Workspace|None=None, # the workspace: its best model, its examples
              examples:int=6, # example products on the page
@@ -471,7 +491,7 @@ def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded
     theme = gr.themes.Default(font=[gr.themes.Font('system-ui'), 'sans-serif'], font_mono=['monospace'])
     return gr.mount_gradio_app(app, make_page(service, shown), path='/', theme=theme, ssr_mode=False)
 
-# %% ../nbs/85_serve.ipynb #fd251be3
+# %% ../nbs/85_serve.ipynb #8d09f455
 def serve_in_thread(app, # the ASGI app
                     host:str='127.0.0.1', # the address (loopback)
                    )->tuple: # (uvicorn server, base URL); `server.should_exit = True` stops it
@@ -487,7 +507,7 @@ def serve_in_thread(app, # the ASGI app
         except httpx.HTTPError: time.sleep(0.05)
     raise RuntimeError(f"the server did not start on {url}")
 
-# %% ../nbs/85_serve.ipynb #5cc84b61
+# %% ../nbs/85_serve.ipynb #394b5f63
 def _free(host:str, port:int):
     "Fail now, in one line, when the server could not listen on `host:port`."
     if not 0 < port < 65536: raise RakutenError(f"--port {port}: not a TCP port (1 to 65535)")
@@ -495,6 +515,7 @@ def _free(host:str, port:int):
         try: s.bind((host, port))
         except OSError as e: raise RakutenError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
+# %% ../nbs/85_serve.ipynb #9d71037c
 @call_parse
 def rakuten_serve(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                   workspace:str=None, # workspace root, for its best model and its examples (default: $RAKUTEN_HOME, else the current directory)
