@@ -30,7 +30,7 @@ from .pipeline import *
 # %% auto #0
 __all__ = ['LAZY', 'MODULES']
 
-# %% ../nbs/95_all.ipynb #88275172
+# %% ../nbs/95_all.ipynb #74039ba1
 LAZY = {'rakuten.text.transformer': ('TransformerModel', 'tiny_transformer', 'HFClassifier'),
         'rakuten.text.awd_lstm': ('AWDLSTMModel',),
         'rakuten.gradcam': ('cam_maps', 'gradcam_gallery', 'gradcam_galleries', 'target_layer', 'mass_in_box', 'overlay', 'CAM_METHODS'),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/65_ensemble.ipynb #eed6016a
 from __future__ import annotations
-import hashlib, json, time, warnings
+import hashlib, json, os, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -17,8 +17,9 @@ from .fusion import Stack, Ensemble, fuse_probs
 from .distributed import is_main, wait_for_everyone
 
 # %% auto #0
-__all__ = ['RECIPES', 'RECIPE_KEYS', 'RecipeError', 'load_recipe', 'photo_size', 'assign_folds', 'fit_fold', 'member_oof',
-           'fit_members', 'save_ensemble', 'stack_and_report', 'plot_members', 'ensemble_markdown']
+__all__ = ['RECIPES', 'RECIPE_KEYS', 'RecipeError', 'load_recipe', 'photo_size', 'assign_folds', 'digest', 'products_digest',
+           'fit_fold', 'member_oof', 'fit_members', 'save_ensemble', 'stack_and_report', 'plot_members',
+           'ensemble_markdown']
 
 # %% ../nbs/65_ensemble.ipynb #44b49a79
 class RecipeError(RakutenError, ValueError):
@@ -112,9 +113,26 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
     for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)): folds[lab.index[te]] = f
     return folds
 
-# %% ../nbs/65_ensemble.ipynb #74f05d51
-def _key(*parts)->str: return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+# %% ../nbs/65_ensemble.ipynb #27b80364
+def digest(*parts, # JSON-able settings and digests
+          )->str: # 12 hex digits
+    "A short digest of settings: the key of a saved stage."
+    return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
+# %% ../nbs/65_ensemble.ipynb #3e891cdd
+def _photo_stamp(p)->str:
+    try: s = os.stat(p); return f"{s.st_size}:{s.st_mtime_ns}"
+    except (OSError, TypeError): return ''
+
+def products_digest(rows:pd.DataFrame, # rows of `products.parquet`
+                   )->str: # 16 hex digits
+    "A digest of the content of rows: labels, split, text, photo paths and the photos' sizes and dates."
+    cols = [c for c in ('prdtypecode', 'split', 'text', 'image') if c in rows]
+    h = pd.util.hash_pandas_object(rows[cols].astype(str), index=True)
+    photos = pd.util.hash_pandas_object(rows['image'].map(_photo_stamp), index=False) if 'image' in rows else h*0
+    return f"{int(h.sum() + 3*photos.sum()) & (2**64 - 1):016x}"
+
+# %% ../nbs/65_ensemble.ipynb #fede7bc2
 def fit_fold(name:str, # the member's name
              spec:dict, # its kind and settings
              products:pd.DataFrame, # `products.parquet`
@@ -134,8 +152,8 @@ def fit_fold(name:str, # the member's name
     pred_rows = products[folds.isna() | ((folds == fold) & (not full))]  # the left-out fold, test and submission rows
     tr, va = (r[rows_with(r, cls.inputs)].assign(prdtypecode=lambda d: d.prdtypecode.astype(int)) for r in (train_rows, held))
     tta = tta and 'tta' in accepted(cls.predict_rows, {'tta': True})
-    key = _key(spec, tta, seed, fold, list(map(int, folds.dropna().index)), len(products), str(products.image.dropna().iloc[:1].tolist()),
-               tr.prdtypecode.tolist(), tr['weight'].tolist() if 'weight' in tr else None)  # labels and weights: cleaning retrains
+    key = digest(spec, tta, seed, fold, list(map(int, folds.dropna().index)), products_digest(tr), products_digest(pred_rows),
+                 tr['weight'].tolist() if 'weight' in tr else None)  # labels, text, photos and weights: any change retrains
     rec_path = out/'fold.json'
     if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
     set_seed(seed); t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Usage (from .ci/run): python tests/console_commands.py DIR
 DIR is an empty folder. The commands run in the order a user would run them: the sample, preparation, each text
-kind, the image learner, the benchmark, Grad-CAM, the main job (twice: the second run re-does nothing), a recipe
+kind, the image learner, the benchmark, Grad-CAM, the main job (twice: the second run re-does nothing), a recipe's dry run, a recipe
 whose ensemble is then used by `rakuten_predict` on a plain products file and served by `rakuten_serve`. A command
 in settings.ini's `console_scripts` that this script does not run is a failure: a new command must be added here.
 Prints one line per command and exits 1 if any failed.
@@ -121,6 +121,15 @@ def main(d):
         cfg = json.loads((ews/'models'/'ensemble'/'config.json').read_text())
         assert all(len(m['folders']) == 1 for m in cfg['members'].values()), cfg['members']  # refit: one model per member
         return f"stack ({rep['stack']['chosen']}) {rep['stack']['test_weighted_f1']['stack']:.3f}"
+
+    @check('rakuten_pipeline --recipe sample --dry_run')
+    def _():
+        dws = d/'dry'
+        log, _ = run('rakuten_pipeline', '--data', str(data), '--workspace', str(dws), '--recipe', 'sample', '--dry_run')
+        rep = json.loads((dws/'reports'/'dry_run.json').read_text())
+        assert set(rep['members']) == {'tfidf', 'resnet18'} and rep['totals']['train_s'] > 0, rep
+        assert not (dws/'models').exists() or not any((dws/'models').iterdir()), 'a dry run trained something'
+        return log.strip().splitlines()[-1][:160]
 
     new = d/'new'  # products as a user has them: a plain CSV, photos beside it, some fields empty
     @check('rakuten_predict --products')

@@ -24,7 +24,7 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['fit_margin_temperature', 'TfidfModel', 'top_ngrams']
 
-# %% ../../nbs/30_text.tfidf.ipynb #2588ad40
+# %% ../../nbs/30_text.tfidf.ipynb #2e2fbf8b
 def fit_margin_temperature(x, # (n, features) training features
                            y:np.ndarray, # their codes
                            C:float, # the SVM's regularisation
@@ -35,11 +35,12 @@ def fit_margin_temperature(x, # (n, features) training features
     if k < 2: return 1.0
     cv = StratifiedKFold(k, shuffle=True, random_state=0)
     margins = cross_val_predict(LinearSVC(C=C), x, y, cv=cv, method='decision_function')
+    if margins.ndim == 1: margins = np.stack([-margins, margins], 1)  # two classes: one margin, for the second
     idx = np.searchsorted(np.unique(y), y)
     nll = lambda logt: -log_softmax(margins/np.exp(logt), axis=1)[np.arange(len(y)), idx].mean()
     return float(np.exp(minimize_scalar(nll, bounds=(-5, 3), method='bounded').x))
 
-# %% ../../nbs/30_text.tfidf.ipynb #32cf3431
+# %% ../../nbs/30_text.tfidf.ipynb #92212f2c
 class TfidfModel(RakutenModel):
     "Word + character TF-IDF features and a multinomial logistic regression."
     kind, inputs = 'tfidf', ('text',)
@@ -81,7 +82,11 @@ class TfidfModel(RakutenModel):
                     )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
         "Class probabilities of rows, from their text."
         x = self.features(rows.text)
-        p = softmax(self.clf.decision_function(x)/self.temperature, axis=1) if self.classifier == 'svc' else self.clf.predict_proba(x)
+        if self.classifier == 'svc':
+            d = self.clf.decision_function(x)
+            if d.ndim == 1: d = np.stack([-d, d], 1)  # two classes: one margin, for the second
+            p = softmax(d/self.temperature, axis=1)
+        else: p = self.clf.predict_proba(x)
         return to_codes(p, self.clf.classes_)
 
 # %% ../../nbs/30_text.tfidf.ipynb #828b00b8

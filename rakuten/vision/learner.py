@@ -27,29 +27,29 @@ from ..balance import row_weights
 from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
 from .features import open_image
-from .photos import PhotoArray, PhotoBlock, decode_photo
+from .photos import PhotoArray, PhotoBlock, decode_photo, photo_cache
 from ..core import console_command
 
 # %% auto #0
 __all__ = ['vision_dls', 'make_vision_learner', 'fit_vision', 'VisionModel', 'cudnn_autotune', 'learner_probs', 'train_vision',
            'rakuten_train_vision']
 
-# %% ../../nbs/35_vision.learner.ipynb #9cc84374
+# %% ../../nbs/35_vision.learner.ipynb #179d42a0
 def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` and `is_valid` (see `labelled_rows`)
                img_size:int=224, # input size of the model
                bs:int=64, # batch size
                balance:float=0, # class balancing power (0: none, 1: every class equally likely)
-               num_workers:int|None=None, # DataLoader processes (default: up to 8)
+               num_workers:int|None=None, # DataLoader processes (default: up to 8 reading a photo array, 16 decoding JPEGs)
                seed:int=42, # shuffling seed
                augment:bool=True, # random flips, rotations, zooms and lighting on training batches
               ): # fastai DataLoaders
     "DataLoaders of the prepared photos of the train and valid splits."
     df = rows
-    photos = PhotoArray.for_photos(df.image, img_size, num_workers=num_workers)
+    photos = photo_cache(df.image, img_size, num_workers=num_workers)  # None: decoded from the JPEGs in the workers
     tfms = [*aug_transforms(size=img_size, max_rotate=10, min_scale=0.8, max_warp=0)] if augment else []
     dblock = DataBlock(blocks=(PhotoBlock(photos, img_size), CategoryBlock(vocab=CODES)), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
                        splitter=ColSplitter('is_valid'), batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
-    if num_workers is None: num_workers = min(8, os.cpu_count() or 1)  # reading the array is cheap: more processes cost more to start each epoch than they give
+    if num_workers is None: num_workers = min(8 if photos else 16, os.cpu_count() or 1)  # reading the array is cheap; decoding JPEGs wants processes
     kw = dict(bs=bs, seed=seed, pin_memory=torch.cuda.is_available(), num_workers=num_workers)
     wgts = row_weights(df[~df.is_valid], balance)  # class balancing and the rows' own `weight`, if any
     return dblock.dataloaders(df, **kw) if wgts is None else dblock.weighted_dataloaders(df, wgts=wgts, **kw)

@@ -21,9 +21,13 @@ from ..distributed import main_first
 from .features import open_image, ImageError
 
 # %% auto #0
-__all__ = ['decode_photo', 'PhotoArray', 'LoadPhoto', 'PhotoBlock']
+__all__ = ['ARRAY_MAX_SIZE', 'PhotoTooSmall', 'decode_photo', 'PhotoArray', 'check_free_space', 'array_pays', 'photo_cache',
+           'LoadPhoto', 'PhotoBlock']
 
-# %% ../../nbs/22_vision.photos.ipynb #dc6a786f
+# %% ../../nbs/22_vision.photos.ipynb #86a4c0b6
+class PhotoTooSmall(RakutenError, ValueError):
+    "A prepared photo smaller than a model's input: upscaling it would feed the model blurred photos."
+
 class _Decode(torch.utils.data.Dataset):
     def __init__(self, paths, size): self.paths, self.size = paths, size
     def __len__(self): return len(self.paths)
@@ -32,8 +36,11 @@ class _Decode(torch.utils.data.Dataset):
 def decode_photo(photo:str|Path|Image.Image, # a photo file, or an image already open
                  size:int, # side of the square output
                 )->torch.Tensor: # (3, size, size) uint8
-    "A photo as a square uint8 tensor (resized when it is not `size` pixels already)."
+    "A photo as a square uint8 tensor (resized when it is not `size` pixels already; a file smaller than `size` is refused)."
     img = photo.convert('RGB') if isinstance(photo, Image.Image) else open_image(photo, draft=size)[0]
+    if not isinstance(photo, Image.Image) and min(img.size) < size:
+        raise PhotoTooSmall(f"{photo}: {img.size[0]}x{img.size[1]} px, smaller than the {size} px the model reads; "
+                            f"prepare the photos at {size} px or more")
     if img.size != (size, size): img = img.resize((size, size), Image.BILINEAR)  # as fastai's `Resize`
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
@@ -82,7 +89,7 @@ class PhotoArray:
         except RakutenError: return None
         return cls(folder) if (folder/'index.json').exists() and (folder/'photos.npy').exists() else None
 
-# %% ../../nbs/22_vision.photos.ipynb #94b4b943
+# %% ../../nbs/22_vision.photos.ipynb #da534f30
 @patch(cls_method=True)
 def build(cls:PhotoArray,
           paths:list, # photo files
@@ -95,6 +102,7 @@ def build(cls:PhotoArray,
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     paths = list(dict.fromkeys(str(p) for p in paths))
     tmp = folder/'photos.tmp.npy'
+    check_free_space(folder, len(paths)*3*size*size + (tmp.stat().st_size if tmp.exists() else 0), f"a photo array of {len(paths)} photos at {size} px")
     out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(paths), 3, size, size))
     kept = {} if reuse is None or reuse.size != size else {i: k for i, p in enumerate(paths) if (k := reuse.fresh_row(p)) is not None}
     for i, k in kept.items(): out[i] = reuse.array[k]
@@ -103,11 +111,24 @@ def build(cls:PhotoArray,
     dl = TorchDataLoader(_Decode([paths[i] for i in todo], size), batch_size=64, num_workers=num_workers)
     try:
         for k, x in enumerate(dl): out[todo[k*64:k*64 + len(x)]] = x.numpy()
-    except ImageError as e: raise RakutenError(f"photo array {folder}: {e}") from None
+    except (ImageError, PhotoTooSmall) as e:
+        del out; tmp.unlink(missing_ok=True)
+        raise RakutenError(f"photo array {folder}: {e}") from None
     out.flush(); del out
     os.replace(tmp, folder/'photos.npy')
     (folder/'index.json').write_text(json.dumps({'size': size, 'paths': paths, 'stamps': [_stamp(p) for p in paths]}))
     return cls(folder)
+
+# %% ../../nbs/22_vision.photos.ipynb #4b62d186
+def check_free_space(folder:str|Path, # where the data will be written
+                     needed:int, # bytes it needs
+                     what:str, # what is written, for the message
+                    ):
+    "Refuse a write that the disk cannot hold, naming the folder and the sizes."
+    import shutil
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise RakutenError(f"{folder}: {what} needs {needed/1e9:.2f} GB; {free/1e9:.2f} GB free there — free space, or lower --photo_cache_gb")
 
 # %% ../../nbs/22_vision.photos.ipynb #2c3bad10
 def _photos_folder(paths:list, size:int)->Path:
@@ -135,6 +156,30 @@ def for_photos(cls:PhotoArray,
             paths = list(dict.fromkeys(paths + [p for p in arr.paths if os.path.exists(p)]))  # keep what it held
             return cls.build(paths, size, folder, num_workers, reuse=arr)  # unchanged photos copied, not decoded
         return cls.build(paths, size, folder, num_workers)
+
+# %% ../../nbs/22_vision.photos.ipynb #b05f04eb
+ARRAY_MAX_SIZE = 256  # above this side, decoding JPEGs in workers keeps up with the network: no array
+
+def array_pays(n_photos:int, # photos the array would hold
+               size:int, # their side
+               budget:float|None=None, # bytes the arrays may take (None: no limit)
+              )->bool: # whether to keep a photo array
+    "Whether a photo array pays for itself: small photos, within the disk budget."
+    return size <= ARRAY_MAX_SIZE and (budget is None or n_photos*3*size*size <= budget)
+
+# %% ../../nbs/22_vision.photos.ipynb #07d45f68
+def photo_cache(paths, # prepared photo files (None, NaN skipped)
+                size:int, # the side a model reads
+                budget:float|None=None, # bytes photo arrays may take (default: $RAKUTEN_PHOTO_CACHE_GB, else half the free disk)
+                num_workers:int|None=None, # decoding processes when it is built
+               )->PhotoArray|None: # the array, or None: read the JPEGs
+    "The photo array of `paths` at `size` where it pays (see `array_pays`), else None."
+    import shutil
+    paths = [str(p) for p in dict.fromkeys(paths) if isinstance(p, (str, Path)) and str(p)]
+    if not paths: return None
+    if budget is None and os.environ.get('RAKUTEN_PHOTO_CACHE_GB'): budget = float(os.environ['RAKUTEN_PHOTO_CACHE_GB'])*1e9
+    if budget is None: budget = shutil.disk_usage(Path(paths[0]).parent).free/2
+    return PhotoArray.for_photos(paths, size, num_workers=num_workers) if array_pays(len(paths), size, budget) else None
 
 # %% ../../nbs/22_vision.photos.ipynb #ca306417
 class LoadPhoto(Transform):
