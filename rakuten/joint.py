@@ -84,7 +84,7 @@ class Present(Transform):
     def encodes(self, o): return torch.tensor(bool(o.strip()) if isinstance(o, str) else False)
 
 def product_text(row)->str: return row['text'] if isinstance(row['text'], str) else ''
-def product_photo(row)->str|None:
+def product_photo(row):  # no return annotation: fastai would cast an open photo to it
     p = row['image']
     if isinstance(p, Image.Image): return p  # an uploaded photo, already open
     return p if isinstance(p, str) and p and Path(p).is_file() else None
