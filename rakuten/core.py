@@ -70,7 +70,7 @@ def code_name(code:int,          # a `prdtypecode`
 
 # %% ../nbs/00_core.ipynb #eb55e647
 FIGURE_DIRS = ('analyse_explo_images', 'benchmark_images_models_results', 'benchmark_text_models_results',
-               'models_training', 'gradcam', 'label_issues')  # subfolders of `reports/figures`
+               'benchmark_models_results', 'models_training', 'gradcam', 'label_issues')  # subfolders of `reports/figures`
 
 class Workspace:
     "The folder tree shared by all stages: data (raw, interim, processed), models and reports."
