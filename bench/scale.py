@@ -123,7 +123,9 @@ def main():
         table[('seconds', f'{REAL_N} (extrapolated)')] = table['seconds'][hi]*(REAL_N/hi)**k
         km = np.log(table['peak_gb'][hi]/table['peak_gb'][lo])/np.log(hi/lo)
         table[('peak_gb', f'{REAL_N} (extrapolated)')] = table['peak_gb'][hi]*(REAL_N/hi)**km
-        table[('disk_gb', f'{REAL_N} (extrapolated)')] = table['disk_gb'][hi]*REAL_N/hi
+        d_lo, d_hi = table['disk_gb'][lo].clip(lower=1e-9), table['disk_gb'][hi].clip(lower=1e-9)
+        kd = (np.log(d_hi/d_lo)/np.log(hi/lo)).clip(lower=0, upper=1)  # saved models do not grow with N, photos do
+        table[('disk_gb', f'{REAL_N} (extrapolated)')] = table['disk_gb'][hi]*(REAL_N/hi)**kd
     pd.set_option('display.width', 250)
     print(f"\n{os.cpu_count()} cores; photos prepared at {a.img_size} px; {a.folds} folds\n")
     print(table.round(2).to_string())

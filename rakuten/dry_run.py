@@ -164,7 +164,7 @@ class BatchTimer:
         from fastai.callback.core import Callback
         class _Timer(Callback):
             order = 99
-            def before_fit(self): self.times = []
+            def __init__(self): self.times = []
             def before_batch(self): self.t0 = time.perf_counter()
             def after_batch(self):
                 if self.training: self.times.append(time.perf_counter() - self.t0)
