@@ -15,6 +15,7 @@ from sklearn.model_selection import StratifiedKFold
 from fastcore.basics import patch
 from .core import CODES
 from .model import RakutenModel, ModelError, to_codes, log_probs, weights_file, as_rows, read_config, model_class, load_model
+from .model import CONFIG, SETTING_CHECKS, check_settings, check_shape, _positive
 from .evaluate import scores
 
 # %% auto #0
@@ -179,16 +180,31 @@ def from_config(cls:Stack,
                 config:dict, # from `get_config`
                 path:Path, # the folder `save_weights` wrote to
                )->Stack:
-    "Rebuild a saved stack."
+    "Rebuild a saved stack, its settings and the shapes of its combiner checked against its members and `clf_classes`."
+    where, n = path/CONFIG, len(config.get('members') or [])
+    per_member = lambda what: lambda v: None if isinstance(v, list) and len(v) == n and all(what(x) is None for x in v) else f'must hold one finite number {"above 0" if what is _positive else ">= 0"} per member ({n})'
+    check_settings(config, where, SETTING_CHECKS | {
+        'members': lambda v: None if isinstance(v, list) and v and all(isinstance(m, str) for m in v) else 'must be a list of member names',
+        'chosen': cls.METHODS, 'temperatures': per_member(_positive), 'folds': SETTING_CHECKS['n_layers'],
+        'weights': per_member(lambda w: None if isinstance(w, (int, float)) and np.isfinite(w) and w >= 0 else 'bad')}, 'stack.')
+    if config['chosen'] != 'weighted' and 'clf_classes' not in config: raise ModelError(f"{where}: no field 'stack.clf_classes' for a {config['chosen']!r} stack; re-save the model")
     s = cls(config['members'], tuple(config['methods']), config['folds'], config['seed'])
     s.temperatures, s.weights, s.chosen, s.cv_scores = config['temperatures'], np.array(config['weights']), config['chosen'], config['cv_scores']
+    classes = config.get('clf_classes', []); k = len(classes) if len(classes) > 2 else 1
     if s.chosen == 'logistic':
         from safetensors.numpy import load_file
-        t = load_file(weights_file(path, STACK_WEIGHTS)); s.clf = LogisticRegression()
-        s.clf.coef_, s.clf.intercept_, s.clf.classes_ = t['coef'], t['intercept'], np.array(config['clf_classes'])
+        f = weights_file(path, STACK_WEIGHTS); t = load_file(f); s.clf = LogisticRegression()
+        check_shape(t, 'coef', (k, n*len(CODES)), f, f"one row per class of 'stack.clf_classes' ({len(classes)}), {len(CODES)} columns per member")
+        check_shape(t, 'intercept', (k,), f, f"one per class of 'stack.clf_classes' ({len(classes)})")
+        s.clf.coef_, s.clf.intercept_, s.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
     elif s.chosen == 'lgbm':
         import lightgbm as lgb
-        s.clf = (lgb.Booster(model_str=weights_file(path, STACK_TREES).read_text()), np.array(config['clf_classes']))
+        f = weights_file(path, STACK_TREES)
+        try: booster = lgb.Booster(model_str=f.read_text())
+        except Exception as e: raise ModelError(f"{f}: not LightGBM trees ({str(e).splitlines()[0][:120]}); re-save the model") from None
+        if booster.num_model_per_iteration() != k:
+            raise ModelError(f"{where}: field 'stack.clf_classes' has {len(classes)} classes but {f.name} predicts {booster.num_model_per_iteration()}; re-save the model")
+        s.clf = (booster, np.array(classes))
     return s
 
 # %% ../nbs/60_fusion.ipynb #32b37be5
