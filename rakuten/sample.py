@@ -11,7 +11,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
-from .core import CODES, Workspace, categories
+from .core import CODES, Workspace, RakutenError, categories
 from .data import X_TRAIN, Y_TRAIN, X_TEST, IMAGE_DIRS, image_path
 from .core import console_command
 
@@ -232,6 +232,9 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 label_noise:float=0, # share of training labels flipped to a confusable class (true labels in `Y_train_true.csv`)
                )->Path: # `dest`
     "Write a synthetic mini-Rakuten in the official layout."
+    for name, v, ok, need in [('n', n, n >= 1, 'at least 1 product'), ('img_size', img_size, img_size >= 8, 'at least 8 pixels'),
+                              ('label_noise', label_noise, 0 <= label_noise < 1, 'a share in [0, 1)')]:
+        if not ok: raise RakutenError(f"{name}={v}: a sample needs {need} (--{name})")
     dest, rng = Path(dest), np.random.default_rng(seed)
     n_test = max(1, round(n*13812/84916))
     train_codes = np.repeat(CODES, class_counts(n).values)
