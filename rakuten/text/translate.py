@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import requests
 from fastprogress.fastprogress import progress_bar
+from ..core import RakutenError
 
 # %% auto #0
 __all__ = ['OFFLINE_ERRORS', 'TranslationCache', 'google_translator', 'translate_texts']
@@ -16,13 +17,25 @@ __all__ = ['OFFLINE_ERRORS', 'TranslationCache', 'google_translator', 'translate
 # %% ../../nbs/11_text.translate.ipynb #3991710a
 class TranslationCache:
     "Persistent translations keyed by (source, target, text), in a SQLite file."
-    def __init__(self, path:str|Path): # the SQLite file (created)
+    def __init__(self, path:str|Path): # the SQLite file (created; a corrupt one is set aside with a warning)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try: self._open()
+        except sqlite3.DatabaseError as e:
+            if getattr(self, 'db', None): self.db.close()
+            if not self.path.is_file(): raise RakutenError(f"{self.path}: cannot open the translation cache ({e}); remove it, or give a file path") from None
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ('', '-wal', '-shm'):
+                if Path(f'{self.path}{suffix}').exists(): Path(f'{self.path}{suffix}').rename(f'{aside}{suffix}')
+            warnings.warn(f"{self.path}: not a valid translation cache ({e}); set aside as {aside.name}, starting an empty one (its translations will be fetched again)")
+            self._open()
+
+    def _open(self):
         self.db = sqlite3.connect(self.path)
         self.db.execute('PRAGMA journal_mode=WAL')
         self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, translation TEXT, '
                         'PRIMARY KEY (source, target, text))')
+        self.db.execute('SELECT COUNT(*) FROM translations').fetchone()
 
     def get(self, texts:list, source:str, target:str)->dict: # text -> translation, for the texts found
         "The cached translations of `texts`."
