@@ -14,7 +14,7 @@ from PIL import Image
 from fastcore.script import call_parse
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, EigenCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from .core import CODES, Workspace, code_name
+from .core import CODES, Workspace, RakutenError, code_name
 from .vision.features import open_image, product_box
 from .vision.preprocess import ImagePrep
 from .vision.learner import VisionModel, cudnn_autotune
@@ -159,6 +159,10 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
                    ):
     "Save a Grad-CAM gallery per class under reports/figures/gradcam/; e.g. `rakuten_gradcam --model vision_efficientnet_b0 --classes '2583 1280'`"
     with console_command(quiet):
+        if method not in CAM_METHODS: raise RakutenError(f"--method {method!r}: unknown; use one of {list(CAM_METHODS)}")
+        if split not in ('train', 'valid', 'test'): raise RakutenError(f"--split {split!r}: unknown; use train, valid or test")
+        bad = [c for c in classes.split() if not c.isdigit() or int(c) not in CODES]
+        if bad: raise RakutenError(f"--classes {' '.join(bad)}: not product type codes; use codes of CODES, e.g. --classes '2583 1280'")
         from rakuten.prepare import prepare
         from rakuten.sample import get_data
         from rakuten.data import load_products

@@ -18,7 +18,7 @@ from fastai.metrics import accuracy, F1Score
 import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp16` on Learner
 from fastcore.basics import patch
 from ..core import CODES, host_reachable
-from ..model import RakutenModel, to_codes, ModelError, adamw
+from ..model import RakutenModel, to_codes, ModelError, adamw, weights_file
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict
 
@@ -166,6 +166,7 @@ def save_weights(self:TransformerModel, path:Path):
 def from_config(cls:TransformerModel, config:dict, path:Path)->TransformerModel:
     from transformers import AutoTokenizer, AutoModelForSequenceClassification
     if not (path/'hf').is_dir(): raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
+    weights_file(path/'hf')  # a truncated or pickled hf/model.safetensors: one line naming it
     m = cls(config['checkpoint'], config['max_len'], AutoTokenizer.from_pretrained(path/'hf'),
             AutoModelForSequenceClassification.from_pretrained(path/'hf', use_safetensors=True))
     m.classes = [int(c) for c in config['classes']]
