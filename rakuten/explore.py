@@ -10,7 +10,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 from .core import Workspace, categories, code_name, image_grid
-from .vision.features import features_table
+from .vision.features import features_table, open_image
 
 # %% auto #0
 __all__ = ['save_figure', 'plot_class_counts', 'plot_text_lengths', 'plot_languages', 'plot_fill', 'mean_images',
@@ -84,7 +84,7 @@ def mean_images(prepared:pd.DataFrame, # `products.parquet` rows with `image` an
     out = {}
     for code, grp in prepared.dropna(subset=['image', 'prdtypecode']).groupby('prdtypecode'):
         paths = grp.image.iloc[:per_class]
-        out[int(code)] = np.mean([np.asarray(Image.open(p).convert('RGB').resize((size, size)), dtype=np.float32)/255 for p in paths], axis=0)
+        out[int(code)] = np.mean([np.asarray(open_image(p)[0].resize((size, size)), dtype=np.float32)/255 for p in paths], axis=0)
     return out
 
 def plot_mean_images(means:dict, # from `mean_images`

@@ -13,10 +13,10 @@ from safetensors import SafetensorError
 from .core import CODES, RakutenError
 
 # %% auto #0
-__all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'ModelError', 'to_codes', 'log_probs',
+__all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'CARD', 'ModelError', 'to_codes', 'log_probs',
            'write_config', 'check_settings', 'check_shape', 'known_kinds', 'read_config', 'weights_file', 'has_input',
-           'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_class', 'load_model', 'model_settings',
-           'split_settings', 'make_model', 'fit_model', 'adamw']
+           'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_card', 'model_class', 'load_model',
+           'model_settings', 'split_settings', 'make_model', 'trained_on', 'fit_model', 'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
@@ -252,10 +252,13 @@ def save(self:RakutenModel,
          path:str|Path, # the model folder (created)
          **info, # anything else worth keeping in config.json (scores, epochs...)
         )->Path: # the folder
-    "Write the tensors, then `config.json` (last: a folder with a config is complete)."
+    "Write the tensors and the model card, then `config.json` (last: a folder with a config is complete)."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     self.save_weights(path)
-    write_config(path, dict(kind=self.kind, classes=CODES, **self.get_config(), **info))
+    trained = {'trained_on': self.trained_on} if getattr(self, 'trained_on', None) else {}
+    config = dict(kind=self.kind, classes=CODES, **self.get_config(), **trained, **info)
+    (path/CARD).write_text(model_card(config, path.name), encoding='utf-8')
+    write_config(path, config)
     return path
 
 @patch(cls_method=True)
@@ -277,6 +280,44 @@ def to(self:RakutenModel,
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         for net in nets: net.to(device)
     return self
+
+# %% ../nbs/03_model.ipynb #b8f1221d
+CARD = 'README.md'  # the model card of a saved folder
+
+def _scores(d, prefix='')->dict:
+    "Every F1 and accuracy figure in a config, by its path."
+    out = {}
+    for k, v in (d.items() if isinstance(d, dict) else []):
+        name = f"{prefix}{k}"
+        if isinstance(v, dict): out.update(_scores(v, name + ' '))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and ('f1' in k or k == 'accuracy'): out[name] = round(float(v), 4)
+    return out
+
+# %% ../nbs/03_model.ipynb #1241a21f
+def model_card(config:dict, # a saved model's settings (`config.json`)
+               name:str, # its folder's name
+              )->str: # Markdown with YAML metadata
+    "The model card of a saved model."
+    from rakuten.core import code_name
+    skip = {'kind', 'classes', 'trained_on', 'train', 'members', 'stack'}
+    settings = {k: v for k, v in config.items() if k not in skip and not isinstance(v, (dict, list))}
+    scores, data = _scores(config), config.get('trained_on') or {}
+    members = config.get('members') or {}
+    lines = ['---', 'library_name: rakuten', 'pipeline_tag: text-classification' if config.get('kind') != 'vision' else 'pipeline_tag: image-classification',
+             f"tags: [rakuten, product-classification, {config.get('kind')}]", '---', '',
+             f"# {name}", '', f"A `{config.get('kind')}` model of [rakuten](https://rakuten-classification.github.io/rakuten): "
+             f"it classifies a product listing into one of {len(config.get('classes', []))} product types.", '']
+    if members: lines += ['Members: ' + ', '.join(f"`{m}`" for m in members) + '.', '']
+    lines += ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False)})" for c in config.get('classes', [])), '']
+    lines += ['## Training data', '', (f"{data['rows']:,} labelled products (content digest `{data['digest']}`)." if data else
+                                       'Not recorded with this model.'), '']
+    lines += ['## Settings', '', *[f"- `{k}`: `{v}`" for k, v in settings.items()], '']
+    lines += ['## Scores', '', *([f"- {k}: {v}" for k, v in scores.items()] or ['No score recorded.']), '']
+    lines += ['## Intended use and limits', '', 'Product listings of a French marketplace — title, description, photo — into '
+              'the product types it was trained on. It knows only these classes; listings of other kinds are forced into one '
+              'of them. Scores are on a held-out split of the same data: another catalog or period may differ. Load it with '
+              '`rakuten.model.load_model(folder)`; it never unpickles code.', '']
+    return '\n'.join(lines)
 
 # %% ../nbs/03_model.ipynb #2d74d9bf
 def _build(cls, cfg:dict, path:Path, device:str|None=None):
@@ -332,6 +373,13 @@ def make_model(spec:dict, # `kind` and any of its settings
     cls, init, fit = split_settings(spec, where)
     return cls(**init), fit
 
+def trained_on(train:pd.DataFrame, # the labelled rows a model learnt from
+              )->dict: # rows, and a digest of their labels and text
+    "What a model was trained on, for its model card."
+    cols = [c for c in ('prdtypecode', 'text', 'image') if c in train]
+    digest = int(pd.util.hash_pandas_object(train[cols].astype(str), index=True).sum()) & (2**64 - 1)
+    return dict(rows=int(len(train)), digest=f"{digest:016x}")
+
 def fit_model(model:RakutenModel, # an untrained model
               train:pd.DataFrame, # labelled rows to learn from
               valid:pd.DataFrame|None, # labelled rows to watch (or None)
@@ -339,7 +387,9 @@ def fit_model(model:RakutenModel, # an untrained model
              )->RakutenModel: # the trained model
     "Train a model with the settings its `fit` takes."
     names = model_settings(type(model))['fit']
-    return model.fit(train, valid, **{k: v for k, v in settings.items() if k in names})
+    model = model.fit(train, valid, **{k: v for k, v in settings.items() if k in names})
+    model.trained_on = trained_on(train)
+    return model
 
 # %% ../nbs/03_model.ipynb #4b611e6f
 def adamw(params, # parameters or parameter groups (from a fastai splitter)

@@ -22,7 +22,7 @@ from fastcore.basics import patch
 from fastcore.script import call_parse
 from ..core import CODES, Workspace, host_reachable
 from ..data import labelled_rows
-from ..model import RakutenModel, to_codes, weights_file, WEIGHTS, adamw
+from ..model import RakutenModel, to_codes, weights_file, WEIGHTS, adamw, trained_on
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
@@ -270,8 +270,9 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     "Train, evaluate and save an image model."
     name, t0 = name or f'vision_{arch}', time.perf_counter()
     set_seed(seed)
-    m = VisionModel(arch, img_size, pretrained, weights).fit(labelled_rows(products, ('train',)), labelled_rows(products, ('valid',)),
-                                                             epochs, lr, bs, balance, num_workers, seed)
+    train = labelled_rows(products, ('train',))
+    m = VisionModel(arch, img_size, pretrained, weights).fit(train, labelled_rows(products, ('valid',)), epochs, lr, bs, balance, num_workers, seed)
+    m.trained_on = trained_on(train)  # for its model card
     seconds = time.perf_counter() - t0
     main = is_main()  # with several processes, one writes
     if main:
