@@ -11,6 +11,7 @@ from .sample import *
 from .model import *
 from .balance import *
 from .evaluate import *
+from .tracking import *
 from .text.clean import *
 from .text.translate import *
 from .vision.features import *
@@ -23,6 +24,7 @@ from .vision.learner import *
 from .joint import *
 from .fusion import *
 from .ensemble import *
+from .dry_run import *
 from .label_issues import *
 from .predict import *
 from .pipeline import *
@@ -36,8 +38,8 @@ LAZY = {'rakuten.text.transformer': ('TransformerModel', 'tiny_transformer', 'HF
         'rakuten.gradcam': ('cam_maps', 'gradcam_gallery', 'gradcam_galleries', 'target_layer', 'mass_in_box', 'overlay', 'CAM_METHODS'),
         'rakuten.benchmark': ('benchmark_models', 'benchmark_images', 'benchmark_text')}  # module -> names loaded on first use
 _WHERE = {name: mod for mod, names in LAZY.items() for name in names}
-MODULES = ('core', 'data', 'sample', 'model', 'balance', 'evaluate', 'text.clean', 'text.translate', 'vision.features',
-           'vision.preprocess', 'vision.photos', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'label_issues',
+MODULES = ('core', 'data', 'sample', 'model', 'balance', 'evaluate', 'tracking', 'text.clean', 'text.translate', 'vision.features',
+           'vision.preprocess', 'vision.photos', 'prepare', 'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'dry_run', 'label_issues',
            'predict', 'pipeline')  # imported above
 __all__ = sorted({n for m in MODULES for n in importlib.import_module(f'rakuten.{m}').__all__})  # what `import *` gives
 
