@@ -186,7 +186,10 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
     "The saved split for these products, made and saved on first use."
     path = ws.interim/SPLIT_FILE
     if path.exists():
-        saved = pd.read_csv(path).set_index('productid').split
+        try: saved = pd.read_csv(path).set_index('productid').split
+        except (ValueError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as e:
+            raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}); delete it to make a new "
+                            "split (the held-out test rows will change)") from None
         if set(saved.index)==set(df.productid): return pd.Series(saved[df.productid].values, index=df.index, name='split')
         warnings.warn(f"{path} was made for other products ({len(saved)} saved, {len(df)} now): making a new split")
     split = make_split(df, **kwargs)
