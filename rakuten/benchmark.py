@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
-from .core import Workspace, RakutenError, code_name, console_command
+from .core import Workspace, RakutenError, code_name
 from .data import labelled_rows
 from .model import RakutenModel, ModelError, split_settings, fit_model
 from .evaluate import evaluate, markdown_table
@@ -19,7 +18,7 @@ from .text.learner import text_spec
 
 # %% auto #0
 __all__ = ['DEFAULT_ARCHS', 'count_params', 'check_specs', 'measure_model', 'benchmark_models', 'write_results', 'plot_tradeoff',
-           'plot_per_class_heatmap', 'benchmark_images', 'benchmark_text', 'read_specs', 'rakuten_benchmark']
+           'plot_per_class_heatmap', 'benchmark_images', 'benchmark_text', 'read_specs']
 
 # %% ../nbs/40_benchmark.ipynb #4fa79fbc
 DEFAULT_ARCHS = ('efficientnet_b0', 'resnet50', 'convnext_tiny', 'mobilenetv3_large_100', 'vit_small_patch16_224')  # candidates of a real run
@@ -190,30 +189,3 @@ def read_specs(specs:str, # a JSON file, or JSON text: {name: {"kind": ..., sett
     if not isinstance(out, dict) or not all(isinstance(v, dict) for v in out.values()):
         raise RakutenError('--specs: expected {"name": {"kind": ..., settings}, ...}')
     return out
-
-# %% ../nbs/40_benchmark.ipynb #9aa30441
-@call_parse
-def rakuten_benchmark(data:str=None, # folder in the official layout (default: the embedded sample)
-                      workspace:str=None, # workspace root
-                      archs:str=' '.join(DEFAULT_ARCHS), # space-separated timm architectures ('' for none)
-                      text_models:str='tfidf awd_lstm camembert-base', # space-separated text models ('' for none)
-                      specs:str=None, # also: a JSON file (or text) of {name: {kind, settings}}, any kind
-                      epochs:int=3, # epochs for every model
-                      img_size:int=224, # photo size for every image model
-                      bs:int=64, # batch size
-                      lr:float=2e-3, # image learning rate
-                      no_pretrained:bool=False, # random initialisation for every image model
-                      quiet:bool=False, # print only stage results and errors, no progress
-                     ):
-    "Benchmark models under one budget; write tables and plots; e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0'`"
-    with console_command(quiet):
-        from rakuten.prepare import prepare
-        ws = Workspace(workspace)
-        extra = read_specs(specs) if specs else {}
-        check_specs(extra)
-        products = prepare(data, ws, img_size=img_size)
-        if archs.split():
-            print(benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained).round(4).to_string())
-        if text_models.split():
-            print(benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32)).round(4).to_string())
-        if extra: print(benchmark_models(products, ws, extra).round(4).to_string())

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import StratifiedKFold
-from .core import CODES, Workspace, RakutenError
+from .core import CODES, Workspace, RakutenError, stage
 from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted
 from .evaluate import scores, markdown_table
 from .fusion import Stack, Ensemble, fuse_probs
@@ -156,16 +156,19 @@ def fit_fold(name:str, # the member's name
                  tr['weight'].tolist() if 'weight' in tr else None)  # labels, text, photos and weights: any change retrains
     rec_path = out/'fold.json'
     if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
-    set_seed(seed); t0 = time.perf_counter()
-    model, settings = make_model(spec, f"member {name!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        fit_model(model, tr, va, corpus=products.text, seed=seed, **settings)
-    seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    probs = {'plain': model.predict(pred_rows)}
-    rate = len(pred_rows)/max(time.perf_counter() - t0, 1e-9)
-    if tta: probs['tta'] = model.predict(pred_rows, tta=True)
+    from rakuten.tracking import TrackingCallback, nested_run
+    with nested_run(f'{name} fold {fold}', {'fold': fold, 'seed': seed, 'tta': tta}) as run, stage(f'{name} fold {fold}'):
+        set_seed(seed); t0 = time.perf_counter()
+        model, settings = make_model(spec, f"member {name!r}")
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            fit_model(model, tr, va, corpus=products.text, seed=seed, cbs=[TrackingCallback()], **settings)  # `cbs`: fastai learners only
+        seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        probs = {'plain': model.predict(pred_rows)}
+        rate = len(pred_rows)/max(time.perf_counter() - t0, 1e-9)
+        if tta: probs['tta'] = model.predict(pred_rows, tta=True)
+        run.log_metrics({'train_s': seconds, 'predict_rows_per_s': rate})
     rec = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1), fit_rows=[int(i) for i in tr.index],
                predicted_rows=int(len(pred_rows)))
     if is_main():  # with several processes, one writes
@@ -200,15 +203,17 @@ def fit_members(products:pd.DataFrame, # `products.parquet`
                 seed:int=42, # folds and training seed
                )->tuple: # (folds, {member: [fold records]})
     "Train every member on every fold, and once more on all of them with `refit` (resumable)."
+    from rakuten.tracking import nested_run
     folds = assign_folds(products, recipe['folds'], seed)
     records = {}
     for name, spec in recipe['members'].items():
         records[name] = []
         ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0) + (['full'] if recipe.get('refit') else [])
-        for f in ks:
-            rec = fit_fold(name, spec, products, folds, f, ws, recipe['tta'], seed)
-            print(f"member {name}, fold {f}: {len(rec['fit_rows'])} training rows, {rec['seconds']} s")
-            records[name].append(rec)
+        with nested_run(name, spec):  # the member's run, its folds nested inside
+            for f in ks:
+                rec = fit_fold(name, spec, products, folds, f, ws, recipe['tta'], seed)
+                print(f"member {name}, fold {f}: {len(rec['fit_rows'])} training rows, {rec['seconds']} s")
+                records[name].append(rec)
     return folds, records
 
 # %% ../nbs/65_ensemble.ipynb #01d7d9bc

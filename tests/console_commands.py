@@ -74,9 +74,16 @@ def main(d):
 
     @check('rakuten_train_vision')
     def _():
+        from rakuten.tracking import read_runs
+        from rakuten.core import Workspace
+        before = read_runs(Workspace(ws))
         log, _ = run('rakuten_train_vision', *common, '--arch', 'resnet18', '--img_size', '64', '--epochs', '1', '--bs', '32',
-                     '--no_pretrained')
+                     '--no_pretrained', '--no_tracking')
         assert (ws/'models'/'vision_resnet18'/'model.safetensors').is_file()
+        assert log.startswith(f"rakuten_train_vision: workspace {ws}, data {data} (official layout), settings {{'arch': 'resnet18'"), log[:300]
+        after = read_runs(Workspace(ws))
+        assert len(after) == len(before) and 'rakuten_train_vision' not in set(after.command), after  # --no_tracking: no line
+        assert list(before.command).count('rakuten_train_text') == 3, before.command  # the three tracked text runs
         return log.strip().splitlines()[-1]
 
     @check('rakuten_benchmark')
@@ -110,7 +117,21 @@ def main(d):
         assert all(v['runs'] == 1 for v in state.values()), state  # the second run re-did no stage
         assert not any('\r' in l for l in (log1, log2)) and len(log1.splitlines()) < 80, 'the job log is not plain lines'
         assert (pws/'models'/'fusion'/'config.json').is_file()
-        return f"fusion {m['fusion']['weighted_f1']:.3f}; second run {t2:.0f} s"
+        assert log1.startswith(f"rakuten_pipeline: workspace {pws}, data {data} (official layout), settings {{"), log1[:300]
+        assert all(f"{s}: running" in log1 for s in ('prepare', 'text', 'image', 'fusion')), log1  # the stages, named
+        from rakuten.tracking import read_runs, import_mlflow
+        from rakuten.core import Workspace
+        runs = read_runs(Workspace(pws))
+        assert list(runs.command) == ['rakuten_pipeline']*2 and (runs.status == 'FINISHED').all(), runs
+        assert runs.test_fusion_weighted_f1.notna().all() and runs.test_text_weighted_f1.notna().all(), runs  # scores on both lines
+        client = import_mlflow(runs.tracking_uri[0]).MlflowClient(runs.tracking_uri[0])
+        exp = client.get_experiment_by_name('rakuten')
+        top = client.search_runs([exp.experiment_id], filter_string="tags.command = 'rakuten_pipeline'")
+        assert sorted(r.info.run_id for r in top) == sorted(runs.run_id), (top, runs.run_id)
+        assert all(r.data.metrics.get('test_fusion_weighted_f1') is not None for r in top), [r.data.metrics for r in top]
+        nested = client.search_runs([exp.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{runs.run_id[0]}'")
+        assert {r.info.run_name for r in nested} == {'text', 'image', 'fusion'}, [r.info.run_name for r in nested]
+        return f"fusion {m['fusion']['weighted_f1']:.3f}; second run {t2:.0f} s; 2 tracked runs"
 
     ews = d/'ensemble'
     @check('rakuten_pipeline --recipe sample --refit')

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import pandas as pd
-from fastcore.script import call_parse
-from ..core import Workspace, console_command
+from ..core import Workspace
 from ..data import labelled_rows
 from ..evaluate import evaluate
 from ..model import RakutenModel, model_class, model_settings, make_model, fit_model
 from ..distributed import is_main, wait_for_everyone
 
 # %% auto #0
-__all__ = ['TEXT_KINDS', 'DEFAULT_LR', 'text_spec', 'make_text_model', 'train_text', 'rakuten_train_text']
+__all__ = ['TEXT_KINDS', 'DEFAULT_LR', 'text_spec', 'make_text_model', 'train_text']
 
 # %% ../../nbs/33_text.learner.ipynb #25250c9c
 TEXT_KINDS = ('tfidf', 'awd_lstm')  # names that are kinds; any other name is a transformer checkpoint
@@ -60,6 +59,9 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     tr, va = (labelled_rows(products, (s,), need='text') for s in ('train', 'valid'))
     m, fit = make_model(text_spec(model, max_len, pretrained=pretrained, epochs=epochs, lr=lr or DEFAULT_LR.get(model, 5e-5),
                                   bs=bs, balance=balance))
+    if 'cbs' in model_settings(type(m))['fit']:  # a fastai learner: its epochs go to the tracked run, if any
+        from rakuten.tracking import TrackingCallback
+        fit['cbs'] = [TrackingCallback()]
     fit_model(m, tr, va, corpus=products.text, seed=seed, **fit)
     seconds = time.perf_counter() - t0
     scores, main = {}, is_main()  # with several processes, one writes
@@ -70,25 +72,3 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     if main: m.save(ws.models/name, train=info)
     wait_for_everyone()
     return info | {'path': str(ws.models/name)}
-
-# %% ../../nbs/33_text.learner.ipynb #6d802f3c
-@call_parse
-def rakuten_train_text(data:str=None, # folder in the official layout (default: the embedded sample)
-                       workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
-                       model:str='tfidf', # 'tfidf', 'awd_lstm', or a Hugging Face checkpoint, e.g. camembert-base
-                       epochs:int=3, # training epochs
-                       lr:float=None, # peak learning rate (default per model)
-                       bs:int=32, # batch size
-                       max_len:int=128, # tokens per text (transformers)
-                       pretrained:bool=False, # AWD-LSTM: start from fastai's English weights
-                       balance:float=0, # class balancing power (0: none, 1: full)
-                       no_translate:bool=False, # keep non-French text as it is (when the data is prepared now)
-                       quiet:bool=False, # print only stage results and errors, no progress
-                      ):
-    "Train a text model on products.parquet; save it with its test metrics; e.g. `rakuten_train_text --data path/to/challenge --model camembert-base --epochs 3`"
-    with console_command(quiet):
-        from rakuten.prepare import prepare
-        ws = Workspace(workspace)
-        info = train_text(prepare(data, ws, translate=not no_translate), ws, model, epochs, lr, bs, max_len, pretrained, balance)
-        print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
-              f"in {info['seconds']:.0f} s -> {info['path']}")
