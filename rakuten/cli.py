@@ -4,7 +4,7 @@
 
 # %% ../nbs/97_cli.ipynb #97c11a02
 from __future__ import annotations
-import inspect, os, sys, time
+import inspect, os, re, sys, time
 from contextlib import contextmanager, ExitStack
 from pathlib import Path
 import fastcore.script
@@ -223,7 +223,7 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
             path = write_submission(pred, probs, out or ws.reports/'submission.csv')
         sources = pd.Series(pred.source).str.split(':').str[0].value_counts().to_dict()
         run.log_params({'model_folder': str(folder), 'model_kind': read_config(folder)['kind']})
-        run.log_metrics({'products': len(pred)} | {f"rows_{k.replace(' ', '_')}": v for k, v in sources.items()})
+        run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v for k, v in sources.items()})
         run.log_artifacts(path, 'predictions')
         print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']}; {sources}) -> {path}")
 
