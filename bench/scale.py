@@ -5,7 +5,7 @@ Usage: python bench/scale.py [--sizes 5000 20000] [--full] [--folds 5] [--img_si
 For each size N it writes N labelled products (+ 16 % unlabelled test rows) at real size — 500 px photos, titles
 and HTML descriptions with the real files' lengths (35 % missing, the rest log-normal around 600 characters, up to
 12,000) — and runs, each stage in its own process so that its peak resident memory is its own:
-prepare (photos at --img_size, no translation), the TF-IDF member, a small image member (ResNet-18 at 64 px, one
+prepare (photos at --img_size, no translation), the TF-IDF member, a small image member (ResNet-18 at 32 px, one
 epoch), a 5-fold stack of the two (10 models and the stack, as `rakuten_pipeline --recipe`), label issues
 (cleanlab on 5-fold TF-IDF probabilities) and prediction of the test and unlabelled rows with the saved ensemble.
 It prints per stage the seconds, the peak RSS and the disk written, and the growth exponent k between sizes
@@ -46,7 +46,7 @@ def stage(name, n, root, folds, img_size):
     use_progress((QuietMasterBar, QuietProgressBar))
     root = Path(root); data, ws = root/'data', Workspace(root/'ws')
     members = {'tfidf': {'kind': 'tfidf'},
-               'resnet18': {'kind': 'vision', 'arch': 'resnet18', 'img_size': 64, 'epochs': 1, 'bs': 64, 'pretrained': False}}
+               'resnet18': {'kind': 'vision', 'arch': 'resnet18', 'img_size': 32, 'epochs': 1, 'bs': 64, 'pretrained': False}}
     products = lambda: pd.read_parquet(ws.processed/'products.parquet')
     labelled = lambda p, s: p[p.split == s].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
     if name == 'sample':
@@ -63,7 +63,7 @@ def stage(name, n, root, folds, img_size):
     elif name == 'image':
         from rakuten.vision.learner import VisionModel
         p = products()
-        m = VisionModel('resnet18', 64, pretrained=False).fit(labelled(p, 'train'), labelled(p, 'valid'), epochs=1, bs=64)
+        m = VisionModel('resnet18', 32, pretrained=False).fit(labelled(p, 'train'), labelled(p, 'valid'), epochs=1, bs=64)
         m.predict(labelled(p, 'test'))
     elif name == 'stack':
         from rakuten.ensemble import load_recipe, fit_members, stack_and_report
