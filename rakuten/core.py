@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #7f66dabf
 from __future__ import annotations
-import os, stat, sys, time
+import errno, os, stat, sys, time
 from contextlib import contextmanager
 from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, MasterBar, ProgressBar
 from pathlib import Path
@@ -221,8 +221,10 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); sys.exit(130)
     except Exception as e:
         if os.environ.get('RAKUTEN_DEBUG', '') not in ('', '0'): raise
-        user = isinstance(e, (RakutenError, FileNotFoundError))
-        print(f"error: {e}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        disk = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM)
+        user = disk or isinstance(e, (RakutenError, FileNotFoundError))
+        msg = f"{e.filename}: {e.strerror}" if disk and e.filename else str(e)  # a full or read-only disk: the user's to fix
+        print(f"error: {msg}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(1 if user else 2)
 
 # %% ../nbs/00_core.ipynb #13a0526a

@@ -22,7 +22,7 @@ from .ensemble import load_recipe, fit_members, stack_and_report, photo_size, di
 from .dry_run import dry_run, dry_run_table
 from .label_issues import oof_probs, find_label_issues, report_label_issues, clean_labels as clean_products
 from .predict import Predictor, write_submission, record_model
-from .evaluate import evaluate, plot_confusion, plot_per_class_f1
+from .evaluate import evaluate, plot_confusion, plot_per_class_f1, error_report
 
 # %% auto #0
 __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'run_pipeline', 'evaluate_test',
@@ -124,11 +124,11 @@ def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text
     sub_rows = predict_submission(products, predictor, ws)
     timings['predict'] = time.perf_counter() - t
     timings['total'] = time.perf_counter() - t0
-    metrics = {k: r['scores'] for k, r in results.items() if k != 'sources'} | {
+    metrics = {k: r['scores'] for k, r in results.items() if k not in ('sources', 'error_analysis')} | {
         'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.model.stack.chosen,
         'test_sources': results['sources'], 'submission_rows': sub_rows}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
-    write_report(metrics, ws)
+    write_report(metrics, ws, results['error_analysis'])
     for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')): record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
           f"fusion {metrics['fusion']['weighted_f1']:.3f} -> {ws.reports}")
@@ -139,8 +139,8 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
                   predictor:Predictor, # the trained models
                   ws:Workspace, # where the metrics and figures go
                   names:dict, # model folder names: {'text': ..., 'image': ...}
-                 )->dict: # text, image, fusion: results of `evaluate`; sources: rows per prediction source
-    "Score the text, image and fused predictions of the test split; save the confusion and per-class figures."
+                 )->dict: # text, image, fusion: results of `evaluate`; sources: rows per source; error_analysis: Markdown
+    "Score the text, image and fused predictions of the test split; save the figures and the fusion's error analysis."
     test = products[products.split == 'test'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
     parts = predictor.predict_parts(test, prepared=True)
     y, probs = test.prdtypecode.to_numpy(), {**parts['parts'], 'fusion': parts['probs']}
@@ -149,7 +149,10 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
     figs, ok = ws.figures('models_training'), has['fusion']
     for name, fig in (('confusion_fusion', plot_confusion(y[ok], probs['fusion'][ok], title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
         fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
-    return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict()}
+    raw = np.nanmean(np.stack([p[ok] for p in parts['parts'].values()]), 0) if parts['parts'] else None  # before calibration
+    errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw, name='fusion',
+                          relative_to=ws.reports)
+    return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict(), 'error_analysis': errors}
 
 # %% ../nbs/80_pipeline.ipynb #9bac121a
 def predict_submission(products:pd.DataFrame, # `products.parquet`
@@ -167,8 +170,11 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
     return len(rows)
 
 # %% ../nbs/80_pipeline.ipynb #aa0658f4
-def write_report(metrics:dict, ws:Workspace)->Path:
-    "reports/report.md: the scores table, the settings, the timings and the figures."
+def write_report(metrics:dict, # from the pipeline: scores, settings, timings
+                 ws:Workspace, # the report goes to `reports/report.md`
+                 errors:str='', # Markdown of the error analysis (see `error_report`)
+                )->Path: # the report
+    "reports/report.md: the scores table, the settings, the timings, the figures and the error analysis."
     rows = '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | {metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |"
                      for m in ('text', 'image', 'fusion'))
     md = f"""# rakuten — results on the held-out test split
@@ -187,6 +193,10 @@ Timings (s): `{json.dumps(metrics['timings_s'])}`
 ![per-class F1](figures/models_training/per_class_f1.png)
 
 ![confusion matrix of the fusion](figures/models_training/confusion_fusion.png)
+
+# Error analysis
+
+{errors}
 """
     (ws.reports/'report.md').write_text(md)
     return ws.reports/'report.md'
