@@ -117,6 +117,13 @@ def main(d):
         assert all(v['runs'] == 1 for v in state.values()), state  # the second run re-did no stage
         assert not any('\r' in l for l in (log1, log2)) and len(log1.splitlines()) < 80, 'the job log is not plain lines'
         assert (pws/'models'/'fusion'/'config.json').is_file()
+        report = (pws/'reports'/'report.md').read_text()
+        import re
+        linked = re.findall(r'!\[[^]]*\]\(([^)]+)\)', report)
+        assert linked and all((pws/'reports'/l).is_file() for l in linked), [l for l in linked if not (pws/'reports'/l).is_file()]
+        assert '### Most confused pairs' in report and 'errors.png' in report, 'report.md lacks the error analysis'
+        cards = [c.parent.name for c in (pws/'models').rglob('config.json') if not (c.parent/'README.md').is_file()]
+        assert not cards, f"model folders without a model card: {cards}"
         assert log1.startswith(f"rakuten_pipeline: workspace {pws}, data {data} (official layout), settings {{"), log1[:300]
         assert all(f"{s}: running" in log1 for s in ('prepare', 'text', 'image', 'fusion')), log1  # the stages, named
         from rakuten.tracking import read_runs, import_mlflow
