@@ -174,6 +174,9 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
     split = pd.Series('submission', index=df.index, name='split')
     lab = df[df.prdtypecode.notna()]
     y = lab.prdtypecode.astype(int)
+    small = y.value_counts()[lambda n: n < 3]
+    if len(small): raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())}; "
+                                   "a stratified train/valid/test split needs at least 3 of every class")
     rest, test = train_test_split(lab.index, test_size=test_pct, stratify=y, random_state=seed)
     train, valid = train_test_split(rest, test_size=valid_pct/(1-test_pct), stratify=y[rest], random_state=seed)
     split[train], split[valid], split[test] = 'train', 'valid', 'test'

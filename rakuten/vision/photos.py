@@ -149,7 +149,10 @@ def for_photos(cls:PhotoArray,
     folder = Path(folder) if folder else _photos_folder(paths, size)
     with main_first():
         if (folder/'index.json').exists() and (folder/'photos.npy').exists():
-            arr = cls(folder)
+            try: arr = cls(folder); arr.array
+            except (RakutenError, ValueError, OSError) as e:  # damaged (a killed copy, a full disk): built again
+                print(f"warning: photo array {folder} is unreadable ({str(e)[:80]}): building it again")
+                return cls.build(paths, size, folder, num_workers)
             try: fresh = arr.size == size and all(p in arr and arr.stamps[arr.row[p]] == _stamp(p) for p in paths)
             except FileNotFoundError: fresh = False
             if fresh: return arr

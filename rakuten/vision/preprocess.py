@@ -53,10 +53,15 @@ def die_with_parent():
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() == 1: os._exit(1)  # the parent was already gone
 
+def _fresh(src, dest)->bool:
+    "A prepared photo newer than its source: a photo replaced since (same name, new content) is prepared again."
+    try: return os.stat(dest).st_mtime_ns >= os.stat(src).st_mtime_ns
+    except OSError: return False
+
 def _prep_one(item, prep:ImagePrep):
     die_with_parent()
     src, dest = item
-    if os.path.exists(dest): return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None
+    if _fresh(src, dest): return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None
     try: img, note = prep(src)
     except ImageError as e: return ('missing' if 'missing image file' in str(e) else 'failed'), str(e)
     if note: Path(f'{dest}.note').write_text(note)  # written before the photo: a photo that exists has its note
