@@ -269,9 +269,10 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
         members[name] = dict(kind=s['kind'], notes=notes, timed_bs=timed_bs, recipe_bs=real_bs, img_size=img or None,
                              train_s=train_row_s*counts['fit']*epochs*runs, predict_s=t['predict_s']*counts['predicted']*runs,
                              photo_array_bytes=n_photos*3*img*img if array else 0, models_bytes=t['model_bytes']*runs,
-                             peak_memory_bytes=int(t['peak_bytes']*(scale if not gpu else 1)),
+                             peak_memory_bytes=int(t['peak_bytes']),
                              per_product=dict(train_s_per_epoch=train_row_s, predict_s=t['predict_s']))
         if scale != 1: members[name]['notes'].append(f"timed at batch {timed_bs}, scaled to {real_bs}")
+        if not gpu: members[name]['notes'].append("memory: growth of the process's peak RSS at the timed batch")
     photos = n_photos*jpeg_bytes
     disk = photos + sum(m['photo_array_bytes'] + m['models_bytes'] for m in members.values())
     report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=len(products), photos=n_photos, photo_size=size,
