@@ -103,18 +103,24 @@ def build(cls:PhotoArray,
     paths = list(dict.fromkeys(str(p) for p in paths))
     tmp = folder/'photos.tmp.npy'
     check_free_space(folder, len(paths)*3*size*size + (tmp.stat().st_size if tmp.exists() else 0), f"a photo array of {len(paths)} photos at {size} px")
-    out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(paths), 3, size, size))
     kept = {} if reuse is None or reuse.size != size else {i: k for i, p in enumerate(paths) if (k := reuse.fresh_row(p)) is not None}
-    for i, k in kept.items(): out[i] = reuse.array[k]
     todo = [i for i in range(len(paths)) if i not in kept]
     if num_workers is None: num_workers = min(16, os.cpu_count() or 1) if len(todo) > 256 else 0
-    dl = TorchDataLoader(_Decode([paths[i] for i in todo], size), batch_size=64, num_workers=num_workers)
+    batches = iter(TorchDataLoader(_Decode([paths[i] for i in todo], size), batch_size=64, num_workers=num_workers))
+    def rows():  # every row in order: copied from the old array, or decoded
+        buf, pos = None, 0
+        for i in range(len(paths)):
+            if i in kept: yield reuse.array[kept[i]]; continue
+            if buf is None or pos == len(buf): buf, pos = next(batches).numpy(), 0
+            yield buf[pos]; pos += 1
+    header = {'descr': '|u1', 'fortran_order': False, 'shape': (len(paths), 3, size, size)}
     try:
-        for k, x in enumerate(dl): out[todo[k*64:k*64 + len(x)]] = x.numpy()
+        with open(tmp, 'wb') as f:  # written, not memory-mapped: the rows pass through, the process's memory stays flat
+            np.lib.format.write_array_header_1_0(f, header)
+            for r in rows(): f.write(np.ascontiguousarray(r, dtype=np.uint8).tobytes())
     except (ImageError, PhotoTooSmall) as e:
-        del out; tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise RakutenError(f"photo array {folder}: {e}") from None
-    out.flush(); del out
     os.replace(tmp, folder/'photos.npy')
     (folder/'index.json').write_text(json.dumps({'size': size, 'paths': paths, 'stamps': [_stamp(p) for p in paths]}))
     return cls(folder)
