@@ -4,22 +4,21 @@
 
 # %% ../nbs/65_ensemble.ipynb #eed6016a
 from __future__ import annotations
-import hashlib, json, os, time, warnings
+import hashlib, json, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import StratifiedKFold
 from .core import CODES, Workspace, RakutenError, stage
-from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted
+from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest
 from .evaluate import scores, markdown_table
 from .fusion import Stack, Ensemble, fuse_probs
 from .distributed import is_main, wait_for_everyone
 
 # %% auto #0
-__all__ = ['RECIPES', 'RECIPE_KEYS', 'RecipeError', 'load_recipe', 'photo_size', 'assign_folds', 'digest', 'products_digest',
-           'fit_fold', 'member_oof', 'fit_members', 'save_ensemble', 'stack_and_report', 'plot_members',
-           'ensemble_markdown']
+__all__ = ['RECIPES', 'RECIPE_KEYS', 'RecipeError', 'load_recipe', 'photo_size', 'assign_folds', 'digest', 'fit_fold',
+           'member_oof', 'fit_members', 'save_ensemble', 'stack_and_report', 'plot_members', 'ensemble_markdown']
 
 # %% ../nbs/65_ensemble.ipynb #44b49a79
 class RecipeError(RakutenError, ValueError):
@@ -118,19 +117,6 @@ def digest(*parts, # JSON-able settings and digests
           )->str: # 12 hex digits
     "A short digest of settings: the key of a saved stage."
     return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-# %% ../nbs/65_ensemble.ipynb #3e891cdd
-def _photo_stamp(p)->str:
-    try: s = os.stat(p); return f"{s.st_size}:{s.st_mtime_ns}"
-    except (OSError, TypeError): return ''
-
-def products_digest(rows:pd.DataFrame, # rows of `products.parquet`
-                   )->str: # 16 hex digits
-    "A digest of the content of rows: labels, split, text, photo paths and the photos' sizes and dates."
-    cols = [c for c in ('prdtypecode', 'split', 'text', 'image') if c in rows]
-    h = pd.util.hash_pandas_object(rows[cols].astype(str), index=True)
-    photos = pd.util.hash_pandas_object(rows['image'].map(_photo_stamp), index=False) if 'image' in rows else h*0
-    return f"{int(h.sum() + 3*photos.sum()) & (2**64 - 1):016x}"
 
 # %% ../nbs/65_ensemble.ipynb #fede7bc2
 def fit_fold(name:str, # the member's name

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_model.ipynb #d4b1fa6c
 from __future__ import annotations
-import importlib, inspect, json, math
+import importlib, inspect, json, math, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from .core import CODES, RakutenError
 __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'CARD', 'ModelError', 'to_codes', 'log_probs',
            'write_config', 'check_settings', 'check_shape', 'known_kinds', 'read_config', 'weights_file', 'has_input',
            'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_card', 'model_class', 'load_model',
-           'model_settings', 'split_settings', 'make_model', 'trained_on', 'fit_model', 'adamw']
+           'products_digest', 'model_settings', 'split_settings', 'make_model', 'trained_on', 'fit_model', 'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
@@ -344,6 +344,19 @@ def load_model(path:str|Path, # a model folder under `models/`
     cfg = read_config(path)
     return _build(model_class(cfg['kind']), cfg, Path(path), device)
 
+# %% ../nbs/03_model.ipynb #5799fa81
+def _photo_stamp(p)->str:
+    try: s = os.stat(p); return f"{s.st_size}:{s.st_mtime_ns}"
+    except (OSError, TypeError): return ''
+
+def products_digest(rows:pd.DataFrame, # rows of `products.parquet`
+                   )->str: # 16 hex digits
+    "A digest of the content of rows: labels, split, text, photo paths and the photos' sizes and dates."
+    cols = [c for c in ('prdtypecode', 'split', 'text', 'image') if c in rows]
+    h = pd.util.hash_pandas_object(rows[cols].astype(str), index=True)
+    photos = pd.util.hash_pandas_object(rows['image'].map(_photo_stamp), index=False) if 'image' in rows else h*0
+    return f"{int(h.sum() + 3*photos.sum()) & (2**64 - 1):016x}"
+
 # %% ../nbs/03_model.ipynb #819c473e
 def model_settings(cls:type, # a `RakutenModel` subclass
                   )->dict: # 'init' and 'fit': the names each takes
@@ -376,9 +389,7 @@ def make_model(spec:dict, # `kind` and any of its settings
 def trained_on(train:pd.DataFrame, # the labelled rows a model learnt from
               )->dict: # rows, and a digest of their labels and text
     "What a model was trained on, for its model card."
-    cols = [c for c in ('prdtypecode', 'text', 'image') if c in train]
-    digest = int(pd.util.hash_pandas_object(train[cols].astype(str), index=True).sum()) & (2**64 - 1)
-    return dict(rows=int(len(train)), digest=f"{digest:016x}")
+    return dict(rows=int(len(train)), digest=products_digest(train))
 
 def fit_model(model:RakutenModel, # an untrained model
               train:pd.DataFrame, # labelled rows to learn from
