@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
-from .core import Workspace, RakutenError, code_name
+from .core import CODES, Workspace, RakutenError, code_name
 from .data import labelled_rows
-from .model import RakutenModel, ModelError, split_settings, fit_model
+from .model import RakutenModel, ModelError, split_settings, fit_model, labelled, products_digest
 from .evaluate import evaluate, markdown_table
 from .text.learner import text_spec
 
@@ -62,7 +62,7 @@ def measure_model(name:str, # the row's name
     cls, init, fit = split_settings(spec, f"benchmark model {name!r}")
     model = cls(**init)
     train, valid, test = (products[products.split == s] for s in ('train', 'valid', 'test'))
-    train, valid, test = (r[model.usable(r)].assign(prdtypecode=lambda d: d.prdtypecode.astype(int)) for r in (train, valid, test))
+    train, valid, test = (labelled(r[model.usable(r)]) for r in (train, valid, test))
     set_seed(seed)
     mem0, t0 = _peak_start(), time.perf_counter()
     fit_model(model, train, valid, corpus=products.text, seed=seed, **fit)
@@ -70,7 +70,7 @@ def measure_model(name:str, # the row's name
     t0 = time.perf_counter()
     probs = model.predict(test)
     infer_s = time.perf_counter() - t0
-    res = evaluate(test.prdtypecode, probs, name=name)
+    res = evaluate(test.prdtypecode, probs, model.classes, name=name)
     return dict(model=name, **res['scores'], params_m=count_params(model)/1e6, train_s_per_epoch=train_s/max(1, fit.get('epochs', 1)),
                 infer_per_s=len(test)/infer_s, peak_mem_mb=_peak_mb(mem0), per_class_f1={c: v['f1'] for c, v in res['per_class'].items()})
 
@@ -92,7 +92,7 @@ def benchmark_models(products:pd.DataFrame, # `products.parquet`
     check_specs(specs)
     out_dir, rows = ws.figures(folder), []
     for name, spec in specs.items():
-        settings = dict(spec=spec, seed=seed, n_products=len(products), labels=int(products.prdtypecode.fillna(0).astype(int).sum()))
+        settings = dict(spec=spec, seed=seed, n_products=len(products), labels=products_digest(products))
         path = out_dir/f"{Path(name).name}.json"
         r = _cached(path, settings)
         if r is not None: print(f"{name}: done earlier with the same settings")
@@ -114,7 +114,8 @@ def write_results(rows:list, # results of `measure_model`
     table = table.sort_values('weighted_f1', ascending=False)
     table.to_csv(out_dir/'results.csv')
     (out_dir/'results.md').write_text(markdown_table(table.round(4)) + '\n')
-    per_class = pd.DataFrame({r['model']: {int(c): v for c, v in r['per_class_f1'].items()} for r in rows})
+    as_class = lambda c: int(c) if str(c).isdigit() and int(c) in CODES else c  # JSON keys are strings: the challenge's codes back to ints
+    per_class = pd.DataFrame({r['model']: {as_class(c): v for c, v in r['per_class_f1'].items()} for r in rows})
     figs = {'f1_vs_time': plot_tradeoff(table, 'train_s_per_epoch', 'training seconds per epoch'),
             'f1_vs_params': plot_tradeoff(table, 'params_m', 'parameters (millions)'),
             'per_class_f1': plot_per_class_heatmap(per_class)}
@@ -140,7 +141,7 @@ def plot_tradeoff(table:pd.DataFrame, # from `write_results`
 def plot_per_class_heatmap(per_class:pd.DataFrame, # classes x models F1
                           ): # the matplotlib figure
     "Per-class F1 of every model, as a heatmap."
-    fig, ax = plt.subplots(figsize=(1.2*per_class.shape[1] + 3, 8))
+    fig, ax = plt.subplots(figsize=(1.2*per_class.shape[1] + 3, max(3, 0.3*len(per_class))))
     im = ax.imshow(per_class.values, cmap='viridis', vmin=0, vmax=1, aspect='auto')
     ax.set_yticks(range(len(per_class)), [code_name(c) for c in per_class.index], fontsize=7)
     ax.set_xticks(range(per_class.shape[1]), per_class.columns, rotation=30, ha='right', fontsize=8)

@@ -11,9 +11,9 @@ import fastcore.script
 from fastcore.script import call_parse
 
 # %% auto #0
-__all__ = ['changed_settings', 'start_line', 'command_run', 'flat_scores', 'log_trained', 'rakuten_sample', 'rakuten_prepare',
-           'rakuten_train_text', 'rakuten_train_vision', 'rakuten_predict', 'rakuten_benchmark', 'rakuten_gradcam',
-           'rakuten_pipeline', 'rakuten_serve']
+__all__ = ['changed_settings', 'start_line', 'command_run', 'flat_scores', 'log_trained', 'data_or_catalog', 'rakuten_sample',
+           'rakuten_prepare', 'rakuten_train_text', 'rakuten_train_vision', 'rakuten_predict', 'rakuten_benchmark',
+           'rakuten_gradcam', 'rakuten_pipeline', 'rakuten_serve']
 
 # %% ../nbs/97_cli.ipynb #97c11a05
 def _user_error_parsers(anno_parser):
@@ -63,6 +63,7 @@ def command_run(command, # the console command (its name and defaults are read f
         ws = Workspace(args.get('workspace'))
         if lock: stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops the command at once
         if int(os.environ.get('RANK', '0')) == 0:
+            what = what or (f"catalog {Path(args['catalog']).expanduser().absolute()}" if args.get('catalog') else None)
             print(start_line(name, ws, args.get('data'), changed_settings(command, args), what), flush=True)
         run = None
         if track:
@@ -92,6 +93,22 @@ def log_trained(run, # the command's `TrackedRun`
     for f in sorted((ws.root/'reports').glob(f"metrics_{info['name']}_*.json")): run.log_artifacts(f, 'metrics')
     run.log_model(info['path'])
 
+# %% ../nbs/97_cli.ipynb #a30359b2
+def data_or_catalog(data:str|None, # --data: a folder in the official layout
+                    catalog:str|None, # --catalog: a catalog file
+                    text:str='title,description', # its text columns
+                    image:str='image', # its photo column
+                    label:str='label', # its class column
+                    id:str|None=None, # its id column
+                    label_names:str|None=None, # its label map file
+                   ): # what `prepare` reads: the folder, or a `rakuten.data.Catalog`
+    "The data a command reads: `--data` or `--catalog` with its columns, not both."
+    from rakuten.core import RakutenError
+    if catalog is None: return data
+    if data is not None: raise RakutenError("give --data (the official layout) or --catalog (a file of one's own), not both")
+    from rakuten.data import Catalog
+    return Catalog(catalog, text, image, label, id, label_names)
+
 # %% ../nbs/97_cli.ipynb #97c11a16
 @call_parse
 def rakuten_sample(dest:str, # folder to write the dataset into
@@ -100,6 +117,7 @@ def rakuten_sample(dest:str, # folder to write the dataset into
                    seed:int=0, # random seed: the same seed writes the same files
                    bad_images:bool=False, # also damage a few photos (one of each kind in `BAD_IMAGE_KINDS`)
                    label_noise:float=0, # share of training labels flipped to a confusable class (true ones in Y_train_true.csv)
+                   catalog:bool=False, # write a catalog of one's own instead: catalog.csv (sku, name, details, picture, category; 8 classes) + category_names.csv
                    quiet:bool=False, # print only stage results and errors, no progress
                   ):
     "Write a synthetic mini-Rakuten dataset in the official layout; e.g. `rakuten_sample data/sample --n 1000`"
@@ -107,8 +125,13 @@ def rakuten_sample(dest:str, # folder to write the dataset into
     with console_command(quiet):
         print(start_line('rakuten_sample', what=f"writing into {Path(dest).expanduser().absolute()}",
                          settings=changed_settings(rakuten_sample, locals())), flush=True)
-        from rakuten.sample import make_sample, add_bad_images
+        from rakuten.sample import make_sample, make_catalog, add_bad_images
         start = time.perf_counter()
+        if catalog:
+            f = make_catalog(dest, n=n, img_size=img_size, seed=seed)
+            print(f"wrote a catalog of {n} products at {img_size} px -> {f} (train it: rakuten_pipeline --catalog {f} --text name,details "
+                  f"--image picture --label category --id sku --label_names {f.parent/'category_names.csv'} --budget sample)")
+            return
         make_sample(dest, n=n, img_size=img_size, seed=seed, label_noise=label_noise)
         if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
         print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")
@@ -116,6 +139,12 @@ def rakuten_sample(dest:str, # folder to write the dataset into
 # %% ../nbs/97_cli.ipynb #97c11a17
 @call_parse
 def rakuten_prepare(data:str=None, # folder in the official layout (default: the embedded sample)
+                    catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
+                    text:str='title,description', # with --catalog: text columns, joined in order
+                    image:str='image', # with --catalog: photo column, a path relative to the file (may be empty); '' for none
+                    label:str='label', # with --catalog: class column; rows with an empty label are predicted
+                    id:str=None, # with --catalog: a column of unique ids (default: the row number)
+                    label_names:str=None, # with --catalog: a CSV of (label, name) rows naming the classes
                     workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
                     img_size:int=224, # side of the prepared square photos
                     no_translate:bool=False, # keep non-French text as it is
@@ -126,7 +155,7 @@ def rakuten_prepare(data:str=None, # folder in the official layout (default: the
     "Prepare the data: validated products, split, clean French text, prepared photos -> products.parquet; e.g. `rakuten_prepare --data path/to/challenge --workspace ws`"
     with command_run(rakuten_prepare, locals()) as (ws, _):
         from rakuten.prepare import prepare
-        prepare(data, ws, img_size=img_size, translate=not no_translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
+        prepare(data_or_catalog(data, catalog, text, image, label, id, label_names), ws, img_size=img_size, translate=not no_translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
 
 # %% ../nbs/97_cli.ipynb #97c11a25
 @call_parse
@@ -192,6 +221,10 @@ def _model_folder(model:str|None, ws)->Path:
 @call_parse
 def rakuten_predict(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                     products:str=None, # a CSV/Parquet of new products: designation, description, image (a photo path relative to the file)
+                    catalog:str=None, # like --products, a catalog file with its own columns (--text, --image, --id)
+                    text:str=None, # text columns of --products/--catalog, joined in order (default: designation,description; title,description with --catalog)
+                    image:str='image', # photo column of --products/--catalog; '' for none
+                    id:str=None, # a column of ids of --products/--catalog, kept in the predictions
                     data:str=None, # without --products: a folder in the official layout (default: the embedded sample)
                     workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
                     x_file:str=None, # without --products: an X file to predict (default: X_test_update.csv of --data)
@@ -200,7 +233,7 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
     "Predict new products (`--products FILE`) or an official X file with any saved model; e.g. `rakuten_predict --products new.csv --model models/ensemble`"
-    what = f"products {Path(products).absolute()}" if products else f"X file {Path(x_file).absolute()}" if x_file else None
+    what = f"products {Path(products or catalog).absolute()}" if products or catalog else f"X file {Path(x_file).absolute()}" if x_file else None
     with command_run(rakuten_predict, locals(), track=True, what=what) as (ws, run):
         import pandas as pd
         from rakuten.predict import Predictor, read_products, write_submission
@@ -208,11 +241,11 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
         from rakuten.model import read_config
         folder = _model_folder(model, ws)
         predictor = Predictor.from_folder(folder)
-        if products:
-            rows = read_products(products)
+        if products or catalog:
+            rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id)
             pred, _ = predictor.predict(rows)
             path = Path(out or ws.reports/'predictions.csv'); path.parent.mkdir(parents=True, exist_ok=True)
-            pd.concat([rows[['designation']], pred], axis=1).to_csv(path, index_label='row')
+            pd.concat([rows[[c for c in ('id', 'designation') if c in rows]], pred], axis=1).to_csv(path, index_label='row')
         else:
             from rakuten.sample import get_data
             x_path = Path(x_file) if x_file else get_data(data, ws)/'X_test_update.csv'
@@ -303,6 +336,12 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
 # %% ../nbs/97_cli.ipynb #97c11a34
 @call_parse
 def rakuten_pipeline(data:str=None, # folder in the official layout (default: the embedded sample, CPU budget)
+                     catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
+                     text:str='title,description', # with --catalog: text columns, joined in order
+                     image:str='image', # with --catalog: photo column, a path relative to the file (may be empty); '' for none
+                     label:str='label', # with --catalog: class column; rows with an empty label are predicted
+                     id:str=None, # with --catalog: a column of unique ids (default: the row number)
+                     label_names:str=None, # with --catalog: a CSV of (label, name) rows naming the classes
                      workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
                      text_model:str=None, # 'tfidf', 'awd_lstm' or a Hugging Face checkpoint
                      arch:str=None, # timm architecture of the image model
@@ -334,6 +373,7 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
         if no_pretrained: over['pretrained'] = False
         if no_translate: over['translate'] = False
         if photo_cache_gb is not None: os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # read by every photo array
+        data = data_or_catalog(data, catalog, text, image, label, id, label_names)
         if dry_run and not recipe: raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")
         if dry_run: print_dry_run(data, ws, recipe, members, folds, refit)
         elif recipe:

@@ -58,11 +58,15 @@ def categories()->pd.DataFrame: # one row per product type, indexed by `prdtypec
 CODES = [c for c, *_ in _CATEGORIES]  # the 27 `prdtypecode` values, sorted
 
 # %% ../nbs/00_core.ipynb #8f09df32
-def code_name(code:int,          # a `prdtypecode`
+def code_name(code:int|str,      # a class: a `prdtypecode`, or a catalog's label
               lang:str='en',     # 'en' for the English name, 'fr' for the French category path
-              with_code:bool=True # prefix the label with the code, e.g. "2583 Pool & spa"
+              with_code:bool=True, # prefix the name with the class, e.g. "2583 Pool & spa"
+              names:dict|None=None, # a catalog's label map (label -> name); None: the challenge's
              )->str:
-    "A readable label for a product type code."
+    "A readable name for a class: the challenge code's name, a catalog label's name from `names`, or the label itself."
+    if isinstance(code, str) or names:
+        name = (names or {}).get(str(code), str(code))
+        return f"{code} {name}" if with_code and name != str(code) else name
     cats = categories()
     if int(code) not in cats.index: raise KeyError(f"Unknown prdtypecode {code!r}; the 27 codes are {CODES}")
     name = cats.loc[int(code), f'category_{lang}']

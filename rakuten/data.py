@@ -8,13 +8,13 @@ import re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 from .core import CODES, Workspace, RakutenError, regular_file
 
 # %% auto #0
-__all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'DataError', 'read_official_csv',
-           'read_labels', 'read_xy', 'image_path', 'MissingImagesWarning', 'check_images', 'load_products',
-           'make_split', 'load_split', 'labelled_rows']
+__all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'PREDICTIONS', 'DataError',
+           'plain_labels', 'label_classes', 'label_array', 'labelled', 'read_official_csv', 'read_labels', 'read_xy',
+           'image_path', 'MissingImagesWarning', 'check_images', 'load_products', 'make_split', 'load_split',
+           'labelled_rows', 'Catalog', 'read_table', 'read_label_names', 'load_catalog', 'write_predictions']
 
 # %% ../nbs/01_data.ipynb #49dbaab6
 X_TRAIN, Y_TRAIN, X_TEST = 'X_train_update.csv', 'Y_train_CVw08PX.csv', 'X_test_update.csv'
@@ -24,6 +24,41 @@ IMAGE_DIRS = {'train': 'images/image_train', 'test': 'images/image_test'}  # ima
 
 class DataError(RakutenError, ValueError):
     "A challenge file is not in the official format; the message names the file, the row and the problem."
+
+# %% ../nbs/01_data.ipynb #10169456
+def plain_labels(values, # labels as numpy or pandas hold them
+                )->list: # Python ints or strings, JSON-able
+    "Labels as plain Python values."
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+# %% ../nbs/01_data.ipynb #4b022708
+def _is_int(v)->bool: return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+def label_classes(*labels, # label columns (Series, arrays or lists) of the rows a model learns from; None is skipped
+                 )->list: # the classes: the columns of every prediction
+    "The classes of labelled rows: the challenge's 27 codes when the labels are integers, else the distinct labels, sorted."
+    values = [v for l in labels if l is not None for v in pd.Series(l, dtype=object).dropna()]
+    if all(_is_int(v) for v in values):
+        unknown = sorted({int(v) for v in values} - set(CODES))
+        if unknown: raise DataError(f"labels {unknown[:5]} are integers but not product type codes of the challenge; give a catalog's labels as text")
+        return CODES
+    return sorted({str(v) for v in values})
+
+# %% ../nbs/01_data.ipynb #8d00ded4
+def label_array(y, # labels: a Series, an array or a list
+               )->np.ndarray: # int64 for the challenge's codes, str for a catalog's labels
+    "Labels as a plain numpy array, the way predictions name classes."
+    y = plain_labels(pd.Series(y, dtype=object) if not isinstance(y, pd.Series) else y.astype(object))
+    return np.array(y, dtype='int64') if all(_is_int(v) for v in y) else np.array([str(v) for v in y], dtype=object)
+
+# %% ../nbs/01_data.ipynb #0b59284f
+def labelled(rows:pd.DataFrame, # rows with the label column `prdtypecode` (empty where unlabelled)
+            )->pd.DataFrame: # the labelled rows, labels as ints (the challenge's codes) or strings (a catalog's)
+    "The labelled rows, their labels as plain values a classifier takes."
+    rows = rows[rows.prdtypecode.notna()]
+    lab = rows.prdtypecode
+    as_int = pd.api.types.is_integer_dtype(lab) or all(_is_int(v) for v in lab)
+    return rows.assign(prdtypecode=lab.astype('int64') if as_int else lab.astype(str))
 
 # %% ../nbs/01_data.ipynb #7590661f
 def _check_utf8(path:Path):
@@ -171,9 +206,10 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
                seed:int=42,          # the split's seed
               )->pd.Series: # 'train', 'valid', 'test' or 'submission', indexed like `df`
     "A stratified train/valid/test split of the labelled rows; unlabelled rows are 'submission'."
+    from sklearn.model_selection import train_test_split
     split = pd.Series('submission', index=df.index, name='split')
-    lab = df[df.prdtypecode.notna()]
-    y = lab.prdtypecode.astype(int)
+    lab = labelled(df)
+    y = lab.prdtypecode
     small = y.value_counts()[lambda n: n < 3]
     if len(small): raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())}; "
                                    "a stratified train/valid/test split needs at least 3 of every class")
@@ -203,9 +239,108 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
 def labelled_rows(products:pd.DataFrame, # `products.parquet` (see `rakuten.prepare`)
                   splits:tuple=('train', 'valid'), # which splits to keep
                   need:str='image', # the column that must be present ('image' or 'text')
-                 )->pd.DataFrame: # the rows, `prdtypecode` as int, `is_valid` flag
+                 )->pd.DataFrame: # the rows, labels as ints (codes) or strings (a catalog's), `is_valid` flag
     "Labelled rows of some splits that have what a model needs; the others are counted and reported."
     rows = products[products.split.isin(splits)]
     usable = rows[need].notna() & (rows[need].astype(str).str.strip() != '')
     if (~usable).any(): print(f"{(~usable).sum()} of {len(rows)} {'/'.join(splits)} products have no {need}: left out")
-    return rows[usable].assign(prdtypecode=lambda d: d.prdtypecode.astype(int), is_valid=lambda d: d.split == 'valid')
+    return labelled(rows[usable]).assign(is_valid=lambda d: d.split == 'valid')
+
+# %% ../nbs/01_data.ipynb #03c22161
+class Catalog:
+    "A catalog file of one's own (CSV or Parquet): which columns hold the text, the photo, the label and the id."
+    def __init__(self,
+                 path:str|Path, # the file: one product per row
+                 text:str|list='title,description', # text columns, joined in this order (comma-separated or a list)
+                 image:str|None='image', # the photo's path, relative to the file's folder (may be empty); '' or None: no photos
+                 label:str='label', # the class; rows where it is empty are the ones to predict
+                 id:str|None=None, # a column of unique ids (default: the row number)
+                 label_names:str|Path|None=None, # a CSV file of (label, name) rows: readable names of the classes
+                ):
+        self.path, self.image, self.label, self.id = Path(path), image or None, label, id or None
+        self.text = [c.strip() for c in text.split(',') if c.strip()] if isinstance(text, str) else list(text)
+        self.label_names = Path(label_names) if label_names else None
+        if not self.text: raise DataError(f"{self.path}: no text column given; name them, e.g. text='title,description'")
+
+    def __repr__(self): return f"Catalog({str(self.path)!r}, text={','.join(self.text)!r}, image={self.image!r}, label={self.label!r}, id={self.id!r})"
+
+    def stamp(self)->dict: # what the catalog's products depend on: files' sizes and dates, the columns
+        "The catalog's identity for reusing prepared results."
+        files = [f for f in (self.path, self.label_names) if f is not None and f.exists()]
+        return {'catalog': repr(self), 'files': {str(f): [f.stat().st_size, f.stat().st_mtime_ns] for f in files}}
+
+# %% ../nbs/01_data.ipynb #3a0499aa
+def read_table(path:str|Path, # a CSV (UTF-8, comma-separated) or Parquet file
+              )->pd.DataFrame: # its rows, every CSV column as text (empty cells: '')
+    "Read a user's table, CSV or Parquet, with one clear error naming the file when it cannot be read."
+    path = regular_file(Path(path), error=DataError)
+    parquet = path.suffix.lower() in ('.parquet', '.pq')
+    if not parquet: _check_utf8(path)
+    try: return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as e: raise DataError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
+
+# %% ../nbs/01_data.ipynb #836ff2cc
+def _text_of(v)->str: return '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+
+def read_label_names(path:str|Path, # a CSV file: label, name (a header row, then one row per class)
+                    )->dict: # label -> name
+    "A catalog's label map."
+    t = read_table(path)
+    if t.shape[1] < 2: raise DataError(f"{path}: needs two columns, label and name; found {list(t.columns)}")
+    labels, names = t.iloc[:, 0].map(_text_of), t.iloc[:, 1].map(_text_of)
+    dup = labels[labels.duplicated()]
+    if len(dup): raise DataError(f"{path}: label {dup.iloc[0]!r} is named twice (line {dup.index[0] + 2})")
+    return {l: n for l, n in zip(labels, names) if l}
+
+# %% ../nbs/01_data.ipynb #bfda8398
+def load_catalog(catalog:Catalog, # the file and its columns
+                 on_missing_image:str='warn', # 'warn', 'raise' or 'ignore' (see `check_images`)
+                )->pd.DataFrame: # the same table as `load_products`, plus `catalog_id` (and `label_name` with a label map)
+    "Read a catalog file into the products table of the official layout: the rest of the pipeline is the same."
+    path = catalog.path; df = read_table(path)
+    needed = [*catalog.text, *([catalog.image] if catalog.image else []), catalog.label, *([catalog.id] if catalog.id else [])]
+    missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    if missing: raise DataError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns with --text, --image, --label, --id")
+    if not len(df): raise DataError(f"{path}: the file has a header but no rows")
+    text = df[catalog.text].map(_text_of)
+    label = df[catalog.label].map(_text_of).replace('', None)
+    ids = df[catalog.id].map(_text_of) if catalog.id else pd.Series([str(i) for i in range(len(df))])
+    if (ids == '').any(): raise DataError(f"{path}: column {catalog.id!r} is empty at line {int(np.argmax(ids == '')) + 2}; every product needs an id")
+    if ids.duplicated().any(): raise DataError(f"{path}: column {catalog.id!r} repeats the id {ids[ids.duplicated()].iloc[0]!r}; ids must be unique")
+    small = label.value_counts()[lambda n: n < 3]
+    if len(small): raise DataError(f"{path}: column {catalog.label!r}: " + ', '.join(f"class {c!r} has {n} labelled row(s)" for c, n in small.head(5).items())
+                                   + "; a stratified train/valid/test split needs at least 3 of every class")
+    if label.nunique() < 2: raise DataError(f"{path}: column {catalog.label!r} holds {label.nunique()} class(es); a classifier needs 2 or more")
+    photos = df[catalog.image].map(_text_of) if catalog.image else pd.Series('', index=df.index)
+    image = [None if not p else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in photos]
+    n = np.arange(len(df), dtype='int64')
+    pid = pd.util.hash_pandas_object(ids, index=False).to_numpy().view('int64')  # stable per id: the saved split follows the products
+    out = pd.DataFrame({'designation': text.iloc[:, 0].to_numpy(), 'description': [' '.join(t for t in row if t) for row in text.iloc[:, 1:].to_numpy()],
+                        'productid': pid, 'imageid': n, 'prdtypecode': label.to_numpy(), 'source': np.where(label.notna(), 'train', 'test'),
+                        'image': image, 'catalog_id': ids.to_numpy()}, index=n)
+    out['description'] = out.description.replace('', None)
+    if catalog.label_names:
+        names = read_label_names(catalog.label_names)
+        unnamed = sorted(set(out.prdtypecode.dropna()) - set(names))
+        if unnamed: print(f"warning: {catalog.label_names}: no name for {len(unnamed)} class(es), e.g. {unnamed[:3]}: their label is their name")
+        out['label_name'] = out.prdtypecode.map(lambda l: names.get(l, l) if isinstance(l, str) else None)
+    check_images(out[out.image.notna()], on_missing_image)
+    return out
+
+# %% ../nbs/01_data.ipynb #451b8c26
+PREDICTIONS = 'predictions.csv'  # in `reports/`: a catalog's unlabelled rows, predicted
+
+def write_predictions(rows:pd.DataFrame, # the predicted rows, with `catalog_id`
+                      probs:np.ndarray, # their probabilities (NaN rows: nothing to read)
+                      classes:list, # the class of each column
+                      names:dict, # label -> name (may be empty)
+                      ws:Workspace, # the file goes to `reports/predictions.csv`
+                     )->Path: # the file
+    "A catalog's predictions: id, label, name, probability and the top 3, one row per product."
+    ok = ~np.isnan(probs).any(1); p = np.nan_to_num(probs)
+    best = [classes[k] if o else None for k, o in zip(p.argmax(1), ok)]
+    top3 = [', '.join(f"{classes[k]} ({q[k]:.2f})" for k in np.argsort(-q)[:3]) if o else '' for q, o in zip(p, ok)]
+    out = pd.DataFrame({'id': rows.catalog_id.to_numpy(), 'label': best, 'name': [names.get(str(b), b) if b is not None else None for b in best],
+                        'probability': np.where(ok, p.max(1), np.nan).round(4), 'top3': top3})
+    out.to_csv(path := ws.reports/PREDICTIONS, index=False)
+    return path

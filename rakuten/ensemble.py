@@ -5,14 +5,16 @@
 # %% ../nbs/65_ensemble.ipynb #eed6016a
 from __future__ import annotations
 import hashlib, json, time, warnings
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import StratifiedKFold
 from .core import CODES, Workspace, RakutenError, stage
-from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest
-from .evaluate import scores, markdown_table
+from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest, labelled, label_classes, label_names_of
+from .evaluate import scores as score_of, markdown_table
+from .data import write_predictions
 from .fusion import Stack, Ensemble, fuse_probs
 from .distributed import is_main, wait_for_everyone
 
@@ -106,7 +108,7 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
         folds[products.split == 'train'], folds[products.split == 'valid'] = -1, 0
         return folds
     lab = products[products.split.isin(['train', 'valid'])]
-    y = lab.prdtypecode.astype(int)
+    y = labelled(lab).prdtypecode
     n = int(min(k, y.value_counts().min()))
     if n < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class; the smallest class has {n}")
     for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)): folds[lab.index[te]] = f
@@ -136,7 +138,7 @@ def fit_fold(name:str, # the member's name
     train_rows = products[folds.notna() & ((folds != fold) | full)]
     held = products[folds == (0 if full else fold)]  # refit: fold 0 is watched, though trained on
     pred_rows = products[folds.isna() | ((folds == fold) & (not full))]  # the left-out fold, test and submission rows
-    tr, va = (r[rows_with(r, cls.inputs)].assign(prdtypecode=lambda d: d.prdtypecode.astype(int)) for r in (train_rows, held))
+    tr, va = (labelled(r[rows_with(r, cls.inputs)]) for r in (train_rows, held))
     tta = tta and 'tta' in accepted(cls.predict_rows, {'tta': True})
     key = digest(spec, tta, seed, fold, list(map(int, folds.dropna().index)), products_digest(tr), products_digest(pred_rows),
                  tr['weight'].tolist() if 'weight' in tr else None)  # labels, text, photos and weights: any change retrains
@@ -159,7 +161,7 @@ def fit_fold(name:str, # the member's name
                predicted_rows=int(len(pred_rows)))
     if is_main():  # with several processes, one writes
         model.save(out/'model')
-        for k, p in probs.items(): pd.DataFrame(p, index=pred_rows.index, columns=[str(c) for c in CODES]).to_parquet(out/f'probs_{k}.parquet')
+        for k, p in probs.items(): pd.DataFrame(p, index=pred_rows.index, columns=[str(c) for c in model.classes]).to_parquet(out/f'probs_{k}.parquet')
         rec_path.write_text(json.dumps(rec))
     wait_for_everyone()
     return rec
@@ -170,7 +172,7 @@ def member_oof(name:str, # the member's name
                ws:Workspace, # where `fit_fold` saved them
                variant:str='plain', # 'plain', or 'tta' for test-time augmented members
                refit:bool=False, # the other rows from the model refitted on every fold, not the folds' average
-              )->pd.DataFrame: # probabilities (columns `CODES`) of every row of `folds`, NaN where the member had no input
+              )->pd.DataFrame: # probabilities (a column per class) of every row of `folds`, NaN where the member had no input
     "Out-of-fold probabilities of the labelled rows, and the others' as the saved ensemble predicts them."
     ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0)
     parts = [pd.read_parquet(ws.models/'ensemble'/name/f'fold{k}'/f'probs_{variant}.parquet') for k in ks]
@@ -233,8 +235,10 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     variant = {n: _variant(n, ws, recipe) for n in names}
     probs = {n: member_oof(n, folds, ws, variant[n], recipe.get('refit', False)) for n in names}
     oof_rows, test_rows = folds.index[folds >= 0], products.index[products.split == 'test']
-    y_oof, y_test = products.prdtypecode[oof_rows].astype(int).to_numpy(), products.prdtypecode[test_rows].astype(int).to_numpy()
-    stack = Stack(names).fit([probs[n].loc[oof_rows].to_numpy() for n in names], y_oof)
+    lab = labelled(products)
+    y_oof, y_test, classes = lab.prdtypecode[oof_rows].to_numpy(), lab.prdtypecode[test_rows].to_numpy(), label_classes(lab.prdtypecode[oof_rows])
+    scores = partial(score_of, classes=classes)
+    stack = Stack(names, classes=classes).fit([probs[n].loc[oof_rows].to_numpy() for n in names], y_oof)
     part = lambda rows: [probs[n].loc[rows].to_numpy() for n in names]
     rep = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'], 'refit': bool(recipe.get('refit')), 'members': {}, 'stack': {}}
     for n in names:
@@ -254,8 +258,11 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     sub_rows = products.index[products.split == 'submission']
     sub_path = ws.reports/'submission.csv'
     if len(sub_rows):
-        sub = pd.DataFrame({'prdtypecode': np.asarray(CODES)[stack.predict(part(sub_rows)).argmax(1)]}, index=sub_rows)
-        sub.index.name = None; sub.to_csv(sub_path)
+        sub_probs = stack.predict(part(sub_rows))
+        if 'catalog_id' in products: sub_path = write_predictions(products.loc[sub_rows], sub_probs, classes, label_names_of(lab), ws)
+        else:
+            sub = pd.DataFrame({'prdtypecode': np.asarray(classes)[sub_probs.argmax(1)]}, index=sub_rows)
+            sub.index.name = None; sub.to_csv(sub_path)
     elif sub_path.exists(): sub_path.unlink()
     rep['submission_rows'] = int(len(sub_rows))
     rep['model'] = str(save_ensemble(names, stack, folds, ws, recipe, test_weighted_f1=rep['stack']['test_weighted_f1']['stack'],

@@ -14,6 +14,7 @@ from sklearn.metrics import (f1_score, accuracy_score, classification_report, co
                              precision_recall_fscore_support)
 from sklearn.calibration import calibration_curve
 from .core import CODES, code_name, image_grid
+from .model import label_array
 
 # %% auto #0
 __all__ = ['predicted_codes', 'scores', 'most_confused', 'evaluate', 'plot_confusion', 'plot_per_class_f1', 'per_class_table',
@@ -32,7 +33,7 @@ def scores(y_true, # true codes
            classes:list=CODES, # the class of each column
           )->dict: # weighted_f1, macro_f1, accuracy, n
     "The headline metrics of a model on labelled rows."
-    y_true, y_pred = np.asarray(y_true).astype(int), predicted_codes(probs, classes)
+    y_true, y_pred = label_array(y_true), predicted_codes(probs, classes)
     return dict(weighted_f1=float(f1_score(y_true, y_pred, average='weighted', labels=classes, zero_division=0)),
                 macro_f1=float(f1_score(y_true, y_pred, average='macro', labels=classes, zero_division=0)),
                 accuracy=float(accuracy_score(y_true, y_pred)), n=int(len(y_true)))
@@ -55,10 +56,10 @@ def evaluate(y_true, # true codes
              name:str='', # the model's name, kept in the result
             )->dict: # scores, per_class (precision, recall, f1, support), confusion (counts), most_confused
     "Scores, per-class report, confusion matrix and most-confused pairs of one model."
-    y_true = np.asarray(y_true).astype(int)
+    y_true = label_array(y_true)
     y_pred = predicted_codes(probs, classes)
     rep = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
-    per_class = {int(c): {k.replace('-score', ''): float(v) for k, v in rep[str(c)].items()} | {'name': code_name(c, with_code=False)}
+    per_class = {c: {k.replace('-score', ''): float(v) for k, v in rep[str(c)].items()} | {'name': code_name(c, with_code=False)}
                  for c in classes}
     res = dict(name=name, scores=scores(y_true, probs, classes), per_class=per_class,
                confusion=confusion_matrix(y_true, y_pred, labels=classes).tolist(),
@@ -72,9 +73,10 @@ def plot_confusion(y_true, # true codes
                    classes:list=CODES, # the class of each column
                    title:str='', # the figure's title
                   ): # the matplotlib figure
-    "Row-normalised confusion matrix with category names."
-    fig, ax = plt.subplots(figsize=(10, 9))
-    ConfusionMatrixDisplay.from_predictions(np.asarray(y_true).astype(int), predicted_codes(probs, classes), labels=classes, normalize='true',
+    "Row-normalised confusion matrix with category names, sized to the number of classes."
+    side = min(10, 2.5 + 0.3*len(classes))
+    fig, ax = plt.subplots(figsize=(side, side*0.9))
+    ConfusionMatrixDisplay.from_predictions(label_array(y_true), predicted_codes(probs, classes), labels=classes, normalize='true',
                                             display_labels=[code_name(c) for c in classes], include_values=False, cmap='Blues',
                                             xticks_rotation='vertical', ax=ax, colorbar=True, im_kw=dict(vmin=0, vmax=1))
     ax.tick_params(labelsize=7); ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title)
@@ -87,7 +89,7 @@ def plot_per_class_f1(results:dict, # model name -> result of `evaluate`
     df = pd.DataFrame({m: {c: r['per_class'][c]['f1'] for c in r['per_class']} for m, r in results.items()})
     df = df.sort_values(df.columns[0])
     df.index = [code_name(c) for c in df.index]
-    ax = df.plot.barh(figsize=(8, 9), width=0.8)
+    ax = df.plot.barh(figsize=(8, max(3, 0.33*len(df))), width=0.8)
     ax.set_xlabel('F1'); ax.set_xlim(0, 1)
     ax.set_title(' · '.join(f"{m}: weighted F1 {r['scores']['weighted_f1']:.3f}" for m, r in results.items()), fontsize=9)
     ax.figure.tight_layout()
@@ -99,7 +101,7 @@ def per_class_table(y_true, # true codes
                     classes:list=CODES, # the class of each column
                    )->pd.DataFrame: # one row per class with rows: name, precision, recall, f1, support; worst F1 first
     "Per-class precision, recall, F1 and support, worst F1 first."
-    y_true = np.asarray(y_true).astype(int)
+    y_true = label_array(y_true)
     p, r, f, s = precision_recall_fscore_support(y_true, predicted_codes(probs, classes), labels=classes, zero_division=0)
     df = pd.DataFrame(dict(name=[code_name(c, with_code=False) for c in classes], precision=p, recall=r, f1=f, support=s),
                       index=pd.Index(classes, name='prdtypecode'))
@@ -113,7 +115,7 @@ def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and 
                 ncols:int=4, # products per row of the figure
                ): # the matplotlib figure (None when there is no mistake)
     "The misclassified products, most confident mistakes first: photo, text, true and predicted category, probability."
-    y_true, y_pred, conf = rows.prdtypecode.to_numpy().astype(int), predicted_codes(probs, classes), np.asarray(probs).max(1)
+    y_true, y_pred, conf = label_array(rows.prdtypecode), predicted_codes(probs, classes), np.asarray(probs).max(1)
     wrong = np.flatnonzero(y_true != y_pred)
     wrong = wrong[np.argsort(-conf[wrong], kind='stable')][:n]
     if not len(wrong): return None
@@ -137,7 +139,7 @@ def expected_calibration_error(y_true, # true codes
                               )->float: # between 0 (calibrated) and 1
     "Top-label expected calibration error: the size-weighted mean gap between confidence and accuracy per bin."
     probs = np.asarray(probs)
-    conf, correct = probs.max(1), (predicted_codes(probs, classes) == np.asarray(y_true).astype(int)).astype(float)
+    conf, correct = probs.max(1), (predicted_codes(probs, classes) == label_array(y_true)).astype(float)
     bins = np.minimum((conf*n_bins).astype(int), n_bins - 1)
     gap = np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins)  # per bin: (accuracy - confidence) × size
     return float(np.abs(gap).sum()/len(conf))
@@ -151,7 +153,7 @@ def plot_reliability(y_true, # true codes
                      title:str='', # the figure's title
                     ): # the matplotlib figure
     "Reliability diagram (accuracy against confidence) with the ECE, before and after calibration."
-    y_true = np.asarray(y_true).astype(int)
+    y_true = label_array(y_true)
     sets = {'model': probs} if probs_calibrated is None else {'before calibration': probs, 'after calibration': probs_calibrated}
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw=dict(height_ratios=[3, 1]))
     ax.plot([0, 1], [0, 1], ':', color='gray', label='perfectly calibrated')
@@ -203,7 +205,7 @@ def error_report(y_true, # true codes
                 )->str: # Markdown: scores, figures, most-confused pairs, per-class F1
     "Write a model's error figures under `folder` and return the Markdown that shows them with its tables."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    y_true = np.asarray(y_true).astype(int)
+    y_true = label_array(y_true)
     figs = dict(confusion=plot_confusion(y_true, probs, classes, title=name),
                 reliability=plot_reliability(y_true, probs if probs_uncalibrated is None else probs_uncalibrated,
                                              None if probs_uncalibrated is None else probs, classes, title=name),

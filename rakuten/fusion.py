@@ -14,13 +14,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from fastcore.basics import patch
 from .core import CODES
-from .model import RakutenModel, ModelError, to_codes, log_probs, weights_file, as_rows, read_config, model_class, load_model
+from .model import RakutenModel, ModelError, to_classes, label_array, plain_labels, log_probs, weights_file, as_rows, read_config, model_class, load_model
 from .model import CONFIG, SETTING_CHECKS, check_settings, check_shape, _positive
 from .evaluate import scores
 
 # %% auto #0
 __all__ = ['STACK_WEIGHTS', 'STACK_TREES', 'fuse_probs', 'tune_weights', 'apply_temperature', 'fit_temperature', 'fit_weights',
-           'Stack', 'Ensemble']
+           'Stack', 'same_classes', 'Ensemble']
 
 # %% ../nbs/60_fusion.ipynb #8e12ee77
 def fuse_probs(probs:list, # probability matrices of the same rows and columns, one per model
@@ -62,18 +62,21 @@ def fit_temperature(probs:np.ndarray, # probabilities on validation rows
                     classes:list=CODES, # the class of each column
                    )->float: # the temperature minimising the negative log-likelihood
     "Fit one temperature per model on validation rows."
-    idx = np.array([classes.index(int(c)) for c in y])
+    pos = {c: i for i, c in enumerate(classes)}
+    idx = np.array([pos[c] for c in label_array(y)])
     nll = lambda logt: -np.log(np.clip(apply_temperature(probs, np.exp(logt))[np.arange(len(idx)), idx], 1e-12, 1)).mean()
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method='bounded').x))
 
 # %% ../nbs/60_fusion.ipynb #65122594
-def _fill(p): return np.where(np.isnan(p), 1/len(CODES), p).astype(np.float32)
+def _fill(p): return np.where(np.isnan(p), 1/p.shape[1], p).astype(np.float32)
 
 def fit_weights(probs:list, # calibrated probabilities of each member, same rows
-                y, # the true codes
+                y, # the true classes
+                classes:list=CODES, # the class of each column
                )->np.ndarray: # one weight per member, summing to 1
     "Weights of a geometric mean of the members that maximise the likelihood of the true classes."
-    lp = np.stack([log_probs(p) for p in probs]); idx = np.searchsorted(CODES, np.asarray(y).astype(int))
+    pos = {c: i for i, c in enumerate(classes)}
+    lp, idx = np.stack([log_probs(p) for p in probs]), np.array([pos[c] for c in label_array(y)])
     def nll(a):
         w = softmax(a); z = np.tensordot(w, lp, 1)
         return -(z[np.arange(len(idx)), idx] - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) - z.max(1)).mean()
@@ -87,29 +90,30 @@ class Stack:
                  methods:tuple=METHODS, # the combiners to compare
                  folds:int=5, # folds of the out-of-fold comparison
                  seed:int=42, # its seed
+                 classes:list=CODES, # the class of each column of the members' probabilities
                 ):
-        self.members, self.methods, self.folds, self.seed = list(members), tuple(methods), folds, seed
+        self.members, self.methods, self.folds, self.seed, self.classes = list(members), tuple(methods), folds, seed, list(classes)
         self.temperatures, self.weights, self.chosen, self.cv_scores, self.clf = [1.0]*len(members), None, None, {}, None
 
     def _cal(self, probs): return [apply_temperature(_fill(p), t) for p, t in zip(probs, self.temperatures)]
     def _x(self, cal): return np.hstack([log_probs(p) for p in cal])
 
 # %% ../nbs/60_fusion.ipynb #b22d8804
-def _fit_method(method, cal, y, seed):
-    if method == 'weighted': return fit_weights(cal, y)
+def _fit_method(method, cal, y, seed, classes):
+    if method == 'weighted': return fit_weights(cal, y, classes)
     x = np.hstack([log_probs(p) for p in cal])
     if method == 'logistic': return LogisticRegression(C=1.0, max_iter=3000).fit(x, y)
     import lightgbm as lgb
     return lgb.LGBMClassifier(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.8, subsample_freq=1,
                               colsample_bytree=0.5, reg_lambda=1.0, random_state=seed, verbose=-1).fit(x, y)
 
-def _predict_method(method, fitted, cal):
+def _predict_method(method, fitted, cal, classes):
     if method == 'weighted': return fuse_probs(cal, fitted, 'log')
     x = np.hstack([log_probs(p) for p in cal])
-    if method == 'logistic': return to_codes(fitted.predict_proba(x), fitted.classes_)
-    if hasattr(fitted, 'booster_'): return to_codes(fitted.booster_.predict(x), fitted.classes_)
-    booster, classes = fitted
-    return to_codes(booster.predict(x), classes)
+    if method == 'logistic': return to_classes(fitted.predict_proba(x), fitted.classes_, classes)
+    if hasattr(fitted, 'booster_'): return to_classes(fitted.booster_.predict(x), fitted.classes_, classes)
+    booster, clf_classes = fitted
+    return to_classes(booster.predict(x), clf_classes, classes)
 
 # %% ../nbs/60_fusion.ipynb #ab5beb8f
 @patch
@@ -118,32 +122,33 @@ def fit(self:Stack,
         y, # the true codes
        )->Stack:
     "Calibrate each member, compare the combiners out-of-fold, keep the best fitted on all rows."
-    y = np.asarray(y).astype(int)
-    self.temperatures = [fit_temperature(_fill(p), y) for p in probs]
+    y = label_array(y)
+    self.temperatures = [fit_temperature(_fill(p), y, self.classes) for p in probs]
     cal = self._cal(probs)
     k = int(max(2, min(self.folds, pd.Series(y).value_counts().min())))
     for method in self.methods:
-        oof = np.zeros((len(y), len(CODES)), np.float32)
+        oof = np.zeros((len(y), len(self.classes)), np.float32)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             for tr, te in StratifiedKFold(k, shuffle=True, random_state=self.seed).split(y, y):
-                oof[te] = _predict_method(method, _fit_method(method, [c[tr] for c in cal], y[tr], self.seed), [c[te] for c in cal])
-        self.cv_scores[method] = scores(y, oof)['weighted_f1']
+                fitted = _fit_method(method, [c[tr] for c in cal], y[tr], self.seed, self.classes)
+                oof[te] = _predict_method(method, fitted, [c[te] for c in cal], self.classes)
+        self.cv_scores[method] = scores(y, oof, self.classes)['weighted_f1']
     best = max(self.cv_scores.values()); se = np.sqrt(best*(1 - best)/len(y))  # one standard error of that score
     self.chosen = next(m for m in self.methods if self.cv_scores[m] >= best - se)  # the simplest within one error of the best
-    self.weights = fit_weights(cal, y)  # reported, and the weighted combiner
+    self.weights = fit_weights(cal, y, self.classes)  # reported, and the weighted combiner
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        self.clf = None if self.chosen == 'weighted' else _fit_method(self.chosen, cal, y, self.seed)
+        self.clf = None if self.chosen == 'weighted' else _fit_method(self.chosen, cal, y, self.seed, self.classes)
     return self
 
 @patch
 def predict(self:Stack,
             probs:list, # each member's probabilities (NaN rows: no input), same rows
-           )->np.ndarray: # stacked probabilities, columns in `CODES` order
+           )->np.ndarray: # stacked probabilities, columns in `classes` order
     "Stacked probabilities."
     cal = self._cal(probs)
-    return _predict_method(self.chosen, self.weights if self.chosen == 'weighted' else self.clf, cal)
+    return _predict_method(self.chosen, self.weights if self.chosen == 'weighted' else self.clf, cal, self.classes)
 
 @patch
 def member_weights(self:Stack)->dict: # member -> share of the decision
@@ -162,8 +167,8 @@ STACK_WEIGHTS, STACK_TREES = 'stack.safetensors', 'stack_lgbm.txt'  # the stack'
 def get_config(self:Stack)->dict: # JSON-able settings and scores
     "The stack's settings, for its ensemble's `config.json`."
     cfg = dict(members=self.members, methods=list(self.methods), folds=self.folds, seed=self.seed, temperatures=self.temperatures,
-               weights=[float(w) for w in self.weights], chosen=self.chosen, cv_scores=self.cv_scores)
-    if self.chosen != 'weighted': cfg['clf_classes'] = [int(c) for c in self.clf.classes_]
+               weights=[float(w) for w in self.weights], chosen=self.chosen, cv_scores=self.cv_scores, classes=self.classes)
+    if self.chosen != 'weighted': cfg['clf_classes'] = plain_labels(self.clf.classes_ if hasattr(self.clf, 'classes_') else self.clf[1])
     return cfg
 
 @patch
@@ -188,13 +193,13 @@ def from_config(cls:Stack,
         'chosen': cls.METHODS, 'temperatures': per_member(_positive), 'folds': SETTING_CHECKS['n_layers'],
         'weights': per_member(lambda w: None if isinstance(w, (int, float)) and np.isfinite(w) and w >= 0 else 'bad')}, 'stack.')
     if config['chosen'] != 'weighted' and 'clf_classes' not in config: raise ModelError(f"{where}: no field 'stack.clf_classes' for a {config['chosen']!r} stack; re-save the model")
-    s = cls(config['members'], tuple(config['methods']), config['folds'], config['seed'])
+    s = cls(config['members'], tuple(config['methods']), config['folds'], config['seed'], config.get('classes', CODES))
     s.temperatures, s.weights, s.chosen, s.cv_scores = config['temperatures'], np.array(config['weights']), config['chosen'], config['cv_scores']
     classes = config.get('clf_classes', []); k = len(classes) if len(classes) > 2 else 1
     if s.chosen == 'logistic':
         from safetensors.numpy import load_file
         f = weights_file(path, STACK_WEIGHTS); t = load_file(f); s.clf = LogisticRegression()
-        check_shape(t, 'coef', (k, n*len(CODES)), f, f"one row per class of 'stack.clf_classes' ({len(classes)}), {len(CODES)} columns per member")
+        check_shape(t, 'coef', (k, n*len(s.classes)), f, f"one row per class of 'stack.clf_classes' ({len(classes)}), {len(s.classes)} columns per member")
         check_shape(t, 'intercept', (k,), f, f"one per class of 'stack.clf_classes' ({len(classes)})")
         s.clf.coef_, s.clf.intercept_, s.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
     elif s.chosen == 'lgbm':
@@ -210,6 +215,17 @@ def from_config(cls:Stack,
 # %% ../nbs/60_fusion.ipynb #32b37be5
 def _kind_of(member)->str: return member.kind if isinstance(member, RakutenModel) else read_config(member)['kind']
 def _inputs_of(member)->tuple: return member.inputs if isinstance(member, RakutenModel) else model_class(_kind_of(member)).inputs
+def _classes_of(member)->list: return list(member.classes) if isinstance(member, RakutenModel) else read_config(member)['classes']
+def _names_of(member)->dict: return member.label_names if isinstance(member, RakutenModel) else read_config(member).get('label_names') or {}
+
+def same_classes(members:dict, # name -> list of models or saved model folders
+                )->list: # the classes they all predict
+    "The classes shared by models to combine; models trained on different label sets are refused, in one line naming two of them."
+    seen = [(f"{n}" + (f" (fold {k})" if len(ms) > 1 else ''), _classes_of(m)) for n, ms in members.items() for k, m in enumerate(ms)]
+    (first, classes), other = seen[0], next(((n, c) for n, c in seen if c != seen[0][1]), None)
+    if other: raise ModelError(f"{first} predicts {len(classes)} classes ({', '.join(map(str, classes[:4]))}...) but {other[0]} "
+                               f"predicts {len(other[1])} ({', '.join(map(str, other[1][:4]))}...): models of different label sets cannot be fused or stacked")
+    return classes
 
 class Ensemble(RakutenModel):
     "Members (one model each, or the models of its folds, averaged) combined by a `Stack`."
@@ -223,6 +239,8 @@ class Ensemble(RakutenModel):
         self._loaded = {}
         if not self._members: raise ModelError("an ensemble needs at least one member")
         self.stack, self.tta = stack, {n: bool(v) for n, v in (tta or {}).items()}
+        self.classes = same_classes(self._members)  # untrained members give the challenge's codes until they are fitted
+        self.label_names = _names_of(next(iter(self._members.values()))[0])
         self.inputs = tuple(dict.fromkeys(c for ms in self._members.values() for c in _inputs_of(ms[0])))
 
     @property
@@ -251,7 +269,7 @@ def member_probs(self:Ensemble,
 def predict_parts(self:Ensemble, rows, **kwargs)->tuple: # ({member: probabilities}, stacked probabilities)
     "What each member said, and the stack's answer (NaN rows where no member has an input)."
     rows = as_rows(rows, self.inputs); parts, ok = self.member_probs(rows, **kwargs), self.usable(rows)
-    out = np.full((len(rows), len(CODES)), np.nan, np.float32)
+    out = np.full((len(rows), len(self.classes)), np.nan, np.float32)
     if ok.any(): out[ok] = self.stack.predict([p[ok] for p in parts.values()])
     return parts, out
 
@@ -269,7 +287,7 @@ def fit_stack(self:Ensemble,
     "Fit the stack on the members' probabilities of rows they never saw."
     valid = valid[self.usable(valid)]
     probs = self.member_probs(valid)
-    self.stack = Stack(list(probs), methods).fit(list(probs.values()), valid.prdtypecode.astype(int).to_numpy())
+    self.stack = Stack(list(probs), methods, classes=self.classes).fit(list(probs.values()), valid.prdtypecode)
     return self
 
 @patch
@@ -282,6 +300,7 @@ def fit(self:Ensemble,
     from rakuten.model import fit_model
     for ms in self.members.values():
         for m in ms: fit_model(m, train, valid, **settings)
+    self.classes, self.label_names = same_classes(self._members), _names_of(next(iter(self._members.values()))[0])
     return self.fit_stack(valid)
 
 # %% ../nbs/60_fusion.ipynb #181ad50b

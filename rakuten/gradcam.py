@@ -49,12 +49,12 @@ def cam_maps(vm:VisionModel, # a loaded image model
     "Class activation maps of photos."
     if method not in CAM_METHODS: raise ValueError(f"method must be one of {list(CAM_METHODS)}, not {method!r}")
     probs = vm.predict(images, bs=bs)
-    codes = list(codes) if codes is not None else [CODES[k] for k in probs.argmax(1)]
+    codes = list(codes) if codes is not None else [vm.classes[k] for k in probs.argmax(1)]
     maps = []
     with cudnn_autotune(False), CAM_METHODS[method](model=vm.model, target_layers=[target_layer(vm.model, layer)]) as cam:
         for s in range(0, len(images), bs):
             x = torch.stack([vm.photo_tensor(i) for i in images[s:s+bs]]).as_subclass(torch.Tensor)
-            targets = [ClassifierOutputTarget(vm.classes.index(int(c))) for c in codes[s:s+bs]]
+            targets = [ClassifierOutputTarget(vm.classes.index(c)) for c in codes[s:s+bs]]
             maps.append(cam(input_tensor=x, targets=targets))
     return np.concatenate(maps), codes, probs
 
@@ -99,7 +99,7 @@ def heatmap_on_original(path:str, # the original photo
 def _explained(vm, rows, codes, per_class, method, bs=64)->list:
     "(class, right?, row, heatmap) of the picked products: the rows predicted once, the heatmaps in one batched pass."
     rows = rows[rows.image.notna()]
-    pred = np.array(CODES)[vm.predict(rows.image.tolist()).argmax(1)]
+    pred = np.array(vm.classes)[vm.predict(rows.image.tolist()).argmax(1)]
     rows = rows.assign(pred=pred, right=pred == rows.prdtypecode.values)
     picks = [(c, ok, r) for c in (codes or sorted(rows.prdtypecode.unique())) for ok in (True, False)
              for _, r in rows[(rows.prdtypecode == c) & (rows.right == ok)].head(per_class).iterrows()]
@@ -107,13 +107,14 @@ def _explained(vm, rows, codes, per_class, method, bs=64)->list:
     maps, _, _ = cam_maps(vm, [r.image for _, _, r in picks], [r.pred for _, _, r in picks], method, bs=bs)
     return [(c, ok, r, m) for (c, ok, r), m in zip(picks, maps)]
 
-def _draw(shown, prep):
+def _draw(shown, prep, names=None):
     ncols = 4
     fig, axs = plt.subplots((len(shown) + 1)//2, ncols, figsize=(ncols*2.2, ((len(shown) + 1)//2)*2.4), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for k, (c, ok, r, m) in enumerate(shown):
         a, b = axs.flat[2*k], axs.flat[2*k + 1]
-        title = f"{'right' if ok else 'WRONG'}: {code_name(c)}" + ('' if ok else f"\nsaid {code_name(r.pred)}")
+        name = lambda c: code_name(c, names=names or None)
+        title = f"{'right' if ok else 'WRONG'}: {name(c)}" + ('' if ok else f"\nsaid {name(r.pred)}")
         if isinstance(r.get('photo'), str) and Path(r.photo).exists():
             overlay(a, open_image(r.photo)[0], heatmap_on_original(r.photo, m, prep), title)
         else: a.set_title(title + '\n(no original)', fontsize=7)
@@ -132,7 +133,7 @@ def gradcam_galleries(vm:VisionModel, # a loaded image model
     "One gallery per class of right and wrong predictions, original and prepared photo, with heatmaps."
     shown = {}
     for e in _explained(vm, rows, codes, per_class, method, bs): shown.setdefault(e[0], []).append(e)
-    return {c: _draw(s, prep or ImagePrep(vm.img_size)) for c, s in shown.items()}
+    return {c: _draw(s, prep or ImagePrep(vm.img_size), vm.label_names) for c, s in shown.items()}
 
 def gradcam_gallery(vm:VisionModel, # a loaded image model
                     rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
@@ -142,4 +143,4 @@ def gradcam_gallery(vm:VisionModel, # a loaded image model
                     prep:ImagePrep|None=None, # the preparation of the photos (default: the model's size)
                    ): # the matplotlib figure
     "Correct and wrong predictions of some classes in one figure, original and prepared photo, with heatmaps."
-    return _draw(_explained(vm, rows, codes, per_class, method), prep or ImagePrep(vm.img_size))
+    return _draw(_explained(vm, rows, codes, per_class, method), prep or ImagePrep(vm.img_size), vm.label_names)

@@ -28,7 +28,7 @@ from fastcore.basics import patch
 from PIL import Image
 from safetensors.torch import save_file, load_file
 from .core import CODES, host_reachable
-from .model import RakutenModel, to_codes, weights_file, WEIGHTS, ModelError, adamw
+from .model import RakutenModel, to_classes, label_classes, labelled, weights_file, WEIGHTS, ModelError, adamw
 from .balance import row_weights
 from .distributed import distributed
 from .text.transformer import from_hub
@@ -101,10 +101,11 @@ def joint_block(tok, # the text encoder's tokenizer
                 max_len:int, # tokens per text
                 photos:PhotoArray|None, # prepared photos (or None: decode the files)
                 img_size:int, # photo side
+                classes:list=CODES, # the classes, in order
                )->DataBlock:
     "The joint model's DataBlock: (token ids, photo, has text, has photo) -> product type."
     return DataBlock(blocks=(TransformBlock(type_tfms=Tokenize(tok, max_len)), PhotoBlock(photos, img_size),
-                             TransformBlock(type_tfms=Present()), TransformBlock(type_tfms=Present()), CategoryBlock(vocab=CODES)),
+                             TransformBlock(type_tfms=Present()), TransformBlock(type_tfms=Present()), CategoryBlock(vocab=classes)),
                      getters=[product_text, product_photo, product_text, product_photo, ColReader('prdtypecode')], n_inp=4,
                      splitter=ColSplitter('is_valid'), batch_tfms=Normalize.from_stats(*imagenet_stats))
 
@@ -145,7 +146,7 @@ class JointModel(RakutenModel):
     def _dls(self, rows, bs, photos=None, wgts=None, num_workers=None):
         kw = dict(bs=bs, val_bs=bs*2, before_batch=partial(pad_tokens, pad_id=self.tok.pad_token_id or 0),
                   num_workers=num_workers if num_workers is not None else min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0)
-        block = joint_block(self.tok, self.max_len, photos, self.img_size)
+        block = joint_block(self.tok, self.max_len, photos, self.img_size, self.classes)
         return block.dataloaders(rows, **kw) if wgts is None else block.weighted_dataloaders(rows, wgts=wgts, **kw)
 
 # %% ../nbs/38_joint.ipynb #4d811949
@@ -165,7 +166,10 @@ def fit(self:JointModel,
         **kwargs, # other trainers' settings, ignored
        )->JointModel:
     "Train end to end: the head first, then everything with discriminative rates; mixed precision on a GPU."
-    rows = pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)])
+    self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
+    last = self.net.head[-1]
+    if last.out_features != len(self.classes): self.net.head[-1] = nn.Linear(last.in_features, len(self.classes))  # another label set: a new output layer
+    rows = labelled(pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)]))
     photos = PhotoArray.for_photos(rows.image.dropna(), self.img_size) if rows.image.notna().any() else None
     self.dls = self._dls(rows, bs, photos, row_weights(train, balance), num_workers)
     self.learn = Learner(self.dls, self.net, loss_func=CrossEntropyLossFlat(), opt_func=adamw, splitter=joint_splitter,
@@ -182,19 +186,19 @@ def fit(self:JointModel,
 def predict_rows(self:JointModel,
                  rows:pd.DataFrame, # products with `text` and `image` (either may be missing)
                  bs:int=64, # batch size
-                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+                )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
     "Class probabilities of products; a missing text or photo is answered from the other."
     model = self.net.eval(); dev = next(model.parameters()).device
     if not len(rows): return np.zeros((0, len(self.classes)), np.float32)
     paths = [p for p in rows.image if isinstance(p, str)]
     photos = PhotoArray.find(paths, self.img_size) if len(paths) > bs else None  # prepared photos: from their array
-    one = rows.head(1).assign(prdtypecode=CODES[0])  # the DataBlock's pipelines; `test_dl` uses its inputs only
+    one = rows.head(1).assign(prdtypecode=self.classes[0])  # the DataBlock's pipelines; `test_dl` uses its inputs only
     dl = self._dls(pd.concat([one.assign(is_valid=False), one.assign(is_valid=True)]), bs, photos, num_workers=0).test_dl(rows, bs=bs, rm_type_tfms=0)
     dl.to(dev)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
         for b in dl: out.append(torch.softmax(model(*b[:4]).float(), 1))
-    return to_codes(torch.cat(out).cpu().numpy(), self.classes)
+    return to_classes(torch.cat(out).cpu().numpy(), self.classes, self.classes)
 
 # %% ../nbs/38_joint.ipynb #1715edf8
 @patch
@@ -214,9 +218,9 @@ def from_config(cls:JointModel, config:dict, path:Path)->JointModel:
     if not (path/'hf').is_dir(): raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
     tok = AutoTokenizer.from_pretrained(path/'hf')
     net = JointNet(AutoModel.from_config(AutoConfig.from_pretrained(path/'hf')), timm.create_model(config['arch'], pretrained=False, num_classes=0),
-                   config['hidden'], pad_id=tok.pad_token_id or 0)
+                   config['hidden'], n_classes=len(config['classes']), pad_id=tok.pad_token_id or 0)
     net.load_state_dict({k: v for k, v in load_file(weights_file(path)).items() if not k.startswith('text.pooler.')})  # older files kept the idle pooler
     m = cls(config['checkpoint'], config['arch'], config['img_size'], config['max_len'], False, config['hidden'],
             tokenizer=tok, net=net.eval())
-    m.classes = [int(c) for c in config['classes']]
+    m.classes = config['classes']
     return m

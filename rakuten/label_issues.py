@@ -11,6 +11,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 from .core import CODES, Workspace, code_name, image_grid
+from .model import labelled
 from .ensemble import assign_folds, fit_fold, member_oof
 
 # %% auto #0
@@ -23,7 +24,7 @@ def oof_probs(products:pd.DataFrame, # `products.parquet`
               folds:int=5, # folds
               name:str='label_check', # its folder name
               seed:int=42, # folds' seed
-             )->pd.DataFrame: # probabilities (columns `CODES`) of the rows it could predict
+             )->pd.DataFrame: # probabilities (a column per class) of the rows it could predict
     "Out-of-fold probabilities of one model on the labelled rows outside the test split."
     f = assign_folds(products, folds, seed)
     for k in range(folds): fit_fold(name, spec, products, f, k, ws, seed=seed)
@@ -32,19 +33,21 @@ def oof_probs(products:pd.DataFrame, # `products.parquet`
 
 # %% ../nbs/67_label_issues.ipynb #efb25ae0
 def find_label_issues(products:pd.DataFrame, # `products.parquet`
-                      probs:pd.DataFrame, # out-of-fold probabilities of some labelled rows (columns `CODES`)
+                      probs:pd.DataFrame, # out-of-fold probabilities of some labelled rows (a column per class, named as `str(class)`)
                      )->pd.DataFrame: # one row per suspected mislabel, most confident first
     "Rows whose label is probably wrong, with the label the probabilities suggest (cleanlab's confident learning)."
     from cleanlab.filter import find_label_issues as cl_find
-    given = products.prdtypecode[probs.index].astype(int).to_numpy()
+    given = labelled(products.loc[probs.index]).prdtypecode.to_numpy()
+    classes = [int(c) if given.dtype.kind == 'i' else c for c in probs.columns]
+    idx = np.array([{c: i for i, c in enumerate(classes)}[g] for g in given])
     p = probs.to_numpy(dtype=float); p = p/p.sum(1, keepdims=True)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        ranked = cl_find(np.searchsorted(CODES, given), p, return_indices_ranked_by='self_confidence')
+        ranked = cl_find(idx, p, return_indices_ranked_by='self_confidence')
     rows = probs.index[ranked]
-    sugg = np.asarray(CODES)[p[ranked].argmax(1)]
+    sugg = np.asarray(classes)[p[ranked].argmax(1)]
     return pd.DataFrame({'productid': products.productid[rows].to_numpy(), 'given': given[ranked], 'suggested': sugg,
-                         'confidence': p[ranked].max(1).round(4), 'given_probability': p[ranked, np.searchsorted(CODES, given[ranked])].round(4)},
+                         'confidence': p[ranked].max(1).round(4), 'given_probability': p[ranked, idx[ranked]].round(4)},
                         index=pd.Index(rows, name='row'))
 
 # %% ../nbs/67_label_issues.ipynb #9c0ba4ab

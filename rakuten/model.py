@@ -11,31 +11,35 @@ import pandas as pd
 from fastcore.basics import patch
 from safetensors import SafetensorError
 from .core import CODES, RakutenError
+from .data import plain_labels, label_classes, labelled, label_array
 
 # %% auto #0
-__all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'CARD', 'ModelError', 'to_codes', 'log_probs',
+__all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'CARD', 'ModelError', 'to_classes', 'log_probs',
            'write_config', 'check_settings', 'check_shape', 'known_kinds', 'read_config', 'weights_file', 'has_input',
            'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_card', 'model_class', 'load_model',
-           'products_digest', 'model_settings', 'split_settings', 'make_model', 'trained_on', 'fit_model', 'adamw']
+           'products_digest', 'model_settings', 'split_settings', 'make_model', 'trained_on', 'label_names_of',
+           'fit_model', 'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
     "A model folder or a model's output cannot be used; the message names the folder and what to do."
 
-def to_codes(probs:np.ndarray, # (n, k) probabilities, one column per entry of `columns`
-             columns:list, # the `prdtypecode` of each column, in any order, a subset of `CODES`
-             where:str='model', # named in the error message (e.g. the model's folder)
-            )->np.ndarray: # (n, 27) float32 probabilities, columns in `CODES` order
-    "A model's probabilities with their columns in `CODES` order."
-    columns = [int(c) for c in columns]
-    bad = sorted(set(columns) - set(CODES)) or sorted({c for c in columns if columns.count(c) > 1})
-    if bad: raise ModelError(f"{where}: output columns {bad[:5]} are not distinct product types of CODES")
+def to_classes(probs:np.ndarray, # (n, k) probabilities, one column per entry of `columns`
+               columns:list, # the class of each column, in any order, a subset of `classes`
+               classes:list=CODES, # the classes of the result, in their order
+               where:str='model', # named in the error message (e.g. the model's folder)
+              )->np.ndarray: # (n, len(classes)) float32 probabilities, columns in `classes` order (0 for a class not in `columns`)
+    "A model's probabilities with their columns in the order of `classes`."
+    columns = plain_labels(columns)
+    pos = {c: i for i, c in enumerate(classes)}
+    bad = [c for c in columns if c not in pos] or sorted({c for c in columns if columns.count(c) > 1}, key=str)
+    if bad: raise ModelError(f"{where}: output columns {bad[:5]} are not distinct classes of {list(classes)[:5]}...")
     probs = np.asarray(probs, dtype=np.float32)
     if probs.ndim != 2 or probs.shape[1] != len(columns):
         raise ModelError(f"{where}: {probs.shape} probabilities for {len(columns)} columns")
-    if columns == CODES: return probs
-    out = np.zeros((len(probs), len(CODES)), np.float32)
-    out[:, [CODES.index(c) for c in columns]] = probs
+    if columns == list(classes): return probs
+    out = np.zeros((len(probs), len(classes)), np.float32)
+    out[:, [pos[c] for c in columns]] = probs
     return out
 
 # %% ../nbs/03_model.ipynb #a277bfd6
@@ -72,18 +76,23 @@ def _per_channel(positive:bool):
         ok = isinstance(v, list) and len(v) == 3 and all(_is_num(x) and (x > 0 or not positive) for x in v)
         return None if ok else f"must be 3 finite numbers{' above 0' if positive else ''}, one per colour channel"
     return check
-def _codes(v):
-    if not isinstance(v, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in v): return 'must be a list of prdtypecode integers'
-    dup, unknown = sorted({c for c in v if v.count(c) > 1}), sorted(set(v) - set(CODES))
+def _labels(v):
+    ints = isinstance(v, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in v)
+    if not isinstance(v, list) or not (ints or all(isinstance(c, str) and c for c in v)):
+        return 'must be a list of product type codes (integers) or of class labels (strings)'
+    dup, unknown = sorted({c for c in v if v.count(c) > 1}), sorted(set(v) - set(CODES)) if ints else []
     return f'repeats {dup[:5]}' if dup else f'holds {unknown[:5]}, not product types' if unknown else None
 def _classes(v):
-    if (p := _codes(v)): return p
+    if (p := _labels(v)): return p
+    if isinstance(v[0], str): return None if v == sorted(v) and len(v) >= 2 else 'must list 2 or more class labels, sorted'
     missing = sorted(set(CODES) - set(v))
     return None if v == CODES else f'lacks {missing[:5]}' if missing else 'must list the 27 product types in CODES order (the columns of every prediction)'
-def _clf_classes(v): return _codes(v) or (None if v == sorted(v) and len(v) >= 2 else "must be 2 or more product types in increasing order, as the classifier learnt them")
+def _clf_classes(v): return _labels(v) or (None if v == sorted(v) and len(v) >= 2 else "must be 2 or more classes in increasing order, as the classifier learnt them")
 def _temperatures(v): return None if isinstance(v, list) and all(_positive(t) is None for t in v) else 'must be a list of finite numbers above 0'
 
-SETTING_CHECKS = {'classes': _classes, 'clf_classes': _clf_classes, 'temperature': _positive, 'temperatures': _temperatures,
+def _label_names(v): return None if isinstance(v, dict) and all(isinstance(k, str) and isinstance(n, str) for k, n in v.items()) else 'must map labels to names (strings)'
+
+SETTING_CHECKS = {'classes': _classes, 'label_names': _label_names, 'clf_classes': _clf_classes, 'temperature': _positive, 'temperatures': _temperatures,
                   'img_size': _positive_int, 'mean': _per_channel(False), 'std': _per_channel(True), 'max_len': _positive_int,
                   'seq_len': _positive_int, 'max_features': _positive_int, 'max_vocab': _positive_int, 'hidden': _positive_int,
                   'emb_sz': _positive_int, 'n_hid': _positive_int, 'n_layers': _positive_int, 'C': _positive,
@@ -184,8 +193,10 @@ def rows_with(rows:pd.DataFrame, # rows holding the columns of `inputs`
 
 # %% ../nbs/03_model.ipynb #7a75cab5
 class RakutenModel:
-    "Base of every model: `fit` on labelled rows, `predict` rows into probabilities in `CODES` order, `save`, `load`."
+    "Base of every model: `fit` on labelled rows, `predict` rows into probabilities over its `classes`, `save`, `load`."
     kind:str = ''
+    classes:list = CODES # the class of each column of `predict`: set by `fit` from the labels (`label_classes`), or loaded
+    label_names:dict = {} # a catalog's readable name of each class (the challenge's codes have theirs built in)
     inputs:tuple = ('text',) # the columns of the rows it reads; it answers rows that have any of them
     loaded_only:tuple = () # constructor parameters that `from_config` fills, not settings
     def __init_subclass__(cls, **kwargs):
@@ -222,10 +233,10 @@ def usable(self:RakutenModel,
 def predict(self:RakutenModel,
             rows, # rows of `products.parquet` or any frame with its columns (or the values of the model's only input)
             **kwargs, # settings of the kind's `predict_rows` (batch size, test-time augmentation...)
-           )->np.ndarray: # (n, 27) float32 probabilities, columns in `CODES` order; NaN rows where the model has no input
+           )->np.ndarray: # (n, len(classes)) float32 probabilities, columns in `classes` order; NaN rows where the model has no input
     "Class probabilities of rows."
     rows = as_rows(rows, self.inputs); ok = self.usable(rows)
-    out = np.full((len(rows), len(CODES)), np.nan, np.float32)
+    out = np.full((len(rows), len(self.classes)), np.nan, np.float32)
     if ok.any(): out[ok] = self.predict_rows(rows[ok], **accepted(self.predict_rows, kwargs))
     return out
 
@@ -256,7 +267,8 @@ def save(self:RakutenModel,
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     self.save_weights(path)
     trained = {'trained_on': self.trained_on} if getattr(self, 'trained_on', None) else {}
-    config = dict(kind=self.kind, classes=CODES, **self.get_config(), **trained, **info)
+    names = {'label_names': self.label_names} if self.label_names else {}
+    config = dict(kind=self.kind, classes=list(self.classes), **names, **self.get_config(), **trained, **info)
     (path/CARD).write_text(model_card(config, path.name), encoding='utf-8')
     write_config(path, config)
     return path
@@ -308,12 +320,13 @@ def model_card(config:dict, # a saved model's settings (`config.json`)
              f"# {name}", '', f"A `{config.get('kind')}` model of [rakuten](https://rakuten-classification.github.io/rakuten): "
              f"it classifies a product listing into one of {len(config.get('classes', []))} product types.", '']
     if members: lines += ['Members: ' + ', '.join(f"`{m}`" for m in members) + '.', '']
-    lines += ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False)})" for c in config.get('classes', [])), '']
+    names = config.get('label_names') or None
+    lines += ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False, names=names)})" for c in config.get('classes', [])), '']
     lines += ['## Training data', '', (f"{data['rows']:,} labelled products (content digest `{data['digest']}`)." if data else
                                        'Not recorded with this model.'), '']
     lines += ['## Settings', '', *[f"- `{k}`: `{v}`" for k, v in settings.items()], '']
     lines += ['## Scores', '', *([f"- {k}: {v}" for k, v in scores.items()] or ['No score recorded.']), '']
-    lines += ['## Intended use and limits', '', 'Product listings of a French marketplace — title, description, photo — into '
+    lines += ['## Intended use and limits', '', 'Product listings — title, description, photo — into '
               'the product types it was trained on. It knows only these classes; listings of other kinds are forced into one '
               'of them. Scores are on a held-out split of the same data: another catalog or period may differ. Load it with '
               '`rakuten.model.load_model(folder)`; it never unpickles code.', '']
@@ -327,7 +340,7 @@ def _build(cls, cfg:dict, path:Path, device:str|None=None):
     except KeyError as e: raise ModelError(f"{path/CONFIG}: no setting {e} for a {cfg['kind']!r} model — the config does not belong to this folder's model") from None
     except (OSError, RuntimeError, ValueError, SafetensorError) as e:
         raise ModelError(f"{path}: the {cfg['kind']!r} model cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
-    m.config = cfg
+    m.config, m.classes, m.label_names = cfg, cfg['classes'], cfg.get('label_names') or {}
     return m
 
 def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or one registered elsewhere
@@ -355,7 +368,7 @@ def products_digest(rows:pd.DataFrame, # rows of `products.parquet`
     cols = [c for c in ('prdtypecode', 'split', 'text', 'image') if c in rows]
     h = pd.util.hash_pandas_object(rows[cols].astype(str), index=True)
     photos = pd.util.hash_pandas_object(rows['image'].map(_photo_stamp), index=False) if 'image' in rows else h*0
-    return f"{int(h.sum() + 3*photos.sum()) & (2**64 - 1):016x}"
+    return f"{(int(h.sum()) + 3*int(photos.sum())) & (2**64 - 1):016x}"  # Python ints: the same wrap-around, no overflow warning
 
 # %% ../nbs/03_model.ipynb #819c473e
 def model_settings(cls:type, # a `RakutenModel` subclass
@@ -391,6 +404,12 @@ def trained_on(train:pd.DataFrame, # the labelled rows a model learnt from
     "What a model was trained on, for its model card."
     return dict(rows=int(len(train)), digest=products_digest(train))
 
+def label_names_of(rows:pd.DataFrame, # labelled rows with a `label_name` column (a catalog with a label map)
+                  )->dict: # label -> readable name, for the labels that have one
+    "A catalog's label map, as its rows carry it."
+    named = rows[rows.label_name.notna() & rows.prdtypecode.notna()]
+    return {str(k): str(v) for k, v in zip(named.prdtypecode, named.label_name)}
+
 def fit_model(model:RakutenModel, # an untrained model
               train:pd.DataFrame, # labelled rows to learn from
               valid:pd.DataFrame|None, # labelled rows to watch (or None)
@@ -400,6 +419,7 @@ def fit_model(model:RakutenModel, # an untrained model
     names = model_settings(type(model))['fit']
     model = model.fit(train, valid, **{k: v for k, v in settings.items() if k in names})
     model.trained_on = trained_on(train)
+    if 'label_name' in train: model.label_names = label_names_of(train)
     return model
 
 # %% ../nbs/03_model.ipynb #4b611e6f

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from .core import Workspace, RakutenError, workspace_lock, stage as progress_stage
 from .tracking import nested_run
 from .distributed import is_main, wait_for_everyone, alone
-from .data import labelled_rows
+from .data import labelled_rows, labelled, Catalog, write_predictions, PREDICTIONS
 from .model import load_model
 from .prepare import prepare
 from .text.learner import train_text
@@ -78,10 +78,10 @@ def _settings(budget, data, overrides):
 
 def _fit_fusion(products, ws, text_name, image_name):
     "The fusion: a two-member ensemble of the saved text and image models, its stack fitted on the validation rows."
-    valid = products[products.split == 'valid'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
+    valid = labelled(products[products.split == 'valid'])
     Ensemble({'text': ws.models/text_name, 'image': ws.models/image_name}).fit_stack(valid).save(ws.models/'fusion')
 
-def run_pipeline(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
+def run_pipeline(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
                  ws:Workspace|None=None, # the workspace
                  budget:str='auto', # 'sample' (CPU), 'real' (GPU), or 'auto': 'sample' when `data` is None, else 'real'
                  n_workers:int|None=None, # processes for photo preparation
@@ -126,7 +126,7 @@ def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text
     timings['total'] = time.perf_counter() - t0
     metrics = {k: r['scores'] for k, r in results.items() if k not in ('sources', 'error_analysis')} | {
         'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.model.stack.chosen,
-        'test_sources': results['sources'], 'submission_rows': sub_rows}
+        'test_sources': results['sources'], 'submission_rows': sub_rows, 'submission_file': PREDICTIONS if 'catalog_id' in products else 'submission.csv'}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     write_report(metrics, ws, results['error_analysis'])
     for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')): record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
@@ -141,16 +141,16 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
                   names:dict, # model folder names: {'text': ..., 'image': ...}
                  )->dict: # text, image, fusion: results of `evaluate`; sources: rows per source; error_analysis: Markdown
     "Score the text, image and fused predictions of the test split; save the figures and the fusion's error analysis."
-    test = products[products.split == 'test'].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
+    test, classes = labelled(products[products.split == 'test']), predictor.model.classes
     parts = predictor.predict_parts(test, prepared=True)
     y, probs = test.prdtypecode.to_numpy(), {**parts['parts'], 'fusion': parts['probs']}
     has = {k: ~np.isnan(p).any(1) for k, p in probs.items()}
-    res = {k: evaluate(y[has[k]], probs[k][has[k]], path=ws.reports/f'metrics_test_{k}.json', name=names.get(k, k)) for k in ('text', 'image', 'fusion')}
+    res = {k: evaluate(y[has[k]], probs[k][has[k]], classes, path=ws.reports/f'metrics_test_{k}.json', name=names.get(k, k)) for k in ('text', 'image', 'fusion')}
     figs, ok = ws.figures('models_training'), has['fusion']
-    for name, fig in (('confusion_fusion', plot_confusion(y[ok], probs['fusion'][ok], title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
+    for name, fig in (('confusion_fusion', plot_confusion(y[ok], probs['fusion'][ok], classes, title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
         fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     raw = np.nanmean(np.stack([p[ok] for p in parts['parts'].values()]), 0) if parts['parts'] else None  # before calibration
-    errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw, name='fusion',
+    errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw, classes=classes, name='fusion',
                           relative_to=ws.reports)
     return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict(), 'error_analysis': errors}
 
@@ -159,14 +159,15 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
                        predictor:Predictor, # the trained models
                        ws:Workspace, # the submission goes to `reports/submission.csv`
                       )->int: # rows written
-    "Predict the unlabelled rows into the submission; remove a stale one when there are none."
-    rows, path = products[products.split == 'submission'], ws.reports/'submission.csv'
+    "Predict the unlabelled rows into the submission (a catalog's into `predictions.csv`); remove a stale one when there are none."
+    rows, path = products[products.split == 'submission'], ws.reports/('submission.csv' if 'catalog_id' not in products else PREDICTIONS)
     if not len(rows):
         stale = [p for p in (path, path.with_name('submission_probabilities.csv')) if p.exists()]
         for p in stale: p.unlink()
-        print(f"warning: no X_test rows in the data: no submission written{' (removed the one of an earlier run)' if stale else ''}")
+        print(f"warning: no unlabelled rows in the data: no {path.name} written{' (removed the one of an earlier run)' if stale else ''}")
         return 0
-    write_submission(*predictor.predict(rows, prepared=True), path)
+    if 'catalog_id' in products: write_predictions(rows, predictor.predict(rows, prepared=True)[1], predictor.model.classes, predictor.model.label_names, ws)
+    else: write_submission(*predictor.predict(rows, prepared=True), path)
     return len(rows)
 
 # %% ../nbs/80_pipeline.ipynb #aa0658f4
@@ -184,7 +185,7 @@ def write_report(metrics:dict, # from the pipeline: scores, settings, timings
 {rows}
 
 Fusion: {metrics['fusion_kind']}. Test rows by source: {metrics['test_sources']}.
-Submission: {metrics['submission_rows']} rows in `submission.csv`.
+Unlabelled rows predicted: {metrics['submission_rows']} in `{metrics.get('submission_file', 'submission.csv')}`.
 
 Settings: `{json.dumps(metrics['settings'])}`
 
@@ -202,7 +203,7 @@ Timings (s): `{json.dumps(metrics['timings_s'])}`
     return ws.reports/'report.md'
 
 # %% ../nbs/80_pipeline.ipynb #a5caacd1
-def run_recipe(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
+def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
                ws:Workspace|None=None, # the workspace
                recipe:str|dict='sample', # a recipe name, file or dict
                members:list|str|None=None, # keep only these members

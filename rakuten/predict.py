@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .core import CODES, Workspace, RakutenError, categories, code_name
-from .data import read_official_csv, X_COLUMNS, image_path
+from .data import read_official_csv, read_table, X_COLUMNS, image_path
 from .model import RakutenModel, ModelError, load_model, read_config
 from .text.clean import join_text
 from .vision.preprocess import ImagePrep
@@ -122,26 +122,30 @@ def predict_parts(self:Predictor,
     return dict(parts=parts, probs=probs, has_text=used.str.contains('text').to_numpy(), has_image=used.str.contains('image').to_numpy(), source=source)
 
 # %% ../nbs/70_predict.ipynb #8a2fc5d0
-def _top(p:np.ndarray, k:int=3)->str:
+def _top(p:np.ndarray, classes:list, k:int=3)->str:
     if np.isnan(p).any(): return ''
-    return ', '.join(f"{CODES[i]} ({p[i]:.2f})" for i in np.argsort(-p)[:k])
+    return ', '.join(f"{classes[i]} ({p[i]:.2f})" for i in np.argsort(-p)[:k])
 
 @patch
 def predict(self:Predictor,
             products:pd.DataFrame, # raw or prepared products (see `rows`)
             prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
             bs:int|None=None, # batch size of every part (default: each its own)
-           )->tuple: # (DataFrame: prdtypecode, category_fr, category_en, probability, top3, source; probabilities (n, 27))
+           )->tuple: # (DataFrame: prdtypecode, category_fr, category_en (a catalog's model: label, name), probability, top3, source; probabilities)
     "Predict every row; rows with nothing the model can read are reported, not fatal."
     parts = self.predict_parts(products, prepared, bs)
     probs = parts['probs']; ok = ~np.isnan(probs).any(1)
-    best = np.nan_to_num(probs).argmax(1)
-    codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64'); codes[~ok] = pd.NA
-    names = categories()
-    name = lambda col: [names.loc[int(c), col] if o else None for c, o in zip(np.asarray(CODES)[best], ok)]
-    res = pd.DataFrame({'prdtypecode': codes, 'category_fr': name('category_fr'), 'category_en': name('category_en'),
-                        'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan).round(4), 'top3': [_top(p) for p in probs],
-                        'source': parts['source']}, index=products.index)
+    classes, best = self.model.classes, np.nan_to_num(probs).argmax(1)
+    if classes == CODES:  # the challenge: codes with their French and English names
+        codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64'); codes[~ok] = pd.NA
+        names = categories()
+        name = lambda col: [names.loc[int(c), col] if o else None for c, o in zip(np.asarray(CODES)[best], ok)]
+        cols = {'prdtypecode': codes, 'category_fr': name('category_fr'), 'category_en': name('category_en')}
+    else:  # a catalog: its labels, named by its label map
+        labels = [classes[b] if o else None for b, o in zip(best, ok)]
+        cols = {'label': labels, 'name': [code_name(c, with_code=False, names=self.model.label_names or None) if c is not None else None for c in labels]}
+    res = pd.DataFrame({**cols, 'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan).round(4),
+                        'top3': [_top(p, classes) for p in probs], 'source': parts['source']}, index=products.index)
     if (~ok).any(): print(f"{(~ok).sum()} of {len(res)} rows could not be predicted (nothing the model reads): rows {list(res.index[~ok][:10])}")
     return res, probs
 
@@ -154,9 +158,11 @@ def predict_one(self:Predictor,
     "Predict a single product."
     res, probs = self.predict(pd.DataFrame({'designation': [title], 'description': [description], 'image': [image]}))
     r = res.iloc[0]
-    if pd.isna(r.prdtypecode): raise ValueError(r.source)
+    if pd.isna(r.probability): raise ValueError(r.source)
+    top3 = [(self.model.classes[k], round(float(probs[0, k]), 3)) for k in np.argsort(-probs[0])[:3]]
+    if 'label' in res: return dict(label=r.label, name=r['name'], probability=float(r.probability), source=r.source, top3=top3)
     return dict(prdtypecode=int(r.prdtypecode), category=r.category_fr, category_en=r.category_en, probability=float(r.probability),
-                source=r.source, top3=[(CODES[k], round(float(probs[0, k]), 3)) for k in np.argsort(-probs[0])[:3]])
+                source=r.source, top3=top3)
 
 # %% ../nbs/70_predict.ipynb #591ddfb6
 def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
@@ -178,9 +184,21 @@ def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
 PRODUCT_COLUMNS = ('designation', 'description', 'image')  # a products file's columns; any may be empty, one must exist
 
 def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product per row
-                 )->pd.DataFrame: # its rows, `image` made a path relative to the file's folder (None where empty)
-    "New products to classify, from a plain file: `designation`, `description`, `image` (a photo path relative to the file)."
+                  text:str|list|None=None, # its text columns, joined in order (default: those of `PRODUCT_COLUMNS` it has)
+                  image:str|None='image', # its photo column (a path relative to the file; may be empty)
+                  id:str|None=None, # a column of ids, kept as `id` in the predictions
+                 )->pd.DataFrame: # designation, description, image (None where empty), id if asked
+    "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file); any columns with `text`, `image`, `id`."
     path = Path(path)
+    if text is not None or image != 'image' or id is not None:  # a catalog's own columns: read as a catalog is
+        cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text or ['designation', 'description'])
+        df = read_table(path)
+        missing = [c for c in [*cols, *([image] if image else []), *([id] if id else [])] if c not in df.columns]
+        if missing: raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns with --text, --image, --id")
+        out = pd.DataFrame({'designation': df[cols[0]].fillna('').astype(str), 'description': df[cols[1:]].fillna('').astype(str).agg(' '.join, axis=1).str.strip() if len(cols) > 1 else ''})
+        out['image'] = [None if not isinstance(p, str) or not p.strip() else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in (df[image] if image else [None]*len(df))]
+        if id: out['id'] = df[id].astype(str).to_numpy()
+        return out
     if not path.is_file(): raise RakutenError(f"{path}: no such products file")
     try: df = pd.read_parquet(path) if path.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(path, dtype=str, keep_default_na=False)
     except UnicodeDecodeError as e: raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from .core import Workspace, workspace_lock, stage
 from .distributed import is_main, wait_for_everyone, alone
-from .data import load_products, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
+from .data import load_products, load_catalog, Catalog, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
 from .sample import get_data
 from .text.clean import join_text, detect_lang
 from .text.translate import TranslationCache, translate_texts, google_translator
@@ -25,11 +25,11 @@ def _fingerprint(data:Path)->dict:
 
 def clean_texts(products:pd.DataFrame, # products from `load_products`
                 ws:Workspace, # where the cleaned text is kept (`data/interim/text_clean.parquet`)
-                data:Path, # the dataset folder (its files' sizes and dates key the saved result)
+                data:Path|Catalog, # the dataset folder or catalog (its files' sizes and dates key the saved result)
                )->pd.DataFrame: # `text_clean` and `lang`, indexed like `products`
     "Cleaned, joined text and its language, reused while the official files are unchanged."
     out, stamp = ws.interim/'text_clean.parquet', ws.interim/'text_clean.json'
-    key = json.dumps({'data': str(data), 'files': _fingerprint(data)}, sort_keys=True)
+    key = json.dumps(data.stamp() if isinstance(data, Catalog) else {'data': str(data), 'files': _fingerprint(data)}, sort_keys=True)
     if out.exists() and stamp.exists() and stamp.read_text() == key:
         try:
             saved = pd.read_parquet(out)
@@ -41,7 +41,7 @@ def clean_texts(products:pd.DataFrame, # products from `load_products`
     res.to_parquet(tmp); tmp.replace(out); stamp.write_text(key)  # atomic: a killed run leaves no half-written file
     return res
 
-def prepare(data:str|Path|None=None, # folder in the official layout; None: the embedded sample
+def prepare(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
             ws:Workspace|None=None, # the workspace (default: `$RAKUTEN_HOME` or the current directory)
             img_size:int=224, # side of the prepared square photos
             translate:bool=True, # translate non-French text to French
@@ -58,12 +58,13 @@ def prepare(data:str|Path|None=None, # folder in the official layout; None: the 
 
 def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb=None):
     t0, times = time.perf_counter(), {}
-    data = get_data(data, ws)
+    catalog = isinstance(data, Catalog)
+    data = data if catalog else get_data(data, ws)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', MissingImagesWarning)
-        products = load_products(data)
+        products = load_catalog(data) if catalog else load_products(data)
     for w in caught: print(f"warning: {w.message}")
-    if not (data/X_TEST).exists(): print(f"warning: {data/X_TEST} not found: no products to predict for a submission")
+    if not catalog and not (data/X_TEST).exists(): print(f"warning: {data/X_TEST} not found: no products to predict for a submission")
     products['split'] = load_split(products, ws)
     times['load'] = time.perf_counter() - t0
     text = clean_texts(products, ws, data)
@@ -73,14 +74,16 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_ca
     else: tr = pd.DataFrame({'text': text.text_clean, 'translated': False})
     times['translate'] = time.perf_counter() - t0 - sum(times.values())
     with stage('prepare: photos'):
-        imgs = preprocess_images(products.image, ws.processed/f'images_{img_size}', ImagePrep(img_size), n_workers=n_workers)
+        given = products.image.dropna()  # a catalog's products may have no photo
+        imgs = preprocess_images(given, ws.processed/f'images_{img_size}', ImagePrep(img_size), n_workers=n_workers).reindex(products.index)
     times['images'] = time.perf_counter() - t0 - sum(times.values())
     budget = photo_cache_gb*1e9 if photo_cache_gb is not None else None
     photos = photo_cache(imgs.dest.dropna(), img_size, budget, num_workers=n_workers)  # None: too large to pay, the JPEGs are read
     times['photo_array'] = time.perf_counter() - t0 - sum(times.values())
     out = pd.DataFrame({'productid': products.productid, 'imageid': products.imageid, 'prdtypecode': products.prdtypecode,
                         'split': products.split, 'text': tr.text, 'lang': text.lang, 'translated': tr.translated,
-                        'image': imgs.dest, 'image_note': imgs.note})
+                        'image': imgs.dest, 'image_note': imgs.note,
+                        **{c: products[c] for c in ('catalog_id', 'label_name') if c in products}})
     out.index.name = 'row'
     out.to_parquet(ws.processed/'products.parquet')
     n_lab = out.prdtypecode.notna().sum()

@@ -14,8 +14,9 @@ from .core import CODES, Workspace, RakutenError, categories
 from .data import X_TRAIN, Y_TRAIN, X_TEST, IMAGE_DIRS, image_path
 
 # %% auto #0
-__all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'Y_TRUE', 'BAD_IMAGE_KINDS', 'HUGE_SIDE', 'SAMPLE_DIR', 'class_counts',
-           'class_style', 'draw_product', 'flip_labels', 'make_sample', 'show_classes', 'add_bad_images', 'get_data']
+__all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'Y_TRUE', 'CATALOG_GROUPS', 'BAD_IMAGE_KINDS', 'HUGE_SIDE', 'SAMPLE_DIR',
+           'class_counts', 'class_style', 'draw_product', 'flip_labels', 'make_sample', 'make_catalog', 'show_classes',
+           'add_bad_images', 'get_data']
 
 # %% ../nbs/02_sample.ipynb #4b2cc575
 _CLASS_WORDS = {
@@ -251,6 +252,39 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
         img = draw_product(int(codes[i]), img_size, rng, kinds[i])
         img.save(image_path(dest, df.imageid[i], df.productid[i], 'train' if i < n else 'test'), quality=quality)
     return dest
+
+# %% ../nbs/02_sample.ipynb #a598fe54
+CATALOG_GROUPS = {  # a second taxonomy: 8 English-named categories, each a group of the challenge's codes
+    'books': ('Books & magazines', (10, 2280, 2403, 2705)), 'video_games': ('Video games & consoles', (40, 50, 60, 2462, 2905)),
+    'collectibles': ('Figurines & trading cards', (1140, 1160, 1180)), 'toys': ('Toys & games', (1280, 1281, 1300, 1302)),
+    'baby': ('Baby & childcare', (1301, 1320)), 'home': ('Home, pets & grocery', (1560, 1920, 2060, 2220, 1940)),
+    'garden': ('Garden & pool', (2582, 2583, 2585)), 'office': ('Stationery', (2522,))}
+
+# %% ../nbs/02_sample.ipynb #855d0a3c
+def make_catalog(dest:str|Path, # folder to write the catalog into (created)
+                 n:int=400, # products (about 10 % left unlabelled, to predict)
+                 img_size:int=128, # photo width and height
+                 seed:int=0, # the same seed gives identical files
+                 no_photo:float=0.08, # share of products without a photo
+                )->Path: # the catalog file, `dest/catalog.csv`; its label map is `dest/category_names.csv`
+    "A catalog of one's own, as a shop would export it: `sku, name, details, picture, category` columns, 8 string classes."
+    dest, rng = Path(dest), np.random.default_rng(seed)
+    src = make_sample(dest/'_source', n=n, img_size=img_size, seed=seed)
+    x, y = pd.read_csv(src/X_TRAIN, index_col=0), pd.read_csv(src/Y_TRAIN, index_col=0).prdtypecode
+    group = {code: g for g, (_, codes) in CATALOG_GROUPS.items() for code in codes}
+    (dest/'pictures').mkdir(parents=True, exist_ok=True)
+    pictures = []
+    for i, r in x.iterrows():
+        if rng.random() < no_photo: pictures.append(''); continue
+        name = f'pictures/{r.productid}.jpg'
+        shutil.move(image_path(src, r.imageid, r.productid, 'train'), dest/name); pictures.append(name)
+    cat = pd.DataFrame({'sku': [f'SKU-{p}' for p in x.productid], 'name': x.designation.to_numpy(), 'details': x.description.fillna('').to_numpy(),
+                        'picture': pictures, 'category': [group[int(c)] for c in y]})
+    cat.loc[rng.random(len(cat)) < 0.1, 'category'] = ''  # the products to predict
+    cat.to_csv(dest/'catalog.csv', index=False)
+    pd.DataFrame([(g, name) for g, (name, _) in CATALOG_GROUPS.items()], columns=['category', 'name']).to_csv(dest/'category_names.csv', index=False)
+    shutil.rmtree(src)
+    return dest/'catalog.csv'
 
 # %% ../nbs/02_sample.ipynb #df7c4956
 def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode`

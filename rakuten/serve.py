@@ -138,7 +138,11 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
             k += len(rows)
 
 # %% ../nbs/85_serve.ipynb #67156ac0
-def _names(code:int)->dict: c = categories().loc[int(code)]; return dict(prdtypecode=int(code), category_fr=c.category_fr, category_en=c.category_en)
+def _names(code:int|str, names:dict|None=None)->dict:
+    "A class as the API names it: its label and name; a challenge code also with its French and English categories."
+    if isinstance(code, str): return dict(label=code, name=(names or {}).get(code, code), prdtypecode=None, category_fr=None, category_en=None)
+    c = categories().loc[int(code)]
+    return dict(label=str(int(code)), name=c.category_fr, prdtypecode=int(code), category_fr=c.category_fr, category_en=c.category_en)
 
 def _scrub(text:str, *roots)->str: # the text without the server's folders
     for r in roots:
@@ -172,7 +176,10 @@ def predict_rows(self:Service,
     return [dict(probs=out['probs'][i], parts={n: p[i] for n, p in out['parts'].items()}, source=out['source'][i]) for i in range(len(rows))]
 
 # %% ../nbs/85_serve.ipynb #0f6e336f
-def _top(p:np.ndarray, k:int)->list: return [{**_names(CODES[j]), 'probability': round(float(p[j]), 5)} for j in np.argsort(-p)[:k]]
+@patch
+def top(self:Service, p:np.ndarray, k:int)->list: # the `k` most likely classes, named, with their probabilities
+    "The most likely classes of one row's probabilities."
+    return [{**_names(self.model.classes[j], self.model.label_names), 'probability': round(float(p[j]), 5)} for j in np.argsort(-p)[:k]]
 
 @patch
 def answer(self:Service,
@@ -182,8 +189,8 @@ def answer(self:Service,
     "The answer for one product; 422 when the model could read nothing of it."
     p = result['probs']
     if np.isnan(p).any(): raise RequestError(422, result['source'])
-    best = _top(p, 5)
-    parts = {n: None if np.isnan(q).any() else _top(q, 1)[0] for n, q in result['parts'].items()}
+    best = self.top(p, 5)
+    parts = {n: None if np.isnan(q).any() else self.top(q, 1)[0] for n, q in result['parts'].items()}
     return dict(**best[0], top5=best, parts=parts, source=_scrub(result['source']), latency_ms=round(1000*(time.perf_counter() - (t0 or time.perf_counter())), 1))
 
 # %% ../nbs/85_serve.ipynb #893e60b0
@@ -202,14 +209,14 @@ def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, sc
     scores = {k: v for k, v in cfg.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and any(s in k for s in ('f1', 'acc', 'loss', 'score'))}
     return dict(name=self.name, kind=cfg['kind'], inputs=list(self.model.inputs), members=self.parts,
                 leaves=[dict(kind=m.kind, inputs=list(m.inputs)) for m in self.model.leaves()],
-                classes=[_names(c) for c in CODES], scores=scores, max_batch=MAX_BATCH,
+                classes=[_names(c, self.model.label_names) for c in self.model.classes], scores=scores, max_batch=MAX_BATCH,
                 card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent.absolute(), Path.home()) if card and card.is_file() else None)
 
 # %% ../nbs/85_serve.ipynb #b945c2af
 @patch
 def gradcam(self:Service,
             path:str|Path, # the photo, raw
-            code:int, # the class to explain
+            code:int|str, # the class to explain
             size:int=320, # width and height of the picture, pixels
            ): # a PIL image: the prepared photo under its heatmap; None when the model has no image model
     "Where the image model looks for `code` in a photo."
@@ -220,7 +227,7 @@ def gradcam(self:Service,
     img = self.predictor.prep(path)[0]
     maps, _, _ = cam_maps(self.image_model, [img], [code])
     fig = Figure(figsize=(4, 4), dpi=size/4); ax = fig.subplots()
-    overlay(ax, img.resize((size, size)), maps[0], f'Grad-CAM: {code} {_names(code)["category_fr"]}'); ax.title.set_fontsize(9)
+    overlay(ax, img.resize((size, size)), maps[0], f'Grad-CAM: {code} {_names(code, self.model.label_names)["name"]}'); ax.title.set_fontsize(9)
     buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
     return Image.open(buf)
 
@@ -256,7 +263,10 @@ class _TooLarge(Exception): pass
 # %% ../nbs/85_serve.ipynb #b935990d
 class Category(BaseModel):
     "A product type and its probability."
-    prdtypecode:int; category_fr:str; category_en:str; probability:float
+    label:str = Field(description="the class: a challenge code, or a catalog's label")
+    name:str = Field(description="its readable name")
+    prdtypecode:int|None = Field(None, description="the challenge's code (null for a catalog's model)")
+    category_fr:str|None = None; category_en:str|None = None; probability:float
 
 # %% ../nbs/85_serve.ipynb #5864ade2
 class Prediction(Category):
@@ -403,7 +413,7 @@ def workspace_examples(ws:Workspace|None, # the workspace (None: no examples)
     return pd.DataFrame({'designation': df.text.str.slice(0, 200), 'description': '', 'image': df.image}).reset_index(drop=True)
 
 # %% ../nbs/85_serve.ipynb #91fa247a
-def _label(p:np.ndarray, k:int=5)->dict: return {f"{CODES[j]} {_names(CODES[j])['category_fr']}": float(p[j]) for j in np.argsort(-p)[:k]}
+def _label(service:Service, p:np.ndarray, k:int=5)->dict: return {f"{c['label']} {c['name']}": c['probability'] for c in service.top(p, k)}
 
 def _summary(service:Service)->str:
     i = service.info()
@@ -428,10 +438,11 @@ async def page_classify(self:Service,
             res = (await self.predict([row]))[0]
             out = self.answer(res, t0)
         except RequestError as e: return (f"**Cannot classify:** {e}", *nothing)
-        cam = await run_in_threadpool(self.gradcam, row['image'], out['prdtypecode']) if row['image'] and self.image_model is not None else None
-    parts = [None if np.isnan(res['parts'][n]).any() else _label(res['parts'][n], 3) for n in self.parts]
-    msg = f"**{out['prdtypecode']} {out['category_fr']}** ({out['category_en']}) — from {out['source']}, {out['latency_ms']:.0f} ms"
-    return (msg, _label(res['probs']), cam, *parts)
+        best = out['prdtypecode'] if out['prdtypecode'] is not None else out['label']
+        cam = await run_in_threadpool(self.gradcam, row['image'], best) if row['image'] and self.image_model is not None else None
+    parts = [None if np.isnan(res['parts'][n]).any() else _label(self, res['parts'][n], 3) for n in self.parts]
+    msg = f"**{out['label']} {out['name']}**" + (f" ({out['category_en']})" if out['category_en'] else '') + f" — from {out['source']}, {out['latency_ms']:.0f} ms"
+    return (msg, _label(self, res['probs']), cam, *parts)
 
 # %% ../nbs/85_serve.ipynb #0afcf200
 def _gradio():

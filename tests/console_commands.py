@@ -207,6 +207,38 @@ def main(d):
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
 
+    cat_dir, cws = d/'shop', d/'shop_ws'
+    cols = ['--text', 'name,details', '--image', 'picture', '--id', 'sku']
+    @check('rakuten_sample --catalog')
+    def _():
+        log, _ = run('rakuten_sample', str(cat_dir), '--catalog', '--n', '240', '--img_size', '64')
+        shop = pd.read_csv(cat_dir/'catalog.csv', keep_default_na=False)
+        assert list(shop.columns) == ['sku', 'name', 'details', 'picture', 'category'], list(shop.columns)
+        assert shop.category[shop.category != ''].nunique() == 8 and (shop.picture == '').any() and (shop.category == '').any()
+        return log.strip().splitlines()[-1][:120]
+
+    @check('rakuten_pipeline --catalog')
+    def _():
+        log, _ = run('rakuten_pipeline', '--catalog', str(cat_dir/'catalog.csv'), *cols, '--label', 'category',
+                     '--label_names', str(cat_dir/'category_names.csv'), '--workspace', str(cws), '--budget', 'sample',
+                     '--epochs_vision', '1', '--no_translate')
+        shop = pd.read_csv(cat_dir/'catalog.csv', keep_default_na=False)
+        pred = pd.read_csv(cws/'reports'/'predictions.csv')
+        assert len(pred) == (shop.category == '').sum() and set(pred.id) <= set(shop.sku), pred.head()
+        classes = json.loads((cws/'models'/'fusion'/'config.json').read_text())['classes']
+        assert classes == sorted(shop.category[shop.category != ''].unique()) and set(pred.label) <= set(classes), classes
+        assert pred.name.str.contains('&').any(), pred.name.unique()  # names from the label map
+        assert 'catalog ' in log.splitlines()[0], log.splitlines()[0]
+        return log.strip().splitlines()[-2][:120]
+
+    @check('rakuten_predict --catalog')
+    def _():
+        log, _ = run('rakuten_predict', '--catalog', str(cat_dir/'catalog.csv'), *cols, '--model', str(cws/'models'/'fusion'),
+                     '--workspace', str(cws), '--out', str(d/'shop_predicted.csv'))
+        out = pd.read_csv(d/'shop_predicted.csv')
+        assert {'id', 'label', 'name', 'probability'} <= set(out.columns) and len(out) == 240, out.columns
+        return log.strip().splitlines()[-2][:120]
+
     declared = console_scripts()
     ran = {name.split()[0] for name in RESULTS}
     missing = sorted(set(declared) - ran)

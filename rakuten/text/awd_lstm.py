@@ -16,7 +16,7 @@ from fastai.text.all import (DataBlock, TextBlock, CategoryBlock, ColReader, Col
                              get_text_classifier, TextLearner, CrossEntropyLossFlat, accuracy, F1Score, Perplexity)
 import fastai.callback.data  # `weighted_dataloaders`
 from ..core import CODES, host_reachable
-from ..model import RakutenModel, to_codes, weights_file, WEIGHTS
+from ..model import RakutenModel, to_classes, label_classes, labelled, weights_file, WEIGHTS
 from ..balance import row_weights
 from ..distributed import distributed
 from fastcore.basics import patch
@@ -88,6 +88,8 @@ def fit(self:AWDLSTMModel,
         **kwargs, # other trainers' settings, ignored
        )->AWDLSTMModel:
     "Train the language model on the corpus, then the classifier with gradual unfreezing."
+    self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
+    train, valid = labelled(train), labelled(valid)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         lm = self.fit_lm(pd.concat([train.text, valid.text]) if corpus is None else corpus, lm_epochs, lm_lr, bs)
@@ -113,7 +115,7 @@ def fit(self:AWDLSTMModel,
 def predict_rows(self:AWDLSTMModel,
                  rows:pd.DataFrame, # rows with a `text`
                  bs:int=64, # batch size
-                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+                )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
     "Class probabilities of rows, from their text."
     dummy = pd.DataFrame({'text': ['x'], 'prdtypecode': [self.classes[0]], 'is_valid': [False]})
     with warnings.catch_warnings():
@@ -121,7 +123,7 @@ def predict_rows(self:AWDLSTMModel,
         dls = self._clas_block(self.vocab).dataloaders(dummy, bs=2)
         learn = TextLearner(dls, self.model, loss_func=CrossEntropyLossFlat())  # its callbacks reset the RNN and keep the logits
         probs, _ = learn.get_preds(dl=learn.dls.test_dl(pd.DataFrame({'text': rows.text.fillna('').tolist()}), bs=bs))
-    return to_codes(probs.float().numpy(), self.classes)
+    return to_classes(probs.float().numpy(), self.classes, self.classes)
 
 # %% ../../nbs/31_text.awd_lstm.ipynb #4ba978f1
 @patch
@@ -134,7 +136,7 @@ def save_weights(self:AWDLSTMModel, path:Path): save_model(self.model, path/WEIG
 @patch(cls_method=True)
 def from_config(cls:AWDLSTMModel, config:dict, path:Path)->AWDLSTMModel:
     m = cls(config['seq_len'], config['drop_mult'], config['max_vocab'], config['emb_sz'], config['n_hid'], config['n_layers'])
-    m.vocab, m.classes = config['vocab'], [int(c) for c in config['classes']]
+    m.vocab, m.classes = config['vocab'], config['classes']
     m.model = get_text_classifier(AWD_LSTM, len(m.vocab), len(m.classes), seq_len=m.seq_len, config=m._config(), drop_mult=m.drop_mult)
     load_tensors(m.model, weights_file(path))
     m.model.eval()

@@ -67,7 +67,7 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     scores, main = {}, is_main()  # with several processes, one writes
     for split in ('valid', 'test'):
         rows = labelled_rows(products, (split,), need='text')
-        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
+        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), m.classes, path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
     info = dict(name=name, model=model, scores=scores, seconds=round(seconds, 1))
     if main: m.save(ws.models/name, train=info)
     wait_for_everyone()

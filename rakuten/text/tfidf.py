@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from scipy.optimize import minimize_scalar
 from scipy.special import softmax, log_softmax
 from safetensors.numpy import save_file, load_file
-from ..model import RakutenModel, ModelError, to_codes, weights_file, check_settings, check_shape, CONFIG, WEIGHTS
+from ..model import RakutenModel, ModelError, to_classes, label_classes, labelled, plain_labels, weights_file, check_settings, check_shape, CONFIG, WEIGHTS
 from ..balance import row_weights
 from ..core import code_name
 from fastcore.basics import patch
@@ -64,13 +64,14 @@ class TfidfModel(RakutenModel):
 
     def fit(self,
             train:pd.DataFrame, # rows with `text` and `prdtypecode`
-            valid:pd.DataFrame|None=None, # not used: nothing to tune by epochs
+            valid:pd.DataFrame|None=None, # only its labels are read (the classes); nothing to tune by epochs
             balance:float=0, # class balancing power: rows weighted by `row_weights` (with their `weight` column, if any)
             **kwargs, # other trainers' settings, ignored
            )->TfidfModel:
         "Fit the vectorisers and the classifier on the training rows."
         self.word.fit(train.text); self.char.fit(train.text)
-        x, y = self.features(train.text), train.prdtypecode.astype(int).to_numpy()
+        self.classes = label_classes(train.prdtypecode, None if valid is None else valid.prdtypecode)
+        x, y = self.features(train.text), labelled(train).prdtypecode.to_numpy()
         w = row_weights(train, balance)
         if w is not None: w = w*len(train)
         self.clf.fit(x, y, sample_weight=w)
@@ -79,7 +80,7 @@ class TfidfModel(RakutenModel):
 
     def predict_rows(self,
                      rows:pd.DataFrame, # rows with a `text`
-                    )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+                    )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
         "Class probabilities of rows, from their text."
         x = self.features(rows.text)
         if self.classifier == 'svc':
@@ -87,13 +88,13 @@ class TfidfModel(RakutenModel):
             if d.ndim == 1: d = np.stack([-d, d], 1)  # two classes: one margin, for the second
             p = softmax(d/self.temperature, axis=1)
         else: p = self.clf.predict_proba(x)
-        return to_codes(p, self.clf.classes_)
+        return to_classes(p, self.clf.classes_, self.classes)
 
 # %% ../../nbs/30_text.tfidf.ipynb #828b00b8
 @patch
 def get_config(self:TfidfModel)->dict:
     return dict(classifier=self.classifier, C=self.C, max_features=self.max_features, min_df=self.min_df, temperature=self.temperature,
-                clf_classes=[int(c) for c in self.clf.classes_])
+                clf_classes=plain_labels(self.clf.classes_))
 
 @patch
 def save_weights(self:TfidfModel, path:Path):
@@ -134,6 +135,6 @@ def top_ngrams(model:TfidfModel, # a fitted model
               )->pd.DataFrame: # one row per class: its name and its strongest n-grams
     "The n-grams that weigh most for each class."
     names = np.concatenate([model.word.get_feature_names_out(), model.char.get_feature_names_out()])
-    rows = {int(c): ', '.join(names[np.argsort(-coef)[:n]]) for c, coef in zip(model.clf.classes_, model.clf.coef_)}
-    return pd.DataFrame({'category': [code_name(c, with_code=False) for c in rows], 'strongest n-grams': list(rows.values())},
+    rows = {c: ', '.join(names[np.argsort(-coef)[:n]]) for c, coef in zip(plain_labels(model.clf.classes_), model.clf.coef_)}
+    return pd.DataFrame({'category': [code_name(c, with_code=False, names=model.label_names or None) for c in rows], 'strongest n-grams': list(rows.values())},
                         index=pd.Index(list(rows), name='prdtypecode'))

@@ -18,12 +18,12 @@ from fastai.metrics import accuracy, F1Score
 import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp16` on Learner
 from fastcore.basics import patch
 from ..core import CODES, host_reachable
-from ..model import RakutenModel, to_codes, ModelError, adamw, weights_file
+from ..model import RakutenModel, to_classes, label_classes, labelled, ModelError, adamw, weights_file
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict
 
 # %% auto #0
-__all__ = ['from_hub', 'tiny_transformer', 'pad_batch', 'HFClassifier', 'TransformerModel']
+__all__ = ['from_hub', 'with_labels', 'tiny_transformer', 'pad_batch', 'HFClassifier', 'TransformerModel']
 
 # %% ../../nbs/32_text.transformer.ipynb #a5a725a5
 def from_hub(cls, # a transformers Auto class, e.g. `AutoTokenizer`
@@ -35,6 +35,19 @@ def from_hub(cls, # a transformers Auto class, e.g. `AutoTokenizer`
     try: return cls.from_pretrained(checkpoint, local_files_only=True, **kwargs)
     except OSError: raise ModelError(f"{checkpoint!r} is not a local folder, not in the Hugging Face cache, and the hub is "
                                      "unreachable: download it where there is network and pass its folder") from None
+
+# %% ../../nbs/32_text.transformer.ipynb #edcc74ff
+def with_labels(hf, # a Hugging Face sequence classifier
+                n:int, # classes it must output
+               ): # the same encoder under a new, untrained classification head of `n` outputs
+    "A sequence classifier re-headed for another label set (a catalog's classes), its encoder kept."
+    import tempfile
+    from transformers import AutoModelForSequenceClassification, logging as hf_logging
+    with tempfile.TemporaryDirectory() as d:
+        hf.save_pretrained(d)
+        verbosity = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()  # the new head's "newly initialized" notice
+        try: return AutoModelForSequenceClassification.from_pretrained(d, num_labels=n, ignore_mismatched_sizes=True)
+        finally: hf_logging.set_verbosity(verbosity)
 
 # %% ../../nbs/32_text.transformer.ipynb #f4361712
 def tiny_transformer(texts:list, # texts to train the tokenizer on
@@ -94,7 +107,8 @@ class TransformerModel(RakutenModel):
 
     def _items(self, texts, labels=None):
         ids = self.tok(list(pd.Series(texts).fillna('').astype(str)), truncation=True, max_length=self.max_len)['input_ids']
-        ys = [0]*len(ids) if labels is None else [self.classes.index(int(c)) for c in labels]
+        pos = {c: i for i, c in enumerate(self.classes)}
+        ys = [0]*len(ids) if labels is None else [pos[c] for c in labels]
         return list(zip(ids, ys))
 
     def _dl(self, items, bs, shuffle=False, wgts=None):
@@ -119,6 +133,9 @@ def fit(self:TransformerModel,
         **kwargs, # other trainers' settings, ignored
        )->TransformerModel:
     "Fine-tune with fastai's one-cycle schedule; mixed precision on a GPU."
+    self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
+    train, valid = labelled(train), labelled(valid)
+    if self.hf.config.num_labels != len(self.classes): self.hf = with_labels(self.hf, len(self.classes))
     wgts = row_weights(train, balance)
     dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
                       self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
@@ -136,7 +153,7 @@ def fit(self:TransformerModel,
 def predict_rows(self:TransformerModel,
                  rows:pd.DataFrame, # rows with a `text`
                  bs:int=256, # batch size
-                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+                )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
     "Class probabilities of rows, from their text: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
     return shard_predict(lambda ts: self._predict(ts, bs), list(rows.text.fillna('').astype(str)))
 
@@ -152,7 +169,7 @@ def _predict(self:TransformerModel, texts, bs):
             out.append(torch.softmax(model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits.float(), 1))  # kept on the device
     probs = np.zeros((len(items), len(self.classes)), np.float32)
     if out: probs[order] = torch.cat(out).cpu().numpy()  # one transfer, back in the input order
-    return to_codes(probs, self.classes)
+    return to_classes(probs, self.classes, self.classes)
 
 # %% ../../nbs/32_text.transformer.ipynb #a2975c09
 @patch
@@ -169,5 +186,5 @@ def from_config(cls:TransformerModel, config:dict, path:Path)->TransformerModel:
     weights_file(path/'hf')  # a truncated or pickled hf/model.safetensors: one line naming it
     m = cls(config['checkpoint'], config['max_len'], AutoTokenizer.from_pretrained(path/'hf'),
             AutoModelForSequenceClassification.from_pretrained(path/'hf', use_safetensors=True))
-    m.classes = [int(c) for c in config['classes']]
+    m.classes = config['classes']
     return m

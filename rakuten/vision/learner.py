@@ -21,7 +21,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastcore.basics import patch
 from ..core import CODES, Workspace, host_reachable
 from ..data import labelled_rows
-from ..model import RakutenModel, to_codes, weights_file, WEIGHTS, adamw, trained_on
+from ..model import RakutenModel, to_classes, label_classes, labelled, label_names_of, weights_file, WEIGHTS, adamw, trained_on
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
@@ -40,12 +40,13 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
                num_workers:int|None=None, # DataLoader processes (default: up to 8 reading a photo array, 16 decoding JPEGs)
                seed:int=42, # shuffling seed
                augment:bool=True, # random flips, rotations, zooms and lighting on training batches
+               classes:list|None=None, # the classes, in order (default: those of the rows' labels, see `label_classes`)
               ): # fastai DataLoaders
     "DataLoaders of the prepared photos of the train and valid splits."
     df = rows
     photos = photo_cache(df.image, img_size, num_workers=num_workers)  # None: decoded from the JPEGs in the workers
     tfms = [*aug_transforms(size=img_size, max_rotate=10, min_scale=0.8, max_warp=0)] if augment else []
-    dblock = DataBlock(blocks=(PhotoBlock(photos, img_size), CategoryBlock(vocab=CODES)), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
+    dblock = DataBlock(blocks=(PhotoBlock(photos, img_size), CategoryBlock(vocab=classes or label_classes(df.prdtypecode))), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
                        splitter=ColSplitter('is_valid'), batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
     if num_workers is None: num_workers = min(8 if photos else 16, os.cpu_count() or 1)  # reading the array is cheap; decoding JPEGs wants processes
     kw = dict(bs=bs, seed=seed, pin_memory=torch.cuda.is_available(), num_workers=num_workers)
@@ -125,8 +126,9 @@ class VisionModel(RakutenModel):
             **kwargs, # other trainers' settings, ignored
            )->VisionModel:
         "Train with fastai: `fine_tune` when pretrained, else `fit_one_cycle`."
-        rows = pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)])
-        dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed)
+        self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
+        rows = labelled(pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)]))
+        dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed, classes=self.classes)
         learn = make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs)
         with distributed(learn): self.learn = fit_vision(learn, epochs, lr)  # one process, or each its share of the batches
         self.pretrained = self.learn.pretrained_
@@ -192,7 +194,7 @@ def predict_rows(self:VisionModel,
                  bs:int|None=None, # photos per batch (default: 256 on a GPU, 64 on a CPU)
                  num_workers:int|None=None, # decoding processes (default: none for one batch or photos all in their array, else up to 16)
                  tta:bool=False, # test-time augmentation: average with the mirrored photo
-                )->np.ndarray: # (n, 27) probabilities, columns in `CODES` order
+                )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
     "Class probabilities of rows, from their photo, read from their photo array or decoded in parallel, batched on the model's device (split between processes, if several)."
     return shard_predict(lambda ps: self._predict(ps, bs, num_workers, tta), list(rows.image))
 
@@ -219,7 +221,7 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
                 if tta: p = (p + torch.softmax(model(x.flip(3)).float(), 1))/2
             out.append(p)  # stays on the device: no wait for the GPU until the end
     probs = torch.cat(out).cpu().numpy() if out else np.zeros((0, len(self.classes)), np.float32)
-    return to_codes(probs, self.classes)
+    return to_classes(probs, self.classes, self.classes)
 
 # %% ../../nbs/35_vision.learner.ipynb #56c62048
 @patch
@@ -236,7 +238,7 @@ def from_config(cls:VisionModel, config:dict, path:Path)->VisionModel:
     model, _ = create_timm_model(config['arch'], len(config['classes']), pretrained=False)
     model.load_state_dict(load_file(weights_file(path)))
     m = cls(config['arch'], config['img_size'], config.get('pretrained', False), model=model.eval())
-    m.mean, m.std, m.classes = config['mean'], config['std'], [int(c) for c in config['classes']]
+    m.mean, m.std, m.classes = config['mean'], config['std'], config['classes']
     return m
 
 # %% ../../nbs/35_vision.learner.ipynb #ce3115f9
@@ -272,6 +274,7 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     m = VisionModel(arch, img_size, pretrained, weights).fit(train, labelled_rows(products, ('valid',)), epochs, lr, bs, balance, num_workers, seed,
                                     cbs=[TrackingCallback()])  # its epochs go to the tracked run, if any
     m.trained_on = trained_on(train)  # for its model card
+    if 'label_name' in train: m.label_names = label_names_of(train)
     seconds = time.perf_counter() - t0
     main = is_main()  # with several processes, one writes
     if main:
@@ -280,7 +283,7 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     scores = {}
     for split in ('valid', 'test'):
         rows = labelled_rows(products, (split,))
-        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
+        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), m.classes, path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
     info = dict(name=name, scores=scores, seconds=round(seconds, 1), params=sum(p.numel() for p in m.model.parameters()), epochs=epochs)
     if main: m.save(ws.models/name, train=info)
     wait_for_everyone()

@@ -82,7 +82,9 @@ def preprocess_images(paths:list, # source photos
     dest.mkdir(parents=True, exist_ok=True)
     (dest/STAMP).write_text(stamp)
     paths = pd.Series(paths).astype(str)
-    outs = [str(dest/Path(p).name) for p in paths]
+    names = [Path(p).name for p in paths]
+    if len(set(names)) < len(names): names = [f"{k}_{n}" for k, n in enumerate(names)]  # photos of the same name in several folders (a catalog's): kept apart
+    outs = [str(dest/n) for n in names]
     res = parallel(_prep_one, list(zip(paths, outs)), prep=prep, n_workers=n_workers if n_workers is not None else os.cpu_count(),
                    progress=progress, chunksize=32)
     df = pd.DataFrame(list(res), columns=['status', 'note'], index=paths.index)
