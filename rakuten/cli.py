@@ -305,7 +305,7 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
                     method:str='gradcam', # gradcam, gradcam++ or eigencam
                     per_class:int=2, # right and wrong examples per class
                     split:str='test', # which split's products to show
-                    classes:str='', # space-separated codes to show (default: every class)
+                    classes:str='', # space-separated classes to show: codes, or a catalog's labels (default: every class)
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
     "Save a Grad-CAM gallery per class under reports/figures/gradcam/; e.g. `rakuten_gradcam --model vision_efficientnet_b0 --classes '2583 1280'`"
@@ -314,20 +314,21 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
         from rakuten.gradcam import CAM_METHODS, gradcam_galleries
         if method not in CAM_METHODS: raise RakutenError(f"--method {method!r}: unknown; use one of {list(CAM_METHODS)}")
         if split not in ('train', 'valid', 'test'): raise RakutenError(f"--split {split!r}: unknown; use train, valid or test")
-        bad = [c for c in classes.split() if not c.isdigit() or int(c) not in CODES]
-        if bad: raise RakutenError(f"--classes {' '.join(bad)}: not product type codes; use codes of CODES, e.g. --classes '2583 1280'")
         import pandas as pd, matplotlib.pyplot as plt
         from rakuten.prepare import prepare
         from rakuten.sample import get_data
-        from rakuten.data import load_products
+        from rakuten.data import load_products, labelled
         from rakuten.vision.learner import VisionModel
         vm = VisionModel.load(ws.models/model)
+        by_name = {str(c): c for c in vm.classes}  # the model's classes: the challenge's codes, or a catalog's labels
+        bad = [c for c in classes.split() if c not in by_name]
+        if bad: raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model}; it knows {', '.join(list(by_name)[:6])}...")
         prepared = ws.processed/'products.parquet'  # the pipeline's; else prepared now (photos only: no translation)
         products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
-        products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
-        rows = products[(products.split == split) & products.prdtypecode.notna()].assign(prdtypecode=lambda d: d.prdtypecode.astype(int))
+        if 'catalog_id' not in products: products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image  # a catalog's galleries show the prepared photo
+        rows = labelled(products[products.split == split])
         out = ws.figures('gradcam')
-        wanted = [int(c) for c in classes.split()] or sorted(rows.prdtypecode.unique())
+        wanted = [by_name[c] for c in classes.split()] or sorted(rows.prdtypecode.unique())
         with plt.rc_context({'figure.max_open_warning': 0}): figs = gradcam_galleries(vm, rows, wanted, per_class, method)
         for c, fig in figs.items(): fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
         missing = [c for c in wanted if c not in figs]
