@@ -55,21 +55,32 @@ def tiny_transformer(texts:list, # texts to train the tokenizer on
                      hidden_size:int=64, # width of the network
                      layers:int=2, # transformer layers
                      vocab_size:int=2000, # WordPiece vocabulary size
+                     seed:int=0, # seed of the random weights: the same checkpoint every time
                     )->Path: # the checkpoint folder
-    "A small random CamemBERT and a WordPiece tokenizer trained on `texts`, saved as a Hugging Face checkpoint."
+    "A small random CamemBERT and a WordPiece tokenizer of the words and characters of `texts`, saved as a Hugging Face checkpoint; the same arguments give the same checkpoint."
     import tokenizers
+    from collections import Counter
     from transformers import PreTrainedTokenizerFast, CamembertConfig, CamembertForSequenceClassification
     wp = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token='<unk>'))
     wp.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=True)
     wp.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
-    wp.train_from_iterator(texts, tokenizers.trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=['<pad>', '<unk>', '<s>', '</s>', '<mask>']))
+    specials = ['<pad>', '<unk>', '<s>', '</s>', '<mask>']
+    words = Counter(w for t in texts for w, _ in wp.pre_tokenizer.pre_tokenize_str(wp.normalizer.normalize_str(str(t))))
+    chars = sorted({c for w in words for c in w})  # every word can be spelt: no unknown token for text like the sample's
+    common = sorted((w for w in words if len(w) > 1), key=lambda w: (-words[w], w))[:max(0, vocab_size - len(specials) - 2*len(chars))]
+    vocab = specials + chars + ['##' + c for c in chars] + common  # counted, not trained: the same texts give the same ids every time
+    wp.model = tokenizers.models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token='<unk>')
     wp.post_processor = tokenizers.processors.TemplateProcessing(single='<s> $A </s>', special_tokens=[('<s>', 2), ('</s>', 3)])
     tok = PreTrainedTokenizerFast(tokenizer_object=wp, pad_token='<pad>', unk_token='<unk>', bos_token='<s>', eos_token='</s>',
                                   cls_token='<s>', sep_token='</s>', mask_token='<mask>')
     cfg = CamembertConfig(vocab_size=wp.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=2,
                           intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0, bos_token_id=2, eos_token_id=3,
                           num_labels=27)
-    CamembertForSequenceClassification(cfg).save_pretrained(folder); tok.save_pretrained(folder)
+    import torch
+    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state untouched
+        torch.manual_seed(seed)
+        net = CamembertForSequenceClassification(cfg)
+    net.save_pretrained(folder); tok.save_pretrained(folder)
     return Path(folder)
 
 # %% ../../nbs/32_text.transformer.ipynb #a59d95e9
