@@ -19,6 +19,7 @@ def class_weights(labels:pd.Series|np.ndarray, # the class of each training row
     w = labels.map(labels.value_counts().astype(float)**-power).to_numpy()
     return w/w.sum()
 
+# %% ../nbs/04_balance.ipynb #16d05e3e
 def resample_index(labels:pd.Series|np.ndarray, # the class of each training row
                    target:int|str='median', # rows per class: a number, or 'median', 'max', 'min' of the counts
                    seed:int=42, # which rows are repeated or dropped
@@ -40,5 +41,7 @@ def row_weights(rows:pd.DataFrame, # training rows with `prdtypecode`, maybe a `
                )->np.ndarray|None: # one weight per row, summing to 1; None when all rows weigh the same
     "Per-row sampling weights: class balancing times the rows' own `weight`."
     w = class_weights(rows.prdtypecode, balance) if balance else np.full(len(rows), 1/len(rows))
-    if 'weight' in rows.columns: w = w*rows.weight.to_numpy(float); w = w/w.sum()
+    if 'weight' in rows.columns:
+        w = w*rows.weight.to_numpy(float)
+        w = w/w.sum()
     return None if np.allclose(w, w[0]) else w

@@ -21,12 +21,14 @@ __all__ = ['DEFAULT_ARCHS', 'count_params', 'check_specs', 'measure_model', 'ben
            'plot_per_class_heatmap', 'benchmark_images', 'benchmark_text', 'read_specs']
 
 # %% ../nbs/40_benchmark.ipynb #4fa79fbc
-DEFAULT_ARCHS = ('efficientnet_b0', 'resnet50', 'convnext_tiny', 'mobilenetv3_large_100', 'vit_small_patch16_224')  # candidates of a real run
+# candidates of a real run
+DEFAULT_ARCHS = ('efficientnet_b0', 'resnet50', 'convnext_tiny', 'mobilenetv3_large_100', 'vit_small_patch16_224')
 
 def _peak_start()->int:
     if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
+# %% ../nbs/40_benchmark.ipynb #eac3a889
 def _peak_mb(start_kb:int)->float:
     if torch.cuda.is_available(): return torch.cuda.max_memory_allocated()/2**20
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start_kb)/1024
@@ -71,8 +73,10 @@ def measure_model(name:str, # the row's name
     probs = model.predict(test)
     infer_s = time.perf_counter() - t0
     res = evaluate(test.prdtypecode, probs, model.classes, name=name)
-    return dict(model=name, **res['scores'], params_m=count_params(model)/1e6, train_s_per_epoch=train_s/max(1, fit.get('epochs', 1)),
-                infer_per_s=len(test)/infer_s, peak_mem_mb=_peak_mb(mem0), per_class_f1={c: v['f1'] for c, v in res['per_class'].items()})
+    return dict(model=name, **res['scores'], params_m=count_params(model)/1e6,
+                train_s_per_epoch=train_s/max(1, fit.get('epochs', 1)),
+                infer_per_s=len(test)/infer_s, peak_mem_mb=_peak_mb(mem0),
+                    per_class_f1={c: v['f1'] for c, v in res['per_class'].items()})
 
 # %% ../nbs/40_benchmark.ipynb #b623ea52
 def _cached(path:Path, settings:dict)->dict|None:
@@ -98,7 +102,9 @@ def benchmark_models(products:pd.DataFrame, # `products.parquet`
         if r is not None: print(f"{name}: done earlier with the same settings")
         else:
             try: r = dict(settings=settings, **measure_model(name, spec, products, seed))
-            except Exception as e: print(f"{name}: skipped ({type(e).__name__}: {str(e).splitlines()[0][:200]})"); continue
+            except Exception as e:
+                print(f"{name}: skipped ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+                continue
             path.write_text(json.dumps(r, indent=1))
         rows.append(r)
     return write_results(rows, out_dir)
@@ -114,7 +120,8 @@ def write_results(rows:list, # results of `measure_model`
     table = table.sort_values('weighted_f1', ascending=False)
     table.to_csv(out_dir/'results.csv')
     (out_dir/'results.md').write_text(markdown_table(table.round(4)) + '\n')
-    as_class = lambda c: int(c) if str(c).isdigit() and int(c) in CODES else c  # JSON keys are strings: the challenge's codes back to ints
+    # JSON keys are strings: the challenge's codes back to ints
+    as_class = lambda c: int(c) if str(c).isdigit() and int(c) in CODES else c
     per_class = pd.DataFrame({r['model']: {as_class(c): v for c, v in r['per_class_f1'].items()} for r in rows})
     figs = {'f1_vs_time': plot_tradeoff(table, 'train_s_per_epoch', 'training seconds per epoch'),
             'f1_vs_params': plot_tradeoff(table, 'params_m', 'parameters (millions)'),
@@ -132,7 +139,8 @@ def plot_tradeoff(table:pd.DataFrame, # from `write_results`
     "Weighted F1 against a cost, one labelled point per model."
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter(table[x], table.weighted_f1)
-    for m, r in table.iterrows(): ax.annotate(m, (r[x], r.weighted_f1), fontsize=8, xytext=(4, 4), textcoords='offset points')
+    for m, r in table.iterrows():
+        ax.annotate(m, (r[x], r.weighted_f1), fontsize=8, xytext=(4, 4), textcoords='offset points')
     ax.set(xlabel=xlabel, ylabel='test weighted F1', xscale='log')
     fig.tight_layout()
     return fig
@@ -162,8 +170,10 @@ def benchmark_images(products:pd.DataFrame, # `products.parquet`
                      num_workers:int|None=None, # DataLoader processes (default: fastai's)
                     )->pd.DataFrame: # one row per architecture
     "Train and measure several image architectures under one budget."
-    budget = dict(kind='vision', img_size=img_size, pretrained=pretrained, epochs=epochs, bs=bs, lr=lr, num_workers=num_workers)
-    return benchmark_models(products, ws, {a: dict(budget, arch=a) for a in archs}, 'benchmark_images_models_results', seed)
+    budget = dict(kind='vision', img_size=img_size, pretrained=pretrained, epochs=epochs, bs=bs, lr=lr,
+                  num_workers=num_workers)
+    return benchmark_models(products, ws, {a: dict(budget, arch=a) for a in archs}, 'benchmark_images_models_results',
+                            seed)
 
 # %% ../nbs/40_benchmark.ipynb #e60aebf0
 def benchmark_text(products:pd.DataFrame, # `products.parquet`

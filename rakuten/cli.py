@@ -21,7 +21,10 @@ def _user_error_parsers(anno_parser):
     if getattr(anno_parser, '_rakuten', False): return anno_parser
     def _parser(*args, **kwargs):
         p = anno_parser(*args, **kwargs)
-        def error(message): p.print_usage(sys.stderr); print(f"error: {message}", file=sys.stderr); sys.exit(1)
+        def error(message):
+            p.print_usage(sys.stderr)
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(1)
         p.error = error
         return p
     _parser._rakuten = True
@@ -37,6 +40,7 @@ def changed_settings(command, # a console command
     ps = inspect.signature(command).parameters
     return {k: v for k, v in args.items() if k in ps and k not in ('data', 'workspace', 'quiet') and v != ps[k].default}
 
+# %% ../nbs/97_cli.ipynb #eb2c97bd
 def start_line(command:str, # the command's name
                ws=None, # its `Workspace`, if it has one
                data:str|None=None, # its `--data` (None: the embedded sample)
@@ -45,7 +49,8 @@ def start_line(command:str, # the command's name
               )->str: # one line
     "The first line a command prints: what runs, on which workspace and data, with which non-default settings."
     parts = [f"workspace {ws.root}"] if ws is not None else []
-    parts.append(what or (f"data {Path(data).expanduser().absolute()} (official layout)" if data else "data: the embedded sample"))
+    parts.append(what or (f"data {Path(data).expanduser().absolute()} (official layout)" if data
+                          else "data: the embedded sample"))
     return f"{command}: {', '.join(parts)}, settings {settings or {}}"
 
 # %% ../nbs/97_cli.ipynb #97c11a13
@@ -61,17 +66,21 @@ def command_run(command, # the console command (its name and defaults are read f
     name, quiet = command.__name__, args.get('quiet', False)
     with console_command(quiet), ExitStack() as stack:
         ws = Workspace(args.get('workspace'))
-        if lock: stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops the command at once
+        if lock:
+            stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops the command at once
         if int(os.environ.get('RANK', '0')) == 0:
             what = what or (f"catalog {Path(args['catalog']).expanduser().absolute()}" if args.get('catalog') else None)
             print(start_line(name, ws, args.get('data'), changed_settings(command, args), what), flush=True)
         run = None
         if track:
             from rakuten.tracking import tracking
-            settings = {k: v for k, v in args.items() if k in inspect.signature(command).parameters and k not in ('quiet', 'no_tracking')}
-            run = stack.enter_context(tracking(name, settings, ws=ws, enabled=not args.get('no_tracking', False), quiet=quiet))
+            settings = {k: v for k, v in args.items() if k in inspect.signature(command).parameters
+                        and k not in ('quiet', 'no_tracking')}
+            run = stack.enter_context(tracking(name, settings, ws=ws, enabled=not args.get('no_tracking', False),
+                                               quiet=quiet))
         yield ws, run
 
+# %% ../nbs/97_cli.ipynb #c8605d65
 def flat_scores(scores:dict, # scores, possibly nested: {'test': {'weighted_f1': ...}}
                 prefix:str='', # put before every name
                )->dict: # {'test_weighted_f1': ...}: numbers only
@@ -82,6 +91,7 @@ def flat_scores(scores:dict, # scores, possibly nested: {'test': {'weighted_f1':
         elif isinstance(v, (int, float)) and not isinstance(v, bool): out[f"{prefix}{k}"] = v
     return out
 
+# %% ../nbs/97_cli.ipynb #3b71ba35
 def log_trained(run, # the command's `TrackedRun`
                 info:dict, # what `train_text` / `train_vision` return: name, path, scores
                 ws, # the workspace
@@ -105,7 +115,8 @@ def data_or_catalog(data:str|None, # --data: a folder in the official layout
     "The data a command reads: `--data` or `--catalog` with its columns, not both."
     from rakuten.core import RakutenError
     if catalog is None: return data
-    if data is not None: raise RakutenError("give --data (the official layout) or --catalog (a file of one's own), not both")
+    if data is not None:
+        raise RakutenError("give --data (the official layout) or --catalog (a file of one's own), not both")
     from rakuten.data import Catalog
     return Catalog(catalog, text, image, label, id, label_names)
 
@@ -129,8 +140,10 @@ def rakuten_sample(dest:str, # folder to write the dataset into
         start = time.perf_counter()
         if catalog:
             f = make_catalog(dest, n=n, img_size=img_size, seed=seed)
-            print(f"wrote a catalog of {n} products at {img_size} px -> {f} (train it: rakuten_pipeline --catalog {f} --text name,details "
-                  f"--image picture --label category --id sku --label_names {f.parent/'category_names.csv'} --budget sample)")
+            print(f"wrote a catalog of {n} products at {img_size} px -> {f} (train it: rakuten_pipeline --catalog "
+                  f"{f} --text name,details "
+                  f"--image picture --label category --id sku --label_names {f.parent/'category_names.csv'} "
+                  f"--budget sample)")
             return
         make_sample(dest, n=n, img_size=img_size, seed=seed, label_noise=label_noise)
         if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
@@ -155,7 +168,8 @@ def rakuten_prepare(data:str=None, # folder in the official layout (default: the
     "Prepare the data: validated products, split, clean French text, prepared photos -> products.parquet; e.g. `rakuten_prepare --data path/to/challenge --workspace ws`"
     with command_run(rakuten_prepare, locals()) as (ws, _):
         from rakuten.prepare import prepare
-        prepare(data_or_catalog(data, catalog, text, image, label, id, label_names), ws, img_size=img_size, translate=not no_translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
+        prepare(data_or_catalog(data, catalog, text, image, label, id, label_names), ws, img_size=img_size,
+                translate=not no_translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
 
 # %% ../nbs/97_cli.ipynb #97c11a25
 @call_parse
@@ -205,7 +219,8 @@ def rakuten_train_vision(data:str=None, # folder in the official layout (default
         from rakuten.prepare import prepare
         from rakuten.vision.learner import train_vision
         products = prepare(data, ws, img_size=img_size, translate=not no_translate)
-        with stage('train_vision'): info = train_vision(products, ws, arch, epochs, lr, bs, img_size, not no_pretrained, weights, balance)
+        with stage('train_vision'):
+            info = train_vision(products, ws, arch, epochs, lr, bs, img_size, not no_pretrained, weights, balance)
         log_trained(run, info, ws)
         print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
               f"in {info['seconds']:.0f} s -> {info['path']}")
@@ -218,6 +233,7 @@ def _model_folder(model:str|None, ws)->Path:
     p = Path(model)
     return p if p.is_dir() or not (ws.models/model).is_dir() else ws.models/model
 
+# %% ../nbs/97_cli.ipynb #cbeaa1ff
 @call_parse
 def rakuten_predict(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                     products:str=None, # a CSV/Parquet of new products: designation, description, image (a photo path relative to the file)
@@ -244,8 +260,10 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
         if products or catalog:
             rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id)
             pred, _ = predictor.predict(rows)
-            path = Path(out or ws.reports/'predictions.csv'); path.parent.mkdir(parents=True, exist_ok=True)
-            pd.concat([rows[[c for c in ('id', 'designation') if c in rows]], pred], axis=1).to_csv(path, index_label='row')
+            path = Path(out or ws.reports/'predictions.csv')
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pd.concat([rows[[c for c in ('id', 'designation') if c in rows]], pred], axis=1).to_csv(path,
+                index_label='row')
         else:
             from rakuten.sample import get_data
             x_path = Path(x_file) if x_file else get_data(data, ws)/'X_test_update.csv'
@@ -256,7 +274,8 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
             path = write_submission(pred, probs, out or ws.reports/'submission.csv')
         sources = pd.Series(pred.source).str.split(':').str[0].value_counts().to_dict()
         run.log_params({'model_folder': str(folder), 'model_kind': read_config(folder)['kind']})
-        run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v for k, v in sources.items()})
+        run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v
+                                                   for k, v in sources.items()})
         run.log_artifacts(path, 'predictions')
         print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']}; {sources}) -> {path}")
 
@@ -288,10 +307,12 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
             run.log_metrics({f"{m}_weighted_f1": v for m, v in table.weighted_f1.items()})
             run.log_artifacts(ws.figures(folder), folder)
         if archs.split():
-            with stage('benchmark: images'): t = benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained)
+            with stage('benchmark: images'):
+                t = benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained)
             report('benchmark_images_models_results', t)
         if text_models.split():
-            with stage('benchmark: text'): t = benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32))
+            with stage('benchmark: text'):
+                t = benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32))
             report('benchmark_text_models_results', t)
         if extra:
             with stage('benchmark: specs'): t = benchmark_models(products, ws, extra)
@@ -312,8 +333,10 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
     with command_run(rakuten_gradcam, locals()) as (ws, _):
         from rakuten.core import CODES, RakutenError
         from rakuten.gradcam import CAM_METHODS, gradcam_galleries
-        if method not in CAM_METHODS: raise RakutenError(f"--method {method!r}: unknown; use one of {list(CAM_METHODS)}")
-        if split not in ('train', 'valid', 'test'): raise RakutenError(f"--split {split!r}: unknown; use train, valid or test")
+        if method not in CAM_METHODS:
+            raise RakutenError(f"--method {method!r}: unknown; use one of {list(CAM_METHODS)}")
+        if split not in ('train', 'valid', 'test'):
+            raise RakutenError(f"--split {split!r}: unknown; use train, valid or test")
         import pandas as pd, matplotlib.pyplot as plt
         from rakuten.prepare import prepare
         from rakuten.sample import get_data
@@ -322,17 +345,26 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
         vm = VisionModel.load(ws.models/model)
         by_name = {str(c): c for c in vm.classes}  # the model's classes: the challenge's codes, or a catalog's labels
         bad = [c for c in classes.split() if c not in by_name]
-        if bad: raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model}; it knows {', '.join(list(by_name)[:6])}...")
+        if bad:
+            raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model}; it knows "
+                               f"{', '.join(list(by_name)[:6])}...")
         prepared = ws.processed/'products.parquet'  # the pipeline's; else prepared now (photos only: no translation)
-        products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
-        if 'catalog_id' not in products: products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image  # a catalog's galleries show the prepared photo
+        products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size,
+                                                                               translate=False)
+        if 'catalog_id' not in products:
+            # a catalog's galleries show the prepared photo
+            products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
         rows = labelled(products[products.split == split])
         out = ws.figures('gradcam')
         wanted = [by_name[c] for c in classes.split()] or sorted(rows.prdtypecode.unique())
-        with plt.rc_context({'figure.max_open_warning': 0}): figs = gradcam_galleries(vm, rows, wanted, per_class, method)
-        for c, fig in figs.items(): fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+        with plt.rc_context({'figure.max_open_warning': 0}):
+            figs = gradcam_galleries(vm, rows, wanted, per_class, method)
+        for c, fig in figs.items():
+            fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight')
+            plt.close(fig)
         missing = [c for c in wanted if c not in figs]
-        print(f"{len(figs)} galleries -> {out}" + (f"; no product with a photo in the {split} split for {missing}" if missing else ''))
+        print(f"{len(figs)} galleries -> {out}" + (f"; no product with a photo in the {split} split for {missing}"
+                                                   if missing else ''))
 
 # %% ../nbs/97_cli.ipynb #97c11a34
 @call_parse
@@ -369,13 +401,16 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
     "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report; e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
     with command_run(rakuten_pipeline, locals(), track=not dry_run) as (ws, run):
         from rakuten.pipeline import SettingsError, print_dry_run, run_recipe, run_pipeline
-        over = dict(text_model=text_model, arch=arch, img_size=img_size, epochs_text=epochs_text, epochs_vision=epochs_vision,
+        over = dict(text_model=text_model, arch=arch, img_size=img_size, epochs_text=epochs_text,
+                    epochs_vision=epochs_vision,
                     lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
         if no_pretrained: over['pretrained'] = False
         if no_translate: over['translate'] = False
-        if photo_cache_gb is not None: os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # read by every photo array
+        if photo_cache_gb is not None:
+            os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # read by every photo array
         data = data_or_catalog(data, catalog, text, image, label, id, label_names)
-        if dry_run and not recipe: raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")
+        if dry_run and not recipe:
+            raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")
         if dry_run: print_dry_run(data, ws, recipe, members, folds, refit)
         elif recipe:
             rep = run_recipe(data, ws, recipe, members, folds, clean_labels=clean_labels, refit=refit or None,

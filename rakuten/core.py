@@ -74,7 +74,8 @@ def code_name(code:int|str,      # a class: a `prdtypecode`, or a catalog's labe
 
 # %% ../nbs/00_core.ipynb #eb55e647
 FIGURE_DIRS = ('analyse_explo_images', 'benchmark_images_models_results', 'benchmark_text_models_results',
-               'benchmark_models_results', 'models_training', 'gradcam', 'label_issues')  # subfolders of `reports/figures`
+               # subfolders of `reports/figures`
+               'benchmark_models_results', 'models_training', 'gradcam', 'label_issues')
 
 class Workspace:
     "The folder tree shared by all stages: data (raw, interim, processed), models and reports."
@@ -99,7 +100,8 @@ class Workspace:
 
     def figures(self, name:str='')->Path: # one of `FIGURE_DIRS`, or '' for `reports/figures` itself
         "The folder for the figures of one analysis."
-        if name and name not in FIGURE_DIRS: raise ValueError(f"Unknown figure folder {name!r}; expected one of {FIGURE_DIRS}")
+        if name and name not in FIGURE_DIRS:
+            raise ValueError(f"Unknown figure folder {name!r}; expected one of {FIGURE_DIRS}")
         return self._dir('reports', 'figures', name)
 
     def __repr__(self): return f"Workspace({str(self.root)!r})"
@@ -108,6 +110,7 @@ class Workspace:
 class RakutenError(Exception):
     "A problem with the user's input or setup — a file, a model folder, a setting; the message says where and what to do."
 
+# %% ../nbs/00_core.ipynb #a2030e8d
 class WorkspaceBusy(RakutenError):
     "Another run holds the workspace."
 
@@ -121,7 +124,9 @@ def workspace_lock(ws:Workspace, # the workspace to hold
                   ):
     "Hold a workspace for this process while the block runs; `WorkspaceBusy` naming the holder if another process has it."
     from filelock import FileLock, Timeout
-    if int(os.environ.get('RANK', '0')) != 0: yield ws; return  # a distributed run: its main process holds it
+    if int(os.environ.get('RANK', '0')) != 0:
+        yield ws
+        return  # a distributed run: its main process holds it
     ws.root.mkdir(parents=True, exist_ok=True)
     path = ws.root/LOCK_FILE
     if str(path) not in _LOCKS: _LOCKS[str(path)] = FileLock(path, thread_local=False)
@@ -132,7 +137,8 @@ def workspace_lock(ws:Workspace, # the workspace to hold
         raise WorkspaceBusy(f"{ws.root}: another rakuten run ({who or 'another process'}) is using this workspace; "
                             f"wait for it to end, or use another workspace") from None
     if lock.lock_counter == 1:  # first taken here: say who holds it
-        path.write_text(f"pid {os.getpid()}, {Path(sys.argv[0]).name or 'python'}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        path.write_text(f"pid {os.getpid()}, {Path(sys.argv[0]).name or 'python'}, since "
+                        f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
     try: yield ws
     finally: lock.release()
 
@@ -147,10 +153,10 @@ def stage(name:str, # what runs, e.g. 'prepare: photos' or 'image'
     try: yield name
     finally: _STAGES.pop()
 
+# %% ../nbs/00_core.ipynb #d462aa24
 def current_stage()->str: # the innermost open stage, or ''
     "The stage progress lines are labelled with now."
     return _STAGES[-1] if _STAGES else ''
-
 
 # %% ../nbs/00_core.ipynb #0067e799
 class LogProgressBar(ConsoleProgressBar):
@@ -176,6 +182,7 @@ class LogProgressBar(ConsoleProgressBar):
 
     def on_iter_end(self): ProgressBar.on_iter_end(self)
 
+# %% ../nbs/00_core.ipynb #cc49bc92
 class LogMasterBar(ConsoleMasterBar):
     "fastprogress's console master bar with `LogProgressBar` children: epoch tables as plain lines."
     pcls = LogProgressBar
@@ -183,10 +190,12 @@ class LogMasterBar(ConsoleMasterBar):
         MasterBar.__init__(self, gen, LogProgressBar, total)
         self.total_time = total_time
 
+# %% ../nbs/00_core.ipynb #04a8e825
 class QuietProgressBar(LogProgressBar):
     "A progress bar that prints nothing."
     def on_update(self, val, text): pass
 
+# %% ../nbs/00_core.ipynb #45520b79
 class QuietMasterBar(LogMasterBar):
     "A master bar that prints nothing, not even the epoch tables."
     pcls = QuietProgressBar
@@ -204,6 +213,7 @@ def use_progress(bars:tuple, # (master bar class, progress bar class)
         for name, (was, new) in old.items():
             if getattr(mod, name, None) is was: setattr(mod, name, new)
 
+# %% ../nbs/00_core.ipynb #89dacb0f
 def log_bars(quiet:bool=False, # no progress at all
              stream=None, # where the output goes (default: stdout)
             )->tuple|None: # the bars `use_progress` should install, or None to keep fastprogress's choice
@@ -222,13 +232,17 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
     if bars: use_progress(bars)
     try: yield
     except KeyboardInterrupt:
-        print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr); sys.exit(130)
+        print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
     except Exception as e:
         if os.environ.get('RAKUTEN_DEBUG', '') not in ('', '0'): raise
-        disk = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM)
+        disk = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES,
+                                                      errno.EPERM)
         user = disk or isinstance(e, (RakutenError, FileNotFoundError))
-        msg = f"{e.filename}: {e.strerror}" if disk and e.filename else str(e)  # a full or read-only disk: the user's to fix
-        print(f"error: {msg}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        # a full or read-only disk: the user's to fix
+        msg = f"{e.filename}: {e.strerror}" if disk and e.filename else str(e)
+        print(f"error: {msg}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 "
+                                           f"shows the traceback)", file=sys.stderr)
         sys.exit(1 if user else 2)
 
 # %% ../nbs/00_core.ipynb #13a0526a
@@ -243,7 +257,8 @@ def regular_file(path:str|Path, # a file to read
     except OSError as e: raise error(f"{path}: cannot read this {what} ({e.strerror or e})") from None
     if stat.S_ISREG(mode): return path
     kind = ('a folder' if stat.S_ISDIR(mode) else 'a FIFO (named pipe)' if stat.S_ISFIFO(mode) else
-            'a socket' if stat.S_ISSOCK(mode) else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else 'not a file')
+            'a socket' if stat.S_ISSOCK(mode) else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else 'not a file')
     raise error(f"{path}: the {what} is {kind}, not a regular file")
 
 # %% ../nbs/00_core.ipynb #460fe07f
@@ -263,9 +278,10 @@ def image_grid(n:int, # number of images
                ncols:int=6, # images per row
                cell:tuple=(1.6, 1.8), # width and height of one cell, in inches
               )->tuple: # (figure, list of `n` axes)
-    "A matplotlib figure with a grid of `n` image cells, axes hidden."
-    import matplotlib.pyplot as plt
+    "A matplotlib figure with a grid of `n` image cells, axes hidden (fastai's `get_grid`, sized per cell)."
+    from fastai.vision.data import get_grid
     nrows = max(1, (n + ncols - 1)//ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*cell[0], nrows*cell[1]), squeeze=False)
-    for ax in axs.flat: ax.axis('off')
-    return fig, list(axs.flat[:n])
+    fig, axs = get_grid(n, nrows=nrows, ncols=ncols, figsize=(ncols*cell[0], nrows*cell[1]), return_fig=True,
+                        squeeze=False)
+    for ax in axs: ax.axis('off')
+    return fig, list(axs)

@@ -34,13 +34,16 @@ def plain_labels(values, # labels as numpy or pandas hold them
 # %% ../nbs/01_data.ipynb #4b022708
 def _is_int(v)->bool: return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
+# %% ../nbs/01_data.ipynb #17c5cbb5
 def label_classes(*labels, # label columns (Series, arrays or lists) of the rows a model learns from; None is skipped
                  )->list: # the classes: the columns of every prediction
     "The classes of labelled rows: the challenge's 27 codes when the labels are integers, else the distinct labels, sorted."
     values = [v for l in labels if l is not None for v in pd.Series(l, dtype=object).dropna()]
     if all(_is_int(v) for v in values):
         unknown = sorted({int(v) for v in values} - set(CODES))
-        if unknown: raise DataError(f"labels {unknown[:5]} are integers but not product type codes of the challenge; give a catalog's labels as text")
+        if unknown:
+            raise DataError(f"labels {unknown[:5]} are integers but not product type codes of the challenge; give a "
+                            f"catalog's labels as text")
         return CODES
     return sorted({str(v) for v in values})
 
@@ -70,6 +73,7 @@ def _check_utf8(path:Path):
         raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}); "
                         "the official files are UTF-8 — was the file re-saved in another encoding?") from None
 
+# %% ../nbs/01_data.ipynb #b2f1e360
 _INT64 = (-2**63, 2**63 - 1)
 
 def _parse_id(v)->int|str:
@@ -83,6 +87,7 @@ def _parse_id(v)->int|str:
         i = int(f)
     return i if _INT64[0] <= i <= _INT64[1] else f'{s} does not fit in a 64-bit integer (ids are between -2**63 and 2**63-1)'
 
+# %% ../nbs/01_data.ipynb #41bfd5ec
 def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
     "A column of integer ids that fit int64, checked value by value (never wrapped around); anything else names its line."
     if pd.api.types.is_signed_integer_dtype(col): return col.astype('int64')
@@ -91,6 +96,7 @@ def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
     if bad is not None: raise DataError(f"{path}: line {bad + 2}: {what} {ids[bad]}, found {col.iloc[bad]!r}")
     return pd.Series(ids, index=col.index, dtype='int64')
 
+# %% ../nbs/01_data.ipynb #6eb9fb79
 def read_official_csv(path:str|Path, # one of the official CSV files
                       columns:list, # the columns expected after the unnamed index column
                      )->pd.DataFrame: # the rows, indexed by the file's index column
@@ -99,7 +105,8 @@ def read_official_csv(path:str|Path, # one of the official CSV files
     _check_utf8(regular_file(path, error=DataError))  # a folder or a FIFO is refused before it is opened
     with path.open(encoding='utf-8') as f: header = f.readline()
     if ';' in header and ',' not in header:
-        raise DataError(f"{path}: columns are separated by ';' — the official files are comma-separated; re-export it with ','")
+        raise DataError(f"{path}: columns are separated by ';' — the official files are comma-separated; "
+                        f"re-export it with ','")
     try: df = pd.read_csv(path, index_col=0, encoding='utf-8', keep_default_na=False, na_values=[''])
     except pd.errors.ParserError as e: raise DataError(f"{path}: not a valid CSV file ({str(e).strip()})") from None
     if df.index.name not in (None, ''):
@@ -127,12 +134,14 @@ def read_labels(path:str|Path)->pd.Series: # the Y file
                         f"{' ...' if len(rows)>5 else ''} ({unknown.sum()} rows)")
     return y
 
+# %% ../nbs/01_data.ipynb #e587fb48
 def _warn_missing_titles(x:pd.DataFrame, path):
     empty = x.designation.isna() | (x.designation.astype(str).str.strip()=='')
     if empty.any():
         warnings.warn(f"{path}: {empty.sum()} rows have no designation (title), e.g. rows {list(x.index[empty][:5])}; "
                       "they keep their description and image")
 
+# %% ../nbs/01_data.ipynb #0e088613
 def read_xy(x_path:str|Path, # an X file (`X_train_update.csv` layout)
             y_path:str|Path, # its Y file (`Y_train_CVw08PX.csv` layout)
            )->pd.DataFrame: # X's columns plus `prdtypecode`
@@ -141,7 +150,8 @@ def read_xy(x_path:str|Path, # an X file (`X_train_update.csv` layout)
     if len(x)!=len(y): raise DataError(f"{x_path} has {len(x)} rows but {y_path} has {len(y)}: X and Y are not aligned")
     if not (x.index==y.index).all():
         i = int(np.argmax(x.index!=y.index))
-        raise DataError(f"{x_path} and {y_path} are misaligned: line {i+2} is row {x.index[i]} in X but row {y.index[i]} in Y")
+        raise DataError(f"{x_path} and {y_path} are misaligned: line {i+2} is row {x.index[i]} in X but row "
+                        f"{y.index[i]} in Y")
     _warn_missing_titles(x, x_path)
     return x.assign(prdtypecode=y)
 
@@ -154,14 +164,17 @@ def image_path(data:str|Path,  # the folder holding `images/`
     "Path of one product's photo in the official layout."
     return Path(data)/IMAGE_DIRS[source]/f'image_{imageid}_product_{productid}.jpg'
 
+# %% ../nbs/01_data.ipynb #0d80b803
 class MissingImagesWarning(UserWarning):
     "Some products have no image file."
 
+# %% ../nbs/01_data.ipynb #f15543d4
 def check_images(df:pd.DataFrame, # a table with an `image` column of paths
                  on_missing:str='warn', # 'warn': report and go on; 'raise': fail; 'ignore': say nothing
                 )->pd.Series: # True where the image file exists
     "Count and report products whose image file is missing."
-    if on_missing not in ('warn', 'raise', 'ignore'): raise ValueError(f"on_missing must be 'warn', 'raise' or 'ignore', not {on_missing!r}")
+    if on_missing not in ('warn', 'raise', 'ignore'):
+        raise ValueError(f"on_missing must be 'warn', 'raise' or 'ignore', not {on_missing!r}")
     exists = df.image.map(lambda p: Path(p).is_file())
     n = int((~exists).sum())
     if n and on_missing!='ignore':
@@ -211,13 +224,15 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
     lab = labelled(df)
     y = lab.prdtypecode
     small = y.value_counts()[lambda n: n < 3]
-    if len(small): raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())}; "
+    if len(small):
+        raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())}; "
                                    "a stratified train/valid/test split needs at least 3 of every class")
     rest, test = train_test_split(lab.index, test_size=test_pct, stratify=y, random_state=seed)
     train, valid = train_test_split(rest, test_size=valid_pct/(1-test_pct), stratify=y[rest], random_state=seed)
     split[train], split[valid], split[test] = 'train', 'valid', 'test'
     return split
 
+# %% ../nbs/01_data.ipynb #fb74b348
 def load_split(df:pd.DataFrame, # products, as from `load_products`
                ws:Workspace, # the workspace holding (or receiving) the split
                **kwargs, # passed to `make_split` when a new split is made
@@ -227,9 +242,11 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
     if path.exists():
         try: saved = pd.read_csv(path).set_index('productid').split
         except (ValueError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}); delete it to make a new "
+            raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}); delete "
+                            f"it to make a new "
                             "split (the held-out test rows will change)") from None
-        if set(saved.index)==set(df.productid): return pd.Series(saved[df.productid].values, index=df.index, name='split')
+        if set(saved.index)==set(df.productid):
+            return pd.Series(saved[df.productid].values, index=df.index, name='split')
         warnings.warn(f"{path} was made for other products ({len(saved)} saved, {len(df)} now): making a new split")
     split = make_split(df, **kwargs)
     pd.DataFrame({'productid': df.productid, 'split': split}).to_csv(path, index=False)
@@ -260,7 +277,8 @@ class Catalog:
         self.path, self.image, self.label, self.id = Path(path), image or None, label, id or None
         self.text = [c.strip() for c in text.split(',') if c.strip()] if isinstance(text, str) else list(text)
         self.label_names = Path(label_names) if label_names else None
-        if not self.text: raise DataError(f"{self.path}: no text column given; name them, e.g. text='title,description'")
+        if not self.text:
+            raise DataError(f"{self.path}: no text column given; name them, e.g. text='title,description'")
 
     def __repr__(self): return f"Catalog({str(self.path)!r}, text={','.join(self.text)!r}, image={self.image!r}, label={self.label!r}, id={self.id!r})"
 
@@ -277,11 +295,13 @@ def read_table(path:str|Path, # a CSV (UTF-8, comma-separated) or Parquet file
     parquet = path.suffix.lower() in ('.parquet', '.pq')
     if not parquet: _check_utf8(path)
     try: return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as e: raise DataError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
+    except Exception as e:
+        raise DataError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
 
 # %% ../nbs/01_data.ipynb #836ff2cc
 def _text_of(v)->str: return '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
 
+# %% ../nbs/01_data.ipynb #d30c3f25
 def read_label_names(path:str|Path, # a CSV file: label, name (a header row, then one row per class)
                     )->dict: # label -> name
     "A catalog's label map."
@@ -297,32 +317,49 @@ def load_catalog(catalog:Catalog, # the file and its columns
                  on_missing_image:str='warn', # 'warn', 'raise' or 'ignore' (see `check_images`)
                 )->pd.DataFrame: # the same table as `load_products`, plus `catalog_id` (and `label_name` with a label map)
     "Read a catalog file into the products table of the official layout: the rest of the pipeline is the same."
-    path = catalog.path; df = read_table(path)
-    needed = [*catalog.text, *([catalog.image] if catalog.image else []), catalog.label, *([catalog.id] if catalog.id else [])]
+    path = catalog.path
+    df = read_table(path)
+    needed = [*catalog.text, *([catalog.image] if catalog.image else []), catalog.label,
+              *([catalog.id] if catalog.id else [])]
     missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
-    if missing: raise DataError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns with --text, --image, --label, --id")
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns with "
+                        f"--text, --image, --label, --id")
     if not len(df): raise DataError(f"{path}: the file has a header but no rows")
     text = df[catalog.text].map(_text_of)
     label = df[catalog.label].map(_text_of).replace('', None)
     ids = df[catalog.id].map(_text_of) if catalog.id else pd.Series([str(i) for i in range(len(df))])
-    if (ids == '').any(): raise DataError(f"{path}: column {catalog.id!r} is empty at line {int(np.argmax(ids == '')) + 2}; every product needs an id")
-    if ids.duplicated().any(): raise DataError(f"{path}: column {catalog.id!r} repeats the id {ids[ids.duplicated()].iloc[0]!r}; ids must be unique")
+    if (ids == '').any():
+        raise DataError(f"{path}: column {catalog.id!r} is empty at line {int(np.argmax(ids == '')) + 2}; every "
+                        f"product needs an id")
+    if ids.duplicated().any():
+        raise DataError(f"{path}: column {catalog.id!r} repeats the id {ids[ids.duplicated()].iloc[0]!r}; "
+                        f"ids must be unique")
     small = label.value_counts()[lambda n: n < 3]
-    if len(small): raise DataError(f"{path}: column {catalog.label!r}: " + ', '.join(f"class {c!r} has {n} labelled row(s)" for c, n in small.head(5).items())
+    if len(small):
+        raise DataError(f"{path}: column {catalog.label!r}: " + ', '.join(f"class {c!r} has {n} labelled row(s)"
+                                                                          for c, n in small.head(5).items())
                                    + "; a stratified train/valid/test split needs at least 3 of every class")
-    if label.nunique() < 2: raise DataError(f"{path}: column {catalog.label!r} holds {label.nunique()} class(es); a classifier needs 2 or more")
+    if label.nunique() < 2:
+        raise DataError(f"{path}: column {catalog.label!r} holds {label.nunique()} class(es); a "
+                        f"classifier needs 2 or more")
     photos = df[catalog.image].map(_text_of) if catalog.image else pd.Series('', index=df.index)
     image = [None if not p else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in photos]
     n = np.arange(len(df), dtype='int64')
-    pid = pd.util.hash_pandas_object(ids, index=False).to_numpy().view('int64')  # stable per id: the saved split follows the products
-    out = pd.DataFrame({'designation': text.iloc[:, 0].to_numpy(), 'description': [' '.join(t for t in row if t) for row in text.iloc[:, 1:].to_numpy()],
-                        'productid': pid, 'imageid': n, 'prdtypecode': label.to_numpy(), 'source': np.where(label.notna(), 'train', 'test'),
+    # stable per id: the saved split follows the products
+    pid = pd.util.hash_pandas_object(ids, index=False).to_numpy().view('int64')
+    out = pd.DataFrame({'designation': text.iloc[:, 0].to_numpy(),
+                        'description': [' '.join(t for t in row if t) for row in text.iloc[:, 1:].to_numpy()],
+                        'productid': pid, 'imageid': n, 'prdtypecode': label.to_numpy(),
+                            'source': np.where(label.notna(), 'train', 'test'),
                         'image': image, 'catalog_id': ids.to_numpy()}, index=n)
     out['description'] = out.description.replace('', None)
     if catalog.label_names:
         names = read_label_names(catalog.label_names)
         unnamed = sorted(set(out.prdtypecode.dropna()) - set(names))
-        if unnamed: print(f"warning: {catalog.label_names}: no name for {len(unnamed)} class(es), e.g. {unnamed[:3]}: their label is their name")
+        if unnamed:
+            print(f"warning: {catalog.label_names}: no name for {len(unnamed)} class(es), e.g. {unnamed[:3]}: their "
+                  f"label is their name")
         out['label_name'] = out.prdtypecode.map(lambda l: names.get(l, l) if isinstance(l, str) else None)
     check_images(out[out.image.notna()], on_missing_image)
     return out
@@ -337,10 +374,12 @@ def write_predictions(rows:pd.DataFrame, # the predicted rows, with `catalog_id`
                       ws:Workspace, # the file goes to `reports/predictions.csv`
                      )->Path: # the file
     "A catalog's predictions: id, label, name, probability and the top 3, one row per product."
-    ok = ~np.isnan(probs).any(1); p = np.nan_to_num(probs)
+    ok = ~np.isnan(probs).any(1)
+    p = np.nan_to_num(probs)
     best = [classes[k] if o else None for k, o in zip(p.argmax(1), ok)]
     top3 = [', '.join(f"{classes[k]} ({q[k]:.2f})" for k in np.argsort(-q)[:3]) if o else '' for q, o in zip(p, ok)]
-    out = pd.DataFrame({'id': rows.catalog_id.to_numpy(), 'label': best, 'name': [names.get(str(b), b) if b is not None else None for b in best],
+    out = pd.DataFrame({'id': rows.catalog_id.to_numpy(), 'label': best,
+                        'name': [names.get(str(b), b) if b is not None else None for b in best],
                         'probability': np.where(ok, p.max(1), np.nan).round(4), 'top3': top3})
     out.to_csv(path := ws.reports/PREDICTIONS, index=False)
     return path

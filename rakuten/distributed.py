@@ -19,6 +19,7 @@ def n_processes()->int: # processes of this run (1 when not launched distributed
     "How many processes this run has, from the launcher's environment."
     return 1 if _ALONE[0] else int(os.environ.get('WORLD_SIZE', '1'))
 
+# %% ../nbs/06_distributed.ipynb #a8410251
 def process_state():
     "accelerate's `PartialState` of this run (the process group is set up on first call); CPU processes when there is no GPU."
     cpu = not torch.cuda.is_available()
@@ -26,10 +27,12 @@ def process_state():
     from accelerate import PartialState
     return PartialState(cpu=cpu)
 
+# %% ../nbs/06_distributed.ipynb #624a11e3
 def is_main()->bool:
     "Whether this is the process that writes models, reports and state (always true when single-process)."
     return n_processes() == 1 or process_state().is_main_process
 
+# %% ../nbs/06_distributed.ipynb #bc98df07
 def wait_for_everyone():
     "Block until every process gets here (nothing when single-process)."
     if n_processes() > 1: process_state().wait_for_everyone()
@@ -62,12 +65,14 @@ def _patch_fastai():
         return t.cpu().tolist()
     DistributedDL._broadcast, DistributedDL._rakuten_cpu = _broadcast, True
 
+# %% ../nbs/06_distributed.ipynb #1ca65270
 def distributed(learn, # a fastai Learner
                 sync_bn:bool=True, # replace batch norm by synchronised batch norm (on GPUs)
                ): # a context manager
     "fastai's `distrib_ctx` when the run has several processes; nothing otherwise."
     if n_processes() == 1: return nullcontext(learn)
-    process_state(); _patch_fastai()
+    process_state()
+    _patch_fastai()
     import fastai.distributed  # `Learner.distrib_ctx`
     return learn.distrib_ctx(sync_bn=sync_bn and torch.cuda.is_available())  # synchronised batch norm needs GPUs
 

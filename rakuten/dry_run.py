@@ -25,17 +25,22 @@ __all__ = ['CHECKPOINT_CONFIGS', 'TOKENIZER_KINDS', 'TINY_ARCHS', 'stand_in_toke
 CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of each built-in recipe's checkpoint
     'camembert-base': dict(model_type='camembert', hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                            intermediate_size=3072, vocab_size=32005, max_position_embeddings=514, type_vocab_size=1),
-    'camembert/camembert-large': dict(model_type='camembert', hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-                                      intermediate_size=4096, vocab_size=32005, max_position_embeddings=514, type_vocab_size=1),
-    'almanach/camembertav2-base': dict(model_type='deberta-v2', hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+    'camembert/camembert-large': dict(model_type='camembert', hidden_size=1024, num_hidden_layers=24,
+                                      num_attention_heads=16,
+                                      intermediate_size=4096, vocab_size=32005, max_position_embeddings=514,
+                                          type_vocab_size=1),
+    'almanach/camembertav2-base': dict(model_type='deberta-v2', hidden_size=768, num_hidden_layers=12,
+                                       num_attention_heads=12,
                                        intermediate_size=3072, vocab_size=32768, max_position_embeddings=1024,
                                        relative_attention=True, position_buckets=256, norm_rel_ebd='layer_norm',
                                        share_att_key=True, pos_att_type=['p2c', 'c2p'], position_biased_input=False,
                                        max_relative_positions=-1, type_vocab_size=0, layer_norm_eps=1e-7),
     'xlm-roberta-large': dict(model_type='xlm-roberta', hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-                              intermediate_size=4096, vocab_size=250002, max_position_embeddings=514, type_vocab_size=1),
+                              intermediate_size=4096, vocab_size=250002, max_position_embeddings=514,
+                                  type_vocab_size=1),
 }
-TOKENIZER_KINDS = {'camembert': 'unigram', 'xlm-roberta': 'unigram', 'deberta-v2': 'wordpiece'}  # the tokenizer each family ships
+# the tokenizer each family ships
+TOKENIZER_KINDS = {'camembert': 'unigram', 'xlm-roberta': 'unigram', 'deberta-v2': 'wordpiece'}
 
 # %% ../nbs/66_dry_run.ipynb #95111ffd
 def stand_in_tokenizer(kind:str, # 'unigram' (SentencePiece style, `<s>`...) or 'wordpiece' (`[CLS]`...)
@@ -50,7 +55,8 @@ def stand_in_tokenizer(kind:str, # 'unigram' (SentencePiece style, `<s>`...) or 
         tok = tokenizers.Tokenizer(tokenizers.models.Unigram())
         tok.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace()
         tok.decoder = tokenizers.decoders.Metaspace()
-        trainer = tokenizers.trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(names.values()), unk_token='<unk>')
+        trainer = tokenizers.trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(names.values()),
+                                                     unk_token='<unk>')
         first, last = '<s>', '</s>'
     else:
         names = dict(cls_token='[CLS]', pad_token='[PAD]', sep_token='[SEP]', unk_token='[UNK]', mask_token='[MASK]')
@@ -72,11 +78,14 @@ def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
     "A random network of a checkpoint's architecture and a tokenizer of its kind, saved as a checkpoint."
     from transformers import AutoConfig, AutoModelForSequenceClassification
     if checkpoint not in CHECKPOINT_CONFIGS:
-        raise ModelError(f"{checkpoint}: no carried configuration (known: {sorted(CHECKPOINT_CONFIGS)}); the hub is needed for it")
+        raise ModelError(f"{checkpoint}: no carried configuration (known: {sorted(CHECKPOINT_CONFIGS)}); the hub "
+                         f"is needed for it")
     cfg = dict(CHECKPOINT_CONFIGS[checkpoint])
     model_type = cfg.pop('model_type')
     tok = stand_in_tokenizer(TOKENIZER_KINDS[model_type], texts)
-    if tiny: cfg.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=len(tok))
+    if tiny:
+        cfg.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                   vocab_size=len(tok))
     ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.convert_tokens_to_ids(tok.bos_token or tok.cls_token),
                eos_token_id=tok.convert_tokens_to_ids(tok.eos_token or tok.sep_token))
     config = AutoConfig.for_model(model_type, **cfg, **ids, num_labels=27)
@@ -85,7 +94,8 @@ def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
     return Path(folder)
 
 # %% ../nbs/66_dry_run.ipynb #4b2a1bbc
-TINY_ARCHS = {'convnext': ('convnext_atto', 64), 'eva02': ('eva02_tiny_patch14_224', 224)}  # family -> smallest arch, its size
+# family -> smallest arch, its size
+TINY_ARCHS = {'convnext': ('convnext_atto', 64), 'eva02': ('eva02_tiny_patch14_224', 224)}
 
 def offline_spec(spec:dict, # a member's kind and settings
                  texts:list, # texts for stand-in tokenizers
@@ -118,6 +128,7 @@ def _rows(products:pd.DataFrame, split:str, n:int, model)->pd.DataFrame:
     rows = rows[model.usable(rows)].head(n)
     return rows.assign(prdtypecode=rows.prdtypecode.astype(int))
 
+# %% ../nbs/66_dry_run.ipynb #7d694ea0
 def try_member(name:str, # the member's name
                spec:dict, # its kind and settings (see `offline_spec`)
                products:pd.DataFrame, # prepared products, photos at least at the member's size
@@ -130,7 +141,8 @@ def try_member(name:str, # the member's name
     model = cls(**init)
     built = time.perf_counter() - t0
     train, valid = _rows(products, 'train', bs, model), _rows(products, 'valid', bs, model)
-    fit.update(epochs=1, bs=bs, **({'freeze_epochs': 0} if 'freeze_epochs' in fit or 'freeze_epochs' in accepted(cls.fit, {'freeze_epochs': 0}) else {}))
+    fit.update(epochs=1, bs=bs, **({'freeze_epochs': 0} if 'freeze_epochs' in fit
+                                   or 'freeze_epochs' in accepted(cls.fit, {'freeze_epochs': 0}) else {}))
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -140,7 +152,8 @@ def try_member(name:str, # the member's name
     probs = model.predict(valid)
     predicted = time.perf_counter() - t0
     again = load_model(model.save(Path(folder)/name), device='cpu').predict(valid)
-    return dict(member=name, kind=spec['kind'], build_s=round(built, 2), train_batch_s=round(trained, 2), predict_s=round(predicted, 2),
+    return dict(member=name, kind=spec['kind'], build_s=round(built, 2), train_batch_s=round(trained, 2),
+                predict_s=round(predicted, 2),
                 reload_max_diff=float(np.nanmax(np.abs(again - probs))))
 
 # %% ../nbs/66_dry_run.ipynb #110168ca
@@ -152,9 +165,11 @@ def check_members(recipe:dict, # from `load_recipe`
     problems = []
     for name, spec in recipe['members'].items():
         arch, ckpt = spec.get('arch'), spec.get('checkpoint')
-        if arch and not timm.is_model(arch.split('.')[0]): problems.append(f"member {name!r}: no timm architecture {arch!r}")
+        if arch and not timm.is_model(arch.split('.')[0]):
+            problems.append(f"member {name!r}: no timm architecture {arch!r}")
         if ckpt and not hub and not Path(ckpt).is_dir() and ckpt not in CHECKPOINT_CONFIGS:
-            problems.append(f"member {name!r}: checkpoint {ckpt!r} cannot be reached offline and has no carried configuration")
+            problems.append(f"member {name!r}: checkpoint {ckpt!r} cannot be reached offline and has no "
+                            f"carried configuration")
     if problems: raise RakutenError('\n'.join(problems))
 
 # %% ../nbs/66_dry_run.ipynb #4b28ccec
@@ -176,11 +191,13 @@ def _peak_start()->int:
     if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024
 
+# %% ../nbs/66_dry_run.ipynb #daa37867
 def _peak_bytes(start:int)->int:
     import torch
     if torch.cuda.is_available(): return int(torch.cuda.max_memory_allocated())
     return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024 - start)
 
+# %% ../nbs/66_dry_run.ipynb #5a0d85ab
 def _folder_bytes(folder:Path)->int: return sum(p.stat().st_size for p in Path(folder).rglob('*') if p.is_file())
 
 # %% ../nbs/66_dry_run.ipynb #774dd621
@@ -210,14 +227,17 @@ def time_member(name:str, # the member's name
     model_bytes = _folder_bytes(model.save(folder/name))
     shutil.rmtree(folder/name, ignore_errors=True)
     per_batch = float(np.median(timer.times[1:] or timer.times)) if timer and timer.times else None
-    return dict(batch_s=per_batch, row_s=None if per_batch else fit_s/len(train), predict_s=predict_s, model_bytes=model_bytes, peak_bytes=peak)
+    return dict(batch_s=per_batch, row_s=None if per_batch else fit_s/len(train), predict_s=predict_s,
+                model_bytes=model_bytes, peak_bytes=peak)
 
 # %% ../nbs/66_dry_run.ipynb #0efb04d6
 def _counts(products:pd.DataFrame, folds:int)->dict:
     "Rows each fold trains on and predicts, from the whole data."
     lab = products[products.split.isin(['train', 'valid'])]
     others = int((products.split == 'test').sum() + (products.split == 'submission').sum())
-    if folds == 1: return dict(fit=int((products.split == 'train').sum()), predicted=int((products.split == 'valid').sum()) + others)
+    if folds == 1:
+        return dict(fit=int((products.split == 'train').sum()),
+                    predicted=int((products.split == 'valid').sum()) + others)
     return dict(fit=int(len(lab)*(folds - 1)/folds), predicted=int(len(lab)/folds) + others)
 
 # %% ../nbs/66_dry_run.ipynb #850a6b7f
@@ -225,7 +245,8 @@ def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|No
     "A few labelled products to time on: text joined (not translated), photos prepared at `size`."
     mini = products[products.split.isin(['train', 'valid']) & products.image.notna()].groupby('prdtypecode').head(2)
     mini = pd.concat([mini, products[products.split == 'train']]).drop_duplicates().head(n)
-    imgs = preprocess_images(mini.image, ws.interim/'dry_run'/f'images_{size}', ImagePrep(size), n_workers=n_workers, progress=False)
+    imgs = preprocess_images(mini.image, ws.interim/'dry_run'/f'images_{size}', ImagePrep(size), n_workers=n_workers,
+                             progress=False)
     return pd.DataFrame({'text': join_text(mini.designation.fillna(''), mini.description), 'image': imgs.dest,
                          'prdtypecode': mini.prdtypecode.astype(int), 'split': mini.split}, index=mini.index)
 
@@ -267,7 +288,8 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
         img = int(init.get('img_size', 0)) if 'image' in cls.inputs else 0
         array = bool(img) and array_pays(n_photos, img, budget)
         members[name] = dict(kind=s['kind'], notes=notes, timed_bs=timed_bs, recipe_bs=real_bs, img_size=img or None,
-                             train_s=train_row_s*counts['fit']*epochs*runs, predict_s=t['predict_s']*counts['predicted']*runs,
+                             train_s=train_row_s*counts['fit']*epochs*runs,
+                                 predict_s=t['predict_s']*counts['predicted']*runs,
                              photo_array_bytes=n_photos*3*img*img if array else 0, models_bytes=t['model_bytes']*runs,
                              peak_memory_bytes=int(t['peak_bytes']),
                              per_product=dict(train_s_per_epoch=train_row_s, predict_s=t['predict_s']))
@@ -275,10 +297,13 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
         if not gpu: members[name]['notes'].append("memory: growth of the process's peak RSS at the timed batch")
     photos = n_photos*jpeg_bytes
     disk = photos + sum(m['photo_array_bytes'] + m['models_bytes'] for m in members.values())
-    report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=len(products), photos=n_photos, photo_size=size,
-                  device=torch.cuda.get_device_name() if gpu else f"cpu ({os.cpu_count()} cores)", hub=hub, counts=counts,
+    report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=len(products), photos=n_photos,
+                  photo_size=size,
+                  device=torch.cuda.get_device_name() if gpu else f"cpu ({os.cpu_count()} cores)", hub=hub,
+                      counts=counts,
                   members=members, per_product=dict(photo_bytes=jpeg_bytes),
-                  totals=dict(train_s=sum(m['train_s'] for m in members.values()), predict_s=sum(m['predict_s'] for m in members.values()),
+                  totals=dict(train_s=sum(m['train_s'] for m in members.values()),
+                              predict_s=sum(m['predict_s'] for m in members.values()),
                               photo_jpeg_bytes=photos, disk_bytes=disk, free_disk_bytes=free,
                               peak_memory_bytes=max(m['peak_memory_bytes'] for m in members.values())))
     (ws.reports/'dry_run.json').write_text(json.dumps(report, indent=1, default=float))
@@ -298,10 +323,12 @@ def check_fits(report:dict, # from `dry_run`
     "Refuse, before any training, a recipe whose photos, arrays and models do not fit the free disk."
     t, gb = report['totals'], lambda b: f"{b/1e9:.1f} GB"
     if t['disk_bytes'] <= t['free_disk_bytes']: return
-    lines = [f"recipe {report['recipe']!r} needs {gb(t['disk_bytes'])} of disk; {gb(t['free_disk_bytes'])} free in {ws.root}:",
+    lines = [f"recipe {report['recipe']!r} needs {gb(t['disk_bytes'])} of disk; {gb(t['free_disk_bytes'])} "
+             f"free in {ws.root}:",
              f"  photos as JPEG at {report['photo_size']} px: {gb(t['photo_jpeg_bytes'])}"]
     for n, m in report['members'].items():
-        if m['photo_array_bytes']: lines.append(f"  member {n} needs {gb(m['photo_array_bytes'])} of photo array at {m['img_size']} px")
+        if m['photo_array_bytes']:
+            lines.append(f"  member {n} needs {gb(m['photo_array_bytes'])} of photo array at {m['img_size']} px")
         lines.append(f"  member {n}: {gb(m['models_bytes'])} of saved models")
     raise RakutenError('\n'.join(lines + ["free disk, lower --photo_cache_gb, or choose fewer members (--members)"]))
 
@@ -312,4 +339,5 @@ def dry_run_table(report:dict, # from `dry_run`
     m = pd.DataFrame(report['members']).T
     return pd.DataFrame({'kind': m.kind, 'img_size': m.img_size, 'train_h': m.train_s.astype(float)/3600,
                          'predict_h': m.predict_s.astype(float)/3600, 'array_gb': m.photo_array_bytes.astype(float)/1e9,
-                         'models_gb': m.models_bytes.astype(float)/1e9, 'peak_gb': m.peak_memory_bytes.astype(float)/1e9})
+                         'models_gb': m.models_bytes.astype(float)/1e9,
+                             'peak_gb': m.peak_memory_bytes.astype(float)/1e9})

@@ -35,15 +35,21 @@ RECIPES = {
         'efficientnet': dict(kind='vision', arch='efficientnet_b0', img_size=224, epochs=5, lr=2e-3, bs=64)}),
     'leaderboard': dict(folds=5, tta=True, members={  # one GPU, about a day: the members expected to beat 0.93
         'tfidf': dict(kind='tfidf'),
-        'camembert_large': dict(kind='transformer', checkpoint='camembert/camembert-large', epochs=3, lr=1.5e-5, bs=32, max_len=192),
-        'camembertav2': dict(kind='transformer', checkpoint='almanach/camembertav2-base', epochs=4, lr=4e-5, bs=32, max_len=192),
+        'camembert_large': dict(kind='transformer', checkpoint='camembert/camembert-large', epochs=3, lr=1.5e-5,
+                                bs=32, max_len=192),
+        'camembertav2': dict(kind='transformer', checkpoint='almanach/camembertav2-base', epochs=4, lr=4e-5, bs=32,
+                             max_len=192),
         'xlmr_large': dict(kind='transformer', checkpoint='xlm-roberta-large', epochs=3, lr=1e-5, bs=32, max_len=192),
-        'convnext_384': dict(kind='vision', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, epochs=6, lr=2e-4, bs=32),
-        'eva02_448': dict(kind='vision', arch='eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', img_size=448, epochs=5, lr=5e-5, bs=16),
-        'joint_384': dict(kind='joint', checkpoint='camembert-base', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, max_len=128,
+        'convnext_384': dict(kind='vision', arch='convnext_base.fb_in22k_ft_in1k', img_size=384, epochs=6, lr=2e-4,
+                             bs=32),
+        'eva02_448': dict(kind='vision', arch='eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', img_size=448,
+                          epochs=5, lr=5e-5, bs=16),
+        'joint_384': dict(kind='joint', checkpoint='camembert-base', arch='convnext_base.fb_in22k_ft_in1k',
+                          img_size=384, max_len=128,
                           epochs=4, lr=1e-4, bs=32)}),
 }
-RECIPE_KEYS = {'name', 'folds', 'tta', 'refit', 'clean_labels', 'members'}  # a member's keys are its kind's settings (`split_settings`)
+# a member's keys are its kind's settings (`split_settings`)
+RECIPE_KEYS = {'name', 'folds', 'tta', 'refit', 'clean_labels', 'members'}
 
 # %% ../nbs/65_ensemble.ipynb #c4b7ccd5
 def _read_recipe(recipe):
@@ -53,10 +59,12 @@ def _read_recipe(recipe):
     if not path.is_file(): raise RecipeError(f"{recipe}: no such recipe file; built-in recipes: {sorted(RECIPES)}")
     try:
         if path.suffix == '.toml':
-            import tomllib; return tomllib.loads(path.read_text()), str(path)
+            import tomllib
+            return tomllib.loads(path.read_text()), str(path)
         return json.loads(path.read_text()), str(path)
     except Exception as e: raise RecipeError(f"{path}: cannot be read as {path.suffix[1:] or 'json'} ({e})") from None
 
+# %% ../nbs/65_ensemble.ipynb #88315618
 def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a dict
                 members:list|str|None=None, # keep only these members (names, or one comma-separated string)
                 **overrides, # folds, tta, refit, clean_labels: replace the recipe's value when not None
@@ -67,7 +75,9 @@ def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a
     r.update({k: v for k, v in overrides.items() if v is not None})
     unknown = sorted(set(r) - RECIPE_KEYS)
     if unknown: raise RecipeError(f"{where}: unknown keys {unknown}; known: {sorted(RECIPE_KEYS)}")
-    r['members'], r['folds'], r['tta'], r['refit'] = dict(r.get('members') or {}), int(r.get('folds', 1)), bool(r.get('tta', False)), bool(r.get('refit', False))
+    r['members'], r['folds'], r['tta'], r['refit'] = dict(r.get('members')
+                                                          or {}), int(r.get('folds', 1)), bool(r.get('tta',
+                                                              False)), bool(r.get('refit', False))
     if isinstance(members, str): members = [m for m in members.split(',') if m]
     if members:
         missing = [m for m in members if m not in r['members']]
@@ -111,7 +121,8 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
     y = labelled(lab).prdtypecode
     n = int(min(k, y.value_counts().min()))
     if n < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class; the smallest class has {n}")
-    for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)): folds[lab.index[te]] = f
+    for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)):
+        folds[lab.index[te]] = f
     return folds
 
 # %% ../nbs/65_ensemble.ipynb #27b80364
@@ -140,28 +151,36 @@ def fit_fold(name:str, # the member's name
     pred_rows = products[folds.isna() | ((folds == fold) & (not full))]  # the left-out fold, test and submission rows
     tr, va = (labelled(r[rows_with(r, cls.inputs)]) for r in (train_rows, held))
     tta = tta and 'tta' in accepted(cls.predict_rows, {'tta': True})
-    key = digest(spec, tta, seed, fold, list(map(int, folds.dropna().index)), products_digest(tr), products_digest(pred_rows),
-                 tr['weight'].tolist() if 'weight' in tr else None)  # labels, text, photos and weights: any change retrains
+    key = digest(spec, tta, seed, fold, list(map(int, folds.dropna().index)), products_digest(tr),
+                 products_digest(pred_rows),
+                 # labels, text, photos and weights: any change retrains
+                 tr['weight'].tolist() if 'weight' in tr else None)
     rec_path = out/'fold.json'
     if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
     from rakuten.tracking import TrackingCallback, nested_run
-    with nested_run(f'{name} fold {fold}', {'fold': fold, 'seed': seed, 'tta': tta}) as run, stage(f'{name} fold {fold}'):
-        set_seed(seed); t0 = time.perf_counter()
+    with nested_run(f'{name} fold {fold}',
+                    {'fold': fold, 'seed': seed, 'tta': tta}) as run, stage(f'{name} fold {fold}'):
+        set_seed(seed)
+        t0 = time.perf_counter()
         model, settings = make_model(spec, f"member {name!r}")
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            fit_model(model, tr, va, corpus=products.text, seed=seed, cbs=[TrackingCallback()], **settings)  # `cbs`: fastai learners only
+            # `cbs`: fastai learners only
+            fit_model(model, tr, va, corpus=products.text, seed=seed, cbs=[TrackingCallback()], **settings)
         seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         probs = {'plain': model.predict(pred_rows)}
         rate = len(pred_rows)/max(time.perf_counter() - t0, 1e-9)
         if tta: probs['tta'] = model.predict(pred_rows, tta=True)
         run.log_metrics({'train_s': seconds, 'predict_rows_per_s': rate})
-    rec = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1), fit_rows=[int(i) for i in tr.index],
+    rec = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1),
+               fit_rows=[int(i) for i in tr.index],
                predicted_rows=int(len(pred_rows)))
     if is_main():  # with several processes, one writes
         model.save(out/'model')
-        for k, p in probs.items(): pd.DataFrame(p, index=pred_rows.index, columns=[str(c) for c in model.classes]).to_parquet(out/f'probs_{k}.parquet')
+        for k, p in probs.items():
+            pd.DataFrame(p, index=pred_rows.index,
+                         columns=[str(c) for c in model.classes]).to_parquet(out/f'probs_{k}.parquet')
         rec_path.write_text(json.dumps(rec))
     wait_for_everyone()
     return rec
@@ -207,8 +226,10 @@ def fit_members(products:pd.DataFrame, # `products.parquet`
 # %% ../nbs/65_ensemble.ipynb #01d7d9bc
 def _variant(name, ws, recipe):
     "'tta' for a member predicted with test-time augmentation, else 'plain'."
-    return 'tta' if recipe['tta'] and next((ws.models/'ensemble'/name).glob('fold*/probs_tta.parquet'), None) else 'plain'
+    return 'tta' if recipe['tta'] and next((ws.models/'ensemble'/name).glob('fold*/probs_tta.parquet'),
+                                           None) else 'plain'
 
+# %% ../nbs/65_ensemble.ipynb #92df19cf
 def save_ensemble(names:list, # the members, in the stack's order
                   stack:Stack, # fitted on their out-of-fold probabilities
                   folds:pd.Series, # from `assign_folds`
@@ -219,7 +240,8 @@ def save_ensemble(names:list, # the members, in the stack's order
     "Save the recipe's members and stack as one `Ensemble`: each member's fold models, or its refitted one."
     ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0)
     root = ws.models/'ensemble'
-    members = {n: [root/n/'full'/'model'] if recipe.get('refit') else [root/n/f'fold{k}'/'model' for k in ks] for n in names}
+    members = {n: [root/n/'full'/'model'] if recipe.get('refit') else [root/n/f'fold{k}'/'model' for k in ks]
+               for n in names}
     ens = Ensemble(members, stack, tta={n: _variant(n, ws, recipe) == 'tta' for n in names})
     return ens.save(root, recipe=recipe['name'], folds=recipe['folds'], refit=bool(recipe.get('refit')), **info)
 
@@ -240,35 +262,47 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     scores = partial(score_of, classes=classes)
     stack = Stack(names, classes=classes).fit([probs[n].loc[oof_rows].to_numpy() for n in names], y_oof)
     part = lambda rows: [probs[n].loc[rows].to_numpy() for n in names]
-    rep = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'], 'refit': bool(recipe.get('refit')), 'members': {}, 'stack': {}}
+    rep = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'],
+           'refit': bool(recipe.get('refit')), 'members': {}, 'stack': {}}
     for n in names:
         has = ~np.isnan(probs[n].loc[test_rows].to_numpy()).any(1)
         oof_has = ~np.isnan(probs[n].loc[oof_rows].to_numpy()).any(1)
-        rep['members'][n] = dict(oof_weighted_f1=scores(y_oof[oof_has], probs[n].loc[oof_rows].to_numpy()[oof_has])['weighted_f1'],
-                                 test_weighted_f1=scores(y_test[has], probs[n].loc[test_rows].to_numpy()[has])['weighted_f1'],
+        rep['members'][n] = dict(oof_weighted_f1=scores(y_oof[oof_has],
+                                                        probs[n].loc[oof_rows].to_numpy()[oof_has])['weighted_f1'],
+                                 test_weighted_f1=scores(y_test[has],
+                                                         probs[n].loc[test_rows].to_numpy()[has])['weighted_f1'],
                                  train_seconds=round(sum(r['seconds'] for r in records[n]), 1),
                                  rows_per_s=round(float(np.mean([r['rows_per_s'] for r in records[n]])), 1))
         if variant[n] == 'tta':
             plain = member_oof(n, folds, ws, 'plain').loc[oof_rows].to_numpy()
-            rep['members'][n]['tta_gain_oof'] = rep['members'][n]['oof_weighted_f1'] - scores(y_oof[oof_has], plain[oof_has])['weighted_f1']
-    cal = stack._cal(part(test_rows))
+            rep['members'][n]['tta_gain_oof'] = rep['members'][n]['oof_weighted_f1'] - scores(y_oof[oof_has],
+                plain[oof_has])['weighted_f1']
+    cal = stack.calibrate(part(test_rows))
     rep['stack'] = dict(chosen=stack.chosen, oof_cv_weighted_f1=stack.cv_scores, member_weights=stack.member_weights(),
                         test_weighted_f1={'stack': scores(y_test, stack.predict(part(test_rows)))['weighted_f1'],
-                                          'weighted average': scores(y_test, fuse_probs(cal, stack.weights, 'log'))['weighted_f1']})
+                                          'weighted average': scores(y_test,
+                                                                     fuse_probs(cal, stack.weights,
+                                                                                'log'))['weighted_f1']})
     sub_rows = products.index[products.split == 'submission']
     sub_path = ws.reports/'submission.csv'
     if len(sub_rows):
         sub_probs = stack.predict(part(sub_rows))
-        if 'catalog_id' in products: sub_path = write_predictions(products.loc[sub_rows], sub_probs, classes, label_names_of(lab), ws)
+        if 'catalog_id' in products:
+            sub_path = write_predictions(products.loc[sub_rows], sub_probs, classes, label_names_of(lab), ws)
         else:
             sub = pd.DataFrame({'prdtypecode': np.asarray(classes)[sub_probs.argmax(1)]}, index=sub_rows)
-            sub.index.name = None; sub.to_csv(sub_path)
+            sub.index.name = None
+            sub.to_csv(sub_path)
     elif sub_path.exists(): sub_path.unlink()
     rep['submission_rows'] = int(len(sub_rows))
-    rep['model'] = str(save_ensemble(names, stack, folds, ws, recipe, test_weighted_f1=rep['stack']['test_weighted_f1']['stack'],
-                                     members_test_weighted_f1={n: m['test_weighted_f1'] for n, m in rep['members'].items()}))
+    rep['model'] = str(save_ensemble(names, stack, folds, ws, recipe,
+                                     test_weighted_f1=rep['stack']['test_weighted_f1']['stack'],
+                                     members_test_weighted_f1={n: m['test_weighted_f1']
+                                                               for n, m in rep['members'].items()}))
     (ws.reports/'ensemble.json').write_text(json.dumps(rep, indent=1))
-    fig = plot_members(rep); fig.savefig(ws.figures('models_training')/'ensemble.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    fig = plot_members(rep)
+    fig.savefig(ws.figures('models_training')/'ensemble.png', dpi=90, bbox_inches='tight')
+    plt.close(fig)
     (ws.reports/'ensemble.md').write_text(ensemble_markdown(rep))
     print(f"stack ({stack.chosen}): test weighted F1 {rep['stack']['test_weighted_f1']['stack']:.4f}; best member "
           f"{max(m['test_weighted_f1'] for m in rep['members'].values()):.4f} -> {ws.reports/'ensemble.md'}")
@@ -280,11 +314,17 @@ def plot_members(rep:dict, # from `stack_and_report`
     "Test weighted F1 of each member against its training time, with the stack's score."
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for n, m in rep['members'].items():
-        ax.scatter(max(m['train_seconds'], 0.1), m['test_weighted_f1'], s=40); ax.annotate(n, (max(m['train_seconds'], 0.1), m['test_weighted_f1']), fontsize=8)
+        ax.scatter(max(m['train_seconds'], 0.1), m['test_weighted_f1'], s=40)
+        ax.annotate(n, (max(m['train_seconds'], 0.1), m['test_weighted_f1']), fontsize=8)
     ax.axhline(rep['stack']['test_weighted_f1']['stack'], color='k', ls='--', label=f"stack ({rep['stack']['chosen']})")
-    ax.set_xscale('log'); ax.set_xlabel('training time, all folds (s)'); ax.set_ylabel('test weighted F1'); ax.legend(); fig.tight_layout()
+    ax.set_xscale('log')
+    ax.set_xlabel('training time, all folds (s)')
+    ax.set_ylabel('test weighted F1')
+    ax.legend()
+    fig.tight_layout()
     return fig
 
+# %% ../nbs/65_ensemble.ipynb #03500383
 def ensemble_markdown(rep:dict)->str:
     "The ensemble report as Markdown."
     members = pd.DataFrame(rep['members']).T
@@ -292,5 +332,7 @@ def ensemble_markdown(rep:dict)->str:
     st = rep['stack']
     return (f"# Ensemble `{rep['recipe']}` — {rep['folds']} fold(s), TTA {'on' if rep['tta'] else 'off'}\n\n" + markdown_table(members) +
             f"\n\nStack: **{st['chosen']}**, test weighted F1 {st['test_weighted_f1']['stack']:.4f} (weighted average "
-            f"{st['test_weighted_f1']['weighted average']:.4f}); out-of-fold comparison {json.dumps({k: round(v, 4) for k, v in st['oof_cv_weighted_f1'].items()})}; "
-            f"member weights {json.dumps(st['member_weights'])}.\n\n![members and stack](figures/models_training/ensemble.png)\n")
+            f"{st['test_weighted_f1']['weighted average']:.4f}); out-of-fold comparison "
+            f"{json.dumps({k: round(v, 4) for k, v in st['oof_cv_weighted_f1'].items()})}; "
+            f"member weights {json.dumps(st['member_weights'])}.\n\n![members and "
+            f"stack](figures/models_training/ensemble.png)\n")

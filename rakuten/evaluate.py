@@ -28,6 +28,7 @@ def predicted_codes(probs:np.ndarray, # (n, 27) probabilities, columns in the or
     "The predicted `prdtypecode` of each row."
     return np.asarray(classes)[np.asarray(probs).argmax(1)]
 
+# %% ../nbs/05_evaluate.ipynb #a8e0c82f
 def scores(y_true, # true codes
            probs:np.ndarray, # (n, 27) probabilities
            classes:list=CODES, # the class of each column
@@ -49,6 +50,7 @@ def most_confused(y_true, y_pred, classes:list=CODES, top:int=10)->pd.DataFrame:
     pairs['true_name'], pairs['predicted_name'] = pairs.true.map(code_name), pairs.predicted.map(code_name)
     return pairs.sort_values(['count', 'share_of_true'], ascending=False).head(top).reset_index(drop=True)
 
+# %% ../nbs/05_evaluate.ipynb #b6be5be4
 def evaluate(y_true, # true codes
              probs:np.ndarray, # (n, 27) probabilities
              classes:list=CODES, # the class of each column
@@ -59,12 +61,15 @@ def evaluate(y_true, # true codes
     y_true = label_array(y_true)
     y_pred = predicted_codes(probs, classes)
     rep = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
-    per_class = {c: {k.replace('-score', ''): float(v) for k, v in rep[str(c)].items()} | {'name': code_name(c, with_code=False)}
+    per_class = {c: {k.replace('-score', ''): float(v)
+                     for k, v in rep[str(c)].items()} | {'name': code_name(c, with_code=False)}
                  for c in classes}
     res = dict(name=name, scores=scores(y_true, probs, classes), per_class=per_class,
                confusion=confusion_matrix(y_true, y_pred, labels=classes).tolist(),
                most_confused=most_confused(y_true, y_pred, classes).to_dict('records'))
-    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(json.dumps(res, indent=1, default=int))
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(res, indent=1, default=int))
     return res
 
 # %% ../nbs/05_evaluate.ipynb #11f802b0
@@ -76,13 +81,20 @@ def plot_confusion(y_true, # true codes
     "Row-normalised confusion matrix with category names, sized to the number of classes."
     side = min(10, 2.5 + 0.3*len(classes))
     fig, ax = plt.subplots(figsize=(side, side*0.9))
-    ConfusionMatrixDisplay.from_predictions(label_array(y_true), predicted_codes(probs, classes), labels=classes, normalize='true',
-                                            display_labels=[code_name(c) for c in classes], include_values=False, cmap='Blues',
-                                            xticks_rotation='vertical', ax=ax, colorbar=True, im_kw=dict(vmin=0, vmax=1))
-    ax.tick_params(labelsize=7); ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title)
+    ConfusionMatrixDisplay.from_predictions(label_array(y_true), predicted_codes(probs, classes), labels=classes,
+                                            normalize='true',
+                                            display_labels=[code_name(c) for c in classes], include_values=False,
+                                                cmap='Blues',
+                                            xticks_rotation='vertical', ax=ax, colorbar=True,
+                                                im_kw=dict(vmin=0, vmax=1))
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/05_evaluate.ipynb #0d8c8d3b
 def plot_per_class_f1(results:dict, # model name -> result of `evaluate`
                      ): # the matplotlib figure
     "Per-class F1 of one or several models, side by side."
@@ -90,8 +102,10 @@ def plot_per_class_f1(results:dict, # model name -> result of `evaluate`
     df = df.sort_values(df.columns[0])
     df.index = [code_name(c) for c in df.index]
     ax = df.plot.barh(figsize=(8, max(3, 0.33*len(df))), width=0.8)
-    ax.set_xlabel('F1'); ax.set_xlim(0, 1)
-    ax.set_title(' · '.join(f"{m}: weighted F1 {r['scores']['weighted_f1']:.3f}" for m, r in results.items()), fontsize=9)
+    ax.set_xlabel('F1')
+    ax.set_xlim(0, 1)
+    ax.set_title(' · '.join(f"{m}: weighted F1 {r['scores']['weighted_f1']:.3f}" for m, r in results.items()),
+                 fontsize=9)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -102,8 +116,10 @@ def per_class_table(y_true, # true codes
                    )->pd.DataFrame: # one row per class with rows: name, precision, recall, f1, support; worst F1 first
     "Per-class precision, recall, F1 and support, worst F1 first."
     y_true = label_array(y_true)
-    p, r, f, s = precision_recall_fscore_support(y_true, predicted_codes(probs, classes), labels=classes, zero_division=0)
-    df = pd.DataFrame(dict(name=[code_name(c, with_code=False) for c in classes], precision=p, recall=r, f1=f, support=s),
+    p, r, f, s = precision_recall_fscore_support(y_true, predicted_codes(probs, classes), labels=classes,
+                                                 zero_division=0)
+    df = pd.DataFrame(dict(name=[code_name(c, with_code=False) for c in classes], precision=p, recall=r, f1=f,
+                           support=s),
                       index=pd.Index(classes, name='prdtypecode'))
     return df[df.support > 0].sort_values(['f1', 'support'], ascending=[True, False])
 
@@ -126,7 +142,8 @@ def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and 
             with Image.open(path) as im: ax.imshow(im.convert('RGB'))
         else: ax.text(0.5, 0.5, 'no photo', ha='center', va='center', transform=ax.transAxes)
         text = textwrap.shorten(str(rows.text.iloc[i]), 60, placeholder='…')
-        ax.set_title('\n'.join([f"true: {code_name(y_true[i])}", f"predicted: {code_name(y_pred[i])}", f"p = {conf[i]:.2f}"]
+        ax.set_title('\n'.join([f"true: {code_name(y_true[i])}", f"predicted: {code_name(y_pred[i])}",
+                                f"p = {conf[i]:.2f}"]
                                + textwrap.wrap(text, 30)), fontsize=7, loc='left')
     fig.tight_layout()
     return fig
@@ -141,7 +158,8 @@ def expected_calibration_error(y_true, # true codes
     probs = np.asarray(probs)
     conf, correct = probs.max(1), (predicted_codes(probs, classes) == label_array(y_true)).astype(float)
     bins = np.minimum((conf*n_bins).astype(int), n_bins - 1)
-    gap = np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins)  # per bin: (accuracy - confidence) × size
+    # per bin: (accuracy - confidence) × size
+    gap = np.bincount(bins, correct, n_bins) - np.bincount(bins, conf, n_bins)
     return float(np.abs(gap).sum()/len(conf))
 
 # %% ../nbs/05_evaluate.ipynb #2e687b1a
@@ -154,7 +172,8 @@ def plot_reliability(y_true, # true codes
                     ): # the matplotlib figure
     "Reliability diagram (accuracy against confidence) with the ECE, before and after calibration."
     y_true = label_array(y_true)
-    sets = {'model': probs} if probs_calibrated is None else {'before calibration': probs, 'after calibration': probs_calibrated}
+    sets = {'model': probs} if probs_calibrated is None else {'before calibration': probs,
+                                                              'after calibration': probs_calibrated}
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw=dict(height_ratios=[3, 1]))
     ax.plot([0, 1], [0, 1], ':', color='gray', label='perfectly calibrated')
     for label, p in sets.items():
@@ -164,7 +183,8 @@ def plot_reliability(y_true, # true codes
         ece = expected_calibration_error(y_true, p, classes, n_bins)
         ax.plot(mean_conf, acc, 'o-', label=f"{label} (ECE {ece:.3f})")
         hist.hist(conf, bins=n_bins, range=(0, 1), alpha=0.5, label=label)
-    ax.set(ylabel='accuracy', xlim=(0, 1), ylim=(0, 1), title=title); ax.legend(fontsize=8, loc='lower right')
+    ax.set(ylabel='accuracy', xlim=(0, 1), ylim=(0, 1), title=title)
+    ax.legend(fontsize=8, loc='lower right')
     hist.set(xlabel='confidence (probability of the predicted class)', ylabel='rows')
     fig.tight_layout()
     return fig
@@ -173,11 +193,12 @@ def plot_reliability(y_true, # true codes
 def markdown_table(df:pd.DataFrame, # the table (its index becomes the first column)
                    floatfmt:str='.4f', # format of floats
                   )->str: # a GitHub-flavoured Markdown table
-    "A DataFrame as a Markdown table."
+    "A DataFrame as a Markdown table (pandas' `to_markdown` needs `tabulate`: one more dependency for these lines)."
     fmt = lambda v: format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v)
     cols = [df.index.name or ''] + [str(c) for c in df.columns]
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join('---' for _ in cols) + '|']
-    lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in row]) + ' |' for i, row in zip(df.index, df.itertuples(index=False))]
+    lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in row]) + ' |'
+              for i, row in zip(df.index, df.itertuples(index=False))]
     return '\n'.join(lines)
 
 # %% ../nbs/05_evaluate.ipynb #29d8d935
@@ -204,21 +225,26 @@ def error_report(y_true, # true codes
                  top:int=10, # rows of the most-confused table
                 )->str: # Markdown: scores, figures, most-confused pairs, per-class F1
     "Write a model's error figures under `folder` and return the Markdown that shows them with its tables."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     y_true = label_array(y_true)
     figs = dict(confusion=plot_confusion(y_true, probs, classes, title=name),
                 reliability=plot_reliability(y_true, probs if probs_uncalibrated is None else probs_uncalibrated,
                                              None if probs_uncalibrated is None else probs, classes, title=name),
                 errors=plot_errors(rows, probs, classes) if rows is not None else None)
     for k, fig in figs.items():
-        if fig is not None: fig.savefig(folder/f'{k}.png', dpi=100, bbox_inches='tight'); plt.close(fig)
+        if fig is not None:
+            fig.savefig(folder/f'{k}.png', dpi=100, bbox_inches='tight')
+            plt.close(fig)
     s = scores(y_true, probs, classes)
     pairs = most_confused(y_true, predicted_codes(probs, classes), classes, top)
     return '\n\n'.join([f"## {name}",
         f"weighted F1 {s['weighted_f1']:.4f} · macro F1 {s['macro_f1']:.4f} · accuracy {s['accuracy']:.4f} · "
         f"ECE {expected_calibration_error(y_true, probs, classes):.4f} · {s['n']} rows",
         figures_markdown([folder/f'{k}.png' for k in figs], relative_to or folder),
-        "### Most confused pairs", markdown_table(pairs[['true_name', 'predicted_name', 'count', 'share_of_true']].set_index('true_name')) if len(pairs) else 'none',
+        "### Most confused pairs", markdown_table(pairs[['true_name', 'predicted_name', 'count',
+                                                         'share_of_true']].set_index('true_name')) if len(pairs)
+                                                             else 'none',
         "### Per-class F1 (worst first)", markdown_table(per_class_table(y_true, probs, classes))])
 
 # %% ../nbs/05_evaluate.ipynb #9eb2ecbe
@@ -227,12 +253,18 @@ def plot_training(recorder, # a fastai `Recorder` after training
                  ): # the matplotlib figure
     "Losses, metrics and learning rate of a training run."
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.4))
-    n_iter, vals = len(recorder.losses), np.array(recorder.values, dtype=float)
-    per_epoch = np.linspace(0, n_iter, len(vals) + 1)[1:]
-    axs[0].plot([float(l) for l in recorder.losses], alpha=0.6, label='train (per batch)')
-    axs[0].plot(per_epoch, vals[:, 1], 'o-', label='valid (per epoch)'); axs[0].set_title('loss'); axs[0].legend()
-    for i, name in enumerate(recorder.metric_names[3:-1]): axs[1].plot(range(1, len(vals) + 1), vals[:, 2 + i], 'o-', label=name)
-    axs[1].set_xlabel('epoch'); axs[1].set_ylim(0, 1); axs[1].set_title('validation metrics'); axs[1].legend()
-    axs[2].plot(recorder.lrs); axs[2].set_xlabel('batch'); axs[2].set_title('learning rate')
-    fig.suptitle(title); fig.tight_layout()
+    vals = np.array(recorder.values, dtype=float)
+    recorder.plot_loss(skip_start=0, ax=axs[0])  # fastai's: train per batch, valid per epoch
+    axs[0].set_title('loss')
+    for i, name in enumerate(recorder.metric_names[3:-1]):
+        axs[1].plot(range(1, len(vals) + 1), vals[:, 2 + i], 'o-', label=name)
+    axs[1].set_xlabel('epoch')
+    axs[1].set_ylim(0, 1)
+    axs[1].set_title('validation metrics')
+    axs[1].legend()
+    axs[2].plot(recorder.lrs)
+    axs[2].set_xlabel('batch')
+    axs[2].set_title('learning rate')
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -32,8 +32,11 @@ def plot_class_counts(labels:pd.Series, # the `prdtypecode` of each labelled pro
     fig, ax = plt.subplots(figsize=(8, 7))
     share = (counts/counts.sum()).sort_values()
     ax.barh([code_name(c) for c in share.index], share.values, color='tab:blue', label='this data')
-    ax.scatter((real/real.sum())[share.index].values, range(len(share)), color='tab:red', s=12, zorder=3, label='real training file')
-    ax.set_xlabel('share of products'); ax.legend(loc='lower right'); ax.set_title(f'{len(labels):,} labelled products')
+    ax.scatter((real/real.sum())[share.index].values, range(len(share)), color='tab:red', s=12, zorder=3,
+               label='real training file')
+    ax.set_xlabel('share of products')
+    ax.legend(loc='lower right')
+    ax.set_title(f'{len(labels):,} labelled products')
     fig.tight_layout()
     return fig
 
@@ -45,19 +48,23 @@ def plot_text_lengths(products:pd.DataFrame, # products with `designation`, `des
     codes = sorted(lab.prdtypecode.unique())
     fig, axs = plt.subplots(1, 2, figsize=(11, 7), sharey=True)
     for ax, col in zip(axs, ['designation', 'description']):
-        ax.boxplot([lab[col][lab.prdtypecode == c].dropna().str.len().clip(lower=1) for c in codes], orientation='horizontal', showfliers=False)
-        ax.set_xscale('log'); ax.set_xlabel(f'{col} length (characters)')
+        ax.boxplot([lab[col][lab.prdtypecode == c].dropna().str.len().clip(lower=1) for c in codes],
+                   orientation='horizontal', showfliers=False)
+        ax.set_xscale('log')
+        ax.set_xlabel(f'{col} length (characters)')
         ax.set_title(f"{col}: {lab[col].isna().mean():.0%} missing")
     axs[0].set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/90_explore.ipynb #cad6506e
 def plot_languages(lang:pd.Series, # the detected language of each product
                   ): # the matplotlib figure
     "The language mix."
     fig, ax = plt.subplots(figsize=(5, 2.5))
     share = lang.value_counts(normalize=True)
-    ax.bar(share.index, share.values); ax.set_ylabel('share of products')
+    ax.bar(share.index, share.values)
+    ax.set_ylabel('share of products')
     for i, v in enumerate(share.values): ax.text(i, v, f'{v:.1%}', ha='center', va='bottom', fontsize=8)
     fig.tight_layout()
     return fig
@@ -69,13 +76,17 @@ def plot_fill(feats:pd.DataFrame, # `features_table` rows with a `prdtypecode` c
     ok = feats[feats.error.isna()]
     codes = sorted(ok.prdtypecode.dropna().unique())
     fig, axs = plt.subplots(1, 2, figsize=(12, 6.5), gridspec_kw={'width_ratios': [1, 1.4]})
-    axs[0].hist(ok.fill, bins=30); axs[0].set_xlabel('box area / photo area'); axs[0].set_ylabel('photos')
+    axs[0].hist(ok.fill, bins=30)
+    axs[0].set_xlabel('box area / photo area')
+    axs[0].set_ylabel('photos')
     axs[0].set_title(f"median fill {ok.fill.median():.0%}; {ok.blank.mean():.1%} blank")
     axs[1].boxplot([ok.fill[ok.prdtypecode == c] for c in codes], orientation='horizontal', showfliers=False)
-    axs[1].set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8); axs[1].set_xlabel('fill')
+    axs[1].set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8)
+    axs[1].set_xlabel('fill')
     fig.tight_layout()
     return fig
 
+# %% ../nbs/90_explore.ipynb #9445a39a
 def mean_images(prepared:pd.DataFrame, # `products.parquet` rows with `image` and `prdtypecode`
                 per_class:int=200, # at most this many photos per class
                 size:int=64, # side of the mean image
@@ -84,15 +95,18 @@ def mean_images(prepared:pd.DataFrame, # `products.parquet` rows with `image` an
     out = {}
     for code, grp in prepared.dropna(subset=['image', 'prdtypecode']).groupby('prdtypecode'):
         paths = grp.image.iloc[:per_class]
-        out[int(code)] = np.mean([np.asarray(open_image(p)[0].resize((size, size)), dtype=np.float32)/255 for p in paths], axis=0)
+        out[int(code)] = np.mean([np.asarray(open_image(p)[0].resize((size, size)), dtype=np.float32)/255
+                                  for p in paths], axis=0)
     return out
 
+# %% ../nbs/90_explore.ipynb #b9189deb
 def plot_mean_images(means:dict, # from `mean_images`
                      ncols:int=9, # images per row
                     ): # the matplotlib figure
     "A grid of the mean photo of each class."
     fig, axs = image_grid(len(means), ncols, cell=(1.5, 1.75))
     for ax, (code, img) in zip(axs, sorted(means.items())):
-        ax.imshow(img); ax.set_title(code_name(code), fontsize=7)
+        ax.imshow(img)
+        ax.set_title(code_name(code), fontsize=7)
     fig.tight_layout()
     return fig

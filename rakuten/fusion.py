@@ -19,8 +19,8 @@ from .model import CONFIG, SETTING_CHECKS, check_settings, check_shape, _positiv
 from .evaluate import scores
 
 # %% auto #0
-__all__ = ['STACK_WEIGHTS', 'STACK_TREES', 'fuse_probs', 'tune_weights', 'apply_temperature', 'fit_temperature', 'fit_weights',
-           'Stack', 'same_classes', 'Ensemble']
+__all__ = ['STACK_WEIGHTS', 'STACK_TREES', 'fuse_probs', 'tune_weights', 'apply_temperature', 'fit_temperature', 'fill_missing',
+           'fit_weights', 'Stack', 'same_classes', 'Ensemble']
 
 # %% ../nbs/60_fusion.ipynb #8e12ee77
 def fuse_probs(probs:list, # probability matrices of the same rows and columns, one per model
@@ -28,7 +28,8 @@ def fuse_probs(probs:list, # probability matrices of the same rows and columns, 
                method:str='log', # 'mean': weighted arithmetic mean; 'log': weighted geometric mean
               )->np.ndarray: # fused probabilities, rows summing to 1
     "Weighted fusion of several models' class probabilities."
-    w = np.asarray(weights, dtype=float); w = w/w.sum()
+    w = np.asarray(weights, dtype=float)
+    w = w/w.sum()
     if method == 'mean': out = sum(wi*p for wi, p in zip(w, probs))
     elif method == 'log':
         logp = sum(wi*log_probs(p) for wi, p in zip(w, probs))
@@ -36,6 +37,7 @@ def fuse_probs(probs:list, # probability matrices of the same rows and columns, 
     else: raise ValueError(f"method must be 'mean' or 'log', not {method!r}")
     return out/out.sum(1, keepdims=True)
 
+# %% ../nbs/60_fusion.ipynb #370f4356
 def tune_weights(p_text:np.ndarray, # text probabilities on the validation rows
                  p_image:np.ndarray, # image probabilities on the same rows
                  y, # their true codes
@@ -44,9 +46,12 @@ def tune_weights(p_text:np.ndarray, # text probabilities on the validation rows
                 )->tuple: # (best text weight, DataFrame of weight -> validation weighted F1)
     "The text weight of `fuse_probs` that maximises weighted F1 on validation rows."
     grid = np.linspace(0, 1, steps)
-    curve = pd.DataFrame({'text_weight': grid, 'weighted_f1': [scores(y, fuse_probs([p_text, p_image], [w, 1 - w], method))['weighted_f1'] for w in grid]})
+    curve = pd.DataFrame({'text_weight': grid,
+                          'weighted_f1': [scores(y, fuse_probs([p_text, p_image], [w, 1 - w], method))['weighted_f1']
+                                          for w in grid]})
     best = curve.weighted_f1.max()
-    return float(curve.text_weight[curve.weighted_f1 >= best - 1e-9].iloc[-1]), curve  # ties: the more text-heavy weight
+    # ties: the more text-heavy weight
+    return float(curve.text_weight[curve.weighted_f1 >= best - 1e-9].iloc[-1]), curve
 
 # %% ../nbs/60_fusion.ipynb #862d8dbc
 def apply_temperature(probs:np.ndarray, # probabilities
@@ -57,6 +62,7 @@ def apply_temperature(probs:np.ndarray, # probabilities
     z = np.exp(z - z.max(1, keepdims=True))
     return z/z.sum(1, keepdims=True)
 
+# %% ../nbs/60_fusion.ipynb #6a96c105
 def fit_temperature(probs:np.ndarray, # probabilities on validation rows
                     y, # their true codes
                     classes:list=CODES, # the class of each column
@@ -64,12 +70,16 @@ def fit_temperature(probs:np.ndarray, # probabilities on validation rows
     "Fit one temperature per model on validation rows."
     pos = {c: i for i, c in enumerate(classes)}
     idx = np.array([pos[c] for c in label_array(y)])
-    nll = lambda logt: -np.log(np.clip(apply_temperature(probs, np.exp(logt))[np.arange(len(idx)), idx], 1e-12, 1)).mean()
+    nll = lambda logt: -np.log(np.clip(apply_temperature(probs, np.exp(logt))[np.arange(len(idx)), idx], 1e-12,
+                                       1)).mean()
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method='bounded').x))
 
 # %% ../nbs/60_fusion.ipynb #65122594
-def _fill(p): return np.where(np.isnan(p), 1/p.shape[1], p).astype(np.float32)
+def fill_missing(probs:np.ndarray)->np.ndarray: # NaN rows (no input) made uniform, float32
+    "A member's probabilities with the rows it could not answer made uniform: they weigh nothing in the fusion."
+    return np.where(np.isnan(probs), 1/probs.shape[1], probs).astype(np.float32)
 
+# %% ../nbs/60_fusion.ipynb #c223b61c
 def fit_weights(probs:list, # calibrated probabilities of each member, same rows
                 y, # the true classes
                 classes:list=CODES, # the class of each column
@@ -78,10 +88,12 @@ def fit_weights(probs:list, # calibrated probabilities of each member, same rows
     pos = {c: i for i, c in enumerate(classes)}
     lp, idx = np.stack([log_probs(p) for p in probs]), np.array([pos[c] for c in label_array(y)])
     def nll(a):
-        w = softmax(a); z = np.tensordot(w, lp, 1)
+        w = softmax(a)
+        z = np.tensordot(w, lp, 1)
         return -(z[np.arange(len(idx)), idx] - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) - z.max(1)).mean()
     return softmax(minimize(nll, np.zeros(len(probs)), method='L-BFGS-B').x)
 
+# %% ../nbs/60_fusion.ipynb #b5d1aebe
 class Stack:
     "Calibrated members combined by the best of a weighted mean, a logistic regression and LightGBM, chosen out-of-fold."
     METHODS = ('weighted', 'logistic', 'lgbm')
@@ -95,8 +107,9 @@ class Stack:
         self.members, self.methods, self.folds, self.seed, self.classes = list(members), tuple(methods), folds, seed, list(classes)
         self.temperatures, self.weights, self.chosen, self.cv_scores, self.clf = [1.0]*len(members), None, None, {}, None
 
-    def _cal(self, probs): return [apply_temperature(_fill(p), t) for p, t in zip(probs, self.temperatures)]
-    def _x(self, cal): return np.hstack([log_probs(p) for p in cal])
+    def calibrate(self, probs:list)->list: # each member's probabilities, missing rows uniform, at its temperature
+        "The members' probabilities as the combiner sees them."
+        return [apply_temperature(fill_missing(p), t) for p, t in zip(probs, self.temperatures)]
 
 # %% ../nbs/60_fusion.ipynb #b22d8804
 def _fit_method(method, cal, y, seed, classes):
@@ -104,9 +117,11 @@ def _fit_method(method, cal, y, seed, classes):
     x = np.hstack([log_probs(p) for p in cal])
     if method == 'logistic': return LogisticRegression(C=1.0, max_iter=3000).fit(x, y)
     import lightgbm as lgb
-    return lgb.LGBMClassifier(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.8, subsample_freq=1,
+    return lgb.LGBMClassifier(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=10,
+                              subsample=0.8, subsample_freq=1,
                               colsample_bytree=0.5, reg_lambda=1.0, random_state=seed, verbose=-1).fit(x, y)
 
+# %% ../nbs/60_fusion.ipynb #538931a3
 def _predict_method(method, fitted, cal, classes):
     if method == 'weighted': return fuse_probs(cal, fitted, 'log')
     x = np.hstack([log_probs(p) for p in cal])
@@ -123,8 +138,8 @@ def fit(self:Stack,
        )->Stack:
     "Calibrate each member, compare the combiners out-of-fold, keep the best fitted on all rows."
     y = label_array(y)
-    self.temperatures = [fit_temperature(_fill(p), y, self.classes) for p in probs]
-    cal = self._cal(probs)
+    self.temperatures = [fit_temperature(fill_missing(p), y, self.classes) for p in probs]
+    cal = self.calibrate(probs)
     k = int(max(2, min(self.folds, pd.Series(y).value_counts().min())))
     for method in self.methods:
         oof = np.zeros((len(y), len(self.classes)), np.float32)
@@ -134,22 +149,26 @@ def fit(self:Stack,
                 fitted = _fit_method(method, [c[tr] for c in cal], y[tr], self.seed, self.classes)
                 oof[te] = _predict_method(method, fitted, [c[te] for c in cal], self.classes)
         self.cv_scores[method] = scores(y, oof, self.classes)['weighted_f1']
-    best = max(self.cv_scores.values()); se = np.sqrt(best*(1 - best)/len(y))  # one standard error of that score
-    self.chosen = next(m for m in self.methods if self.cv_scores[m] >= best - se)  # the simplest within one error of the best
+    best = max(self.cv_scores.values())
+    se = np.sqrt(best*(1 - best)/len(y))  # one standard error of that score
+    # the simplest within one error of the best
+    self.chosen = next(m for m in self.methods if self.cv_scores[m] >= best - se)
     self.weights = fit_weights(cal, y, self.classes)  # reported, and the weighted combiner
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         self.clf = None if self.chosen == 'weighted' else _fit_method(self.chosen, cal, y, self.seed, self.classes)
     return self
 
+# %% ../nbs/60_fusion.ipynb #3bf09fc5
 @patch
 def predict(self:Stack,
             probs:list, # each member's probabilities (NaN rows: no input), same rows
            )->np.ndarray: # stacked probabilities, columns in `classes` order
     "Stacked probabilities."
-    cal = self._cal(probs)
+    cal = self.calibrate(probs)
     return _predict_method(self.chosen, self.weights if self.chosen == 'weighted' else self.clf, cal, self.classes)
 
+# %% ../nbs/60_fusion.ipynb #b5a7a0e1
 @patch
 def member_weights(self:Stack)->dict: # member -> share of the decision
     "How much each member weighs in the chosen combiner: its weight, or its share of the coefficients' or trees' gain."
@@ -166,20 +185,28 @@ STACK_WEIGHTS, STACK_TREES = 'stack.safetensors', 'stack_lgbm.txt'  # the stack'
 @patch
 def get_config(self:Stack)->dict: # JSON-able settings and scores
     "The stack's settings, for its ensemble's `config.json`."
-    cfg = dict(members=self.members, methods=list(self.methods), folds=self.folds, seed=self.seed, temperatures=self.temperatures,
-               weights=[float(w) for w in self.weights], chosen=self.chosen, cv_scores=self.cv_scores, classes=self.classes)
-    if self.chosen != 'weighted': cfg['clf_classes'] = plain_labels(self.clf.classes_ if hasattr(self.clf, 'classes_') else self.clf[1])
+    cfg = dict(members=self.members, methods=list(self.methods), folds=self.folds, seed=self.seed,
+               temperatures=self.temperatures,
+               weights=[float(w) for w in self.weights], chosen=self.chosen, cv_scores=self.cv_scores,
+                   classes=self.classes)
+    if self.chosen != 'weighted':
+        cfg['clf_classes'] = plain_labels(self.clf.classes_ if hasattr(self.clf, 'classes_') else self.clf[1])
     return cfg
 
+# %% ../nbs/60_fusion.ipynb #532f5810
 @patch
 def save_weights(self:Stack,
                  path:Path, # the ensemble's folder
                 ):
     "Write the fitted combiner: a logistic regression as safetensors, LightGBM trees as LightGBM's own text."
     from safetensors.numpy import save_file
-    if self.chosen == 'logistic': save_file({'coef': np.ascontiguousarray(self.clf.coef_), 'intercept': self.clf.intercept_}, path/STACK_WEIGHTS)
-    elif self.chosen == 'lgbm': (path/STACK_TREES).write_text((self.clf.booster_ if hasattr(self.clf, 'booster_') else self.clf[0]).model_to_string())
+    if self.chosen == 'logistic':
+        save_file({'coef': np.ascontiguousarray(self.clf.coef_), 'intercept': self.clf.intercept_}, path/STACK_WEIGHTS)
+    elif self.chosen == 'lgbm':
+        (path/STACK_TREES).write_text((self.clf.booster_ if hasattr(self.clf, 'booster_')
+                                       else self.clf[0]).model_to_string())
 
+# %% ../nbs/60_fusion.ipynb #50b13c60
 @patch(cls_method=True)
 def from_config(cls:Stack,
                 config:dict, # from `get_config`
@@ -187,46 +214,71 @@ def from_config(cls:Stack,
                )->Stack:
     "Rebuild a saved stack, its settings and the shapes of its combiner checked against its members and `clf_classes`."
     where, n = path/CONFIG, len(config.get('members') or [])
-    per_member = lambda what: lambda v: None if isinstance(v, list) and len(v) == n and all(what(x) is None for x in v) else f'must hold one finite number {"above 0" if what is _positive else ">= 0"} per member ({n})'
+    per_member = lambda what: lambda v: None if isinstance(v, list) and len(v) == n and all(what(x) is None
+        for x in v) else f'must hold one finite number {"above 0" if what is _positive else ">= 0"} per member ({n})'
     check_settings(config, where, SETTING_CHECKS | {
-        'members': lambda v: None if isinstance(v, list) and v and all(isinstance(m, str) for m in v) else 'must be a list of member names',
+        'members': lambda v: None if isinstance(v, list) and v and all(isinstance(m, str) for m in v)
+            else 'must be a list of member names',
         'chosen': cls.METHODS, 'temperatures': per_member(_positive), 'folds': SETTING_CHECKS['n_layers'],
-        'weights': per_member(lambda w: None if isinstance(w, (int, float)) and np.isfinite(w) and w >= 0 else 'bad')}, 'stack.')
-    if config['chosen'] != 'weighted' and 'clf_classes' not in config: raise ModelError(f"{where}: no field 'stack.clf_classes' for a {config['chosen']!r} stack; re-save the model")
+        'weights': per_member(lambda w: None if isinstance(w, (int, float)) and np.isfinite(w) and w >= 0
+                              else 'bad')}, 'stack.')
+    if config['chosen'] != 'weighted' and 'clf_classes' not in config:
+        raise ModelError(f"{where}: no field 'stack.clf_classes' for a {config['chosen']!r} stack; re-save the model")
     s = cls(config['members'], tuple(config['methods']), config['folds'], config['seed'], config.get('classes', CODES))
     s.temperatures, s.weights, s.chosen, s.cv_scores = config['temperatures'], np.array(config['weights']), config['chosen'], config['cv_scores']
-    classes = config.get('clf_classes', []); k = len(classes) if len(classes) > 2 else 1
+    classes = config.get('clf_classes', [])
+    k = len(classes) if len(classes) > 2 else 1
     if s.chosen == 'logistic':
         from safetensors.numpy import load_file
-        f = weights_file(path, STACK_WEIGHTS); t = load_file(f); s.clf = LogisticRegression()
-        check_shape(t, 'coef', (k, n*len(s.classes)), f, f"one row per class of 'stack.clf_classes' ({len(classes)}), {len(s.classes)} columns per member")
+        f = weights_file(path, STACK_WEIGHTS)
+        t = load_file(f)
+        s.clf = LogisticRegression()
+        check_shape(t, 'coef', (k, n*len(s.classes)), f,
+                    f"one row per class of 'stack.clf_classes' ({len(classes)}), {len(s.classes)} columns per member")
         check_shape(t, 'intercept', (k,), f, f"one per class of 'stack.clf_classes' ({len(classes)})")
         s.clf.coef_, s.clf.intercept_, s.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
     elif s.chosen == 'lgbm':
         import lightgbm as lgb
         f = weights_file(path, STACK_TREES)
         try: booster = lgb.Booster(model_str=f.read_text())
-        except Exception as e: raise ModelError(f"{f}: not LightGBM trees ({str(e).splitlines()[0][:120]}); re-save the model") from None
+        except Exception as e:
+            raise ModelError(f"{f}: not LightGBM trees ({str(e).splitlines()[0][:120]}); re-save the model") from None
         if booster.num_model_per_iteration() != k:
-            raise ModelError(f"{where}: field 'stack.clf_classes' has {len(classes)} classes but {f.name} predicts {booster.num_model_per_iteration()}; re-save the model")
+            raise ModelError(f"{where}: field 'stack.clf_classes' has {len(classes)} classes but {f.name} predicts "
+                             f"{booster.num_model_per_iteration()}; re-save the model")
         s.clf = (booster, np.array(classes))
     return s
 
 # %% ../nbs/60_fusion.ipynb #32b37be5
 def _kind_of(member)->str: return member.kind if isinstance(member, RakutenModel) else read_config(member)['kind']
-def _inputs_of(member)->tuple: return member.inputs if isinstance(member, RakutenModel) else model_class(_kind_of(member)).inputs
-def _classes_of(member)->list: return list(member.classes) if isinstance(member, RakutenModel) else read_config(member)['classes']
-def _names_of(member)->dict: return member.label_names if isinstance(member, RakutenModel) else read_config(member).get('label_names') or {}
 
+# %% ../nbs/60_fusion.ipynb #6e95477b
+def _inputs_of(member)->tuple: return member.inputs if isinstance(member,
+                                                                  RakutenModel) else model_class(_kind_of(member)).inputs
+
+# %% ../nbs/60_fusion.ipynb #dd1dbe2a
+def _classes_of(member)->list: return list(member.classes) if isinstance(member,
+                                                                         RakutenModel) else read_config(member)['classes']
+
+# %% ../nbs/60_fusion.ipynb #6f97799a
+def _names_of(member)->dict: return member.label_names if isinstance(member,
+                                                                     RakutenModel) else read_config(member).get('label_names') or {}
+
+# %% ../nbs/60_fusion.ipynb #7dc830fc
 def same_classes(members:dict, # name -> list of models or saved model folders
                 )->list: # the classes they all predict
     "The classes shared by models to combine; models trained on different label sets are refused, in one line naming two of them."
-    seen = [(f"{n}" + (f" (fold {k})" if len(ms) > 1 else ''), _classes_of(m)) for n, ms in members.items() for k, m in enumerate(ms)]
+    seen = [(f"{n}" + (f" (fold {k})" if len(ms) > 1 else ''), _classes_of(m)) for n, ms in members.items()
+            for k, m in enumerate(ms)]
     (first, classes), other = seen[0], next(((n, c) for n, c in seen if c != seen[0][1]), None)
-    if other: raise ModelError(f"{first} predicts {len(classes)} classes ({', '.join(map(str, classes[:4]))}...) but {other[0]} "
-                               f"predicts {len(other[1])} ({', '.join(map(str, other[1][:4]))}...): models of different label sets cannot be fused or stacked")
+    if other:
+        raise ModelError(f"{first} predicts {len(classes)} classes "
+                         f"({', '.join(map(str, classes[:4]))}...) but {other[0]} "
+                               f"predicts {len(other[1])} ({', '.join(map(str, other[1][:4]))}...): models of "
+                               f"different label sets cannot be fused or stacked")
     return classes
 
+# %% ../nbs/60_fusion.ipynb #cde03591
 class Ensemble(RakutenModel):
     "Members (one model each, or the models of its folds, averaged) combined by a `Stack`."
     kind = 'ensemble'
@@ -247,7 +299,8 @@ class Ensemble(RakutenModel):
     def members(self)->dict: # name -> list of loaded models
         "The members' models, loaded from their folders on first use."
         for n, ms in self._members.items():
-            if n not in self._loaded: self._loaded[n] = [m if isinstance(m, RakutenModel) else load_model(m) for m in ms]
+            if n not in self._loaded:
+                self._loaded[n] = [m if isinstance(m, RakutenModel) else load_model(m) for m in ms]
         return self._loaded
 
     def leaves(self)->list: return [leaf for ms in self.members.values() for m in ms for leaf in m.leaves()]
@@ -263,16 +316,20 @@ def member_probs(self:Ensemble,
                 )->dict: # name -> (n, 27) probabilities, NaN rows where that member has no input
     "Each member's probabilities: the average of its folds' models."
     rows = as_rows(rows, self.inputs)
-    return {n: np.mean([m.predict(rows, **kwargs, tta=self.tta.get(n, False)) for m in ms], axis=0) for n, ms in self.members.items()}
+    return {n: np.mean([m.predict(rows, **kwargs, tta=self.tta.get(n, False)) for m in ms], axis=0)
+            for n, ms in self.members.items()}
 
+# %% ../nbs/60_fusion.ipynb #97ece223
 @patch
 def predict_parts(self:Ensemble, rows, **kwargs)->tuple: # ({member: probabilities}, stacked probabilities)
     "What each member said, and the stack's answer (NaN rows where no member has an input)."
-    rows = as_rows(rows, self.inputs); parts, ok = self.member_probs(rows, **kwargs), self.usable(rows)
+    rows = as_rows(rows, self.inputs)
+    parts, ok = self.member_probs(rows, **kwargs), self.usable(rows)
     out = np.full((len(rows), len(self.classes)), np.nan, np.float32)
     if ok.any(): out[ok] = self.stack.predict([p[ok] for p in parts.values()])
     return parts, out
 
+# %% ../nbs/60_fusion.ipynb #c3df80e4
 @patch
 def predict_rows(self:Ensemble, rows:pd.DataFrame, bs:int|None=None)->np.ndarray:
     kw = {} if bs is None else {'bs': bs}
@@ -290,6 +347,7 @@ def fit_stack(self:Ensemble,
     self.stack = Stack(list(probs), methods, classes=self.classes).fit(list(probs.values()), valid.prdtypecode)
     return self
 
+# %% ../nbs/60_fusion.ipynb #1e42476f
 @patch
 def fit(self:Ensemble,
         train:pd.DataFrame, # labelled rows: every member trains on them
@@ -309,20 +367,29 @@ def save_weights(self:Ensemble, path:Path):
     "Members given as models are saved inside `path`; those given as folders are referred to; then the stack."
     self._folders = {}
     for n, ms in self._members.items():
-        dests = [m if not isinstance(m, RakutenModel) else m.save(path/n if len(ms) == 1 else path/n/f'fold{k}') for k, m in enumerate(ms)]
+        dests = [m if not isinstance(m, RakutenModel) else m.save(path/n if len(ms) == 1 else path/n/f'fold{k}')
+                 for k, m in enumerate(ms)]
         self._folders[n] = [os.path.relpath(Path(d).resolve(), Path(path).resolve()) for d in dests]
     self.stack.save_weights(path)
 
+# %% ../nbs/60_fusion.ipynb #2cd619cc
 @patch
 def get_config(self:Ensemble)->dict:
-    return dict(members={n: dict(kind=_kind_of(ms[0]), folders=self._folders[n], tta=self.tta.get(n, False)) for n, ms in self._members.items()},
+    return dict(members={n: dict(kind=_kind_of(ms[0]), folders=self._folders[n], tta=self.tta.get(n, False))
+                         for n, ms in self._members.items()},
                 stack=self.stack.get_config())
 
+# %% ../nbs/60_fusion.ipynb #f602839a
 @patch(cls_method=True)
 def from_config(cls:Ensemble, config:dict, path:Path)->Ensemble:
     members = {n: [path/f for f in m['folders']] for n, m in config['members'].items()}
     for n, fs in members.items():
         for f in fs:
-            if not (f/'config.json').is_file(): raise ModelError(f"{path}: member {n!r} has no model at {f} — copy the ensemble with its members' folders")
-    if config['stack']['members'] != list(members): raise ModelError(f"{path}: the stack's members {config['stack']['members']} are not the ensemble's {list(members)}")
-    return cls(members, Stack.from_config(config['stack'], path), {n: m.get('tta', False) for n, m in config['members'].items()})
+            if not (f/'config.json').is_file():
+                raise ModelError(f"{path}: member {n!r} has no model at {f} — copy the ensemble with its "
+                                 f"members' folders")
+    if config['stack']['members'] != list(members):
+        raise ModelError(f"{path}: the stack's members {config['stack']['members']} are not the "
+                         f"ensemble's {list(members)}")
+    return cls(members, Stack.from_config(config['stack'], path),
+               {n: m.get('tta', False) for n, m in config['members'].items()})

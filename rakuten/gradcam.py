@@ -23,7 +23,8 @@ __all__ = ['CAM_METHODS', 'target_layer', 'cam_maps', 'mass_in_box', 'overlay', 
            'gradcam_gallery']
 
 # %% ../nbs/50_gradcam.ipynb #184adb75
-CAM_METHODS = {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus, 'eigencam': EigenCAM}  # names -> pytorch-grad-cam classes
+# names -> pytorch-grad-cam classes
+CAM_METHODS = {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus, 'eigencam': EigenCAM}
 
 def target_layer(model:nn.Module, # a `VisionModel.model` (fastai body + head)
                  name:str|None=None, # a submodule name of the timm body, to override the choice
@@ -51,7 +52,8 @@ def cam_maps(vm:VisionModel, # a loaded image model
     probs = vm.predict(images, bs=bs)
     codes = list(codes) if codes is not None else [vm.classes[k] for k in probs.argmax(1)]
     maps = []
-    with cudnn_autotune(False), CAM_METHODS[method](model=vm.model, target_layers=[target_layer(vm.model, layer)]) as cam:
+    with cudnn_autotune(False), CAM_METHODS[method](model=vm.model,
+                                                    target_layers=[target_layer(vm.model, layer)]) as cam:
         for s in range(0, len(images), bs):
             x = torch.stack([vm.photo_tensor(i) for i in images[s:s+bs]]).as_subclass(torch.Tensor)
             targets = [ClassifierOutputTarget(vm.classes.index(c)) for c in codes[s:s+bs]]
@@ -73,9 +75,11 @@ def mass_in_box(maps:np.ndarray, # (n, h, w) heatmaps
 # %% ../nbs/50_gradcam.ipynb #f2a5e13e
 def overlay(ax, img:Image.Image, heat:np.ndarray, title:str='', alpha:float=0.45):
     "Draw a photo with its heatmap on a matplotlib axis."
-    ax.imshow(img); ax.imshow(np.asarray(Image.fromarray((heat*255).astype(np.uint8)).resize(img.size, Image.BILINEAR))/255,
+    ax.imshow(img); ax.imshow(np.asarray(Image.fromarray((heat*255).astype(np.uint8)).resize(img.size,
+        Image.BILINEAR))/255,
                               cmap='jet', alpha=alpha, vmin=0, vmax=1)
-    ax.set_title(title, fontsize=7); ax.axis('off')
+    ax.set_title(title, fontsize=7)
+    ax.axis('off')
 
 # %% ../nbs/50_gradcam.ipynb #368872b4
 def heatmap_on_original(path:str, # the original photo
@@ -87,7 +91,8 @@ def heatmap_on_original(path:str, # the original photo
     box = product_box(img, prep.thresh) or (0, 0, img.width, img.height)
     side = max(box[2] - box[0], box[3] - box[1])*(1 + 2*prep.margin)
     cx, cy = (box[0] + box[2])/2, (box[1] + box[3])/2
-    big = np.asarray(Image.fromarray((heat*255).astype(np.uint8)).resize((max(1, round(side)),)*2, Image.BILINEAR), dtype=np.float32)/255
+    big = np.asarray(Image.fromarray((heat*255).astype(np.uint8)).resize((max(1, round(side)),)*2, Image.BILINEAR),
+                     dtype=np.float32)/255
     out = np.zeros((img.height, img.width), np.float32)
     x0, y0 = round(cx - side/2), round(cy - side/2)
     sx, sy = max(0, -x0), max(0, -y0)
@@ -107,6 +112,7 @@ def _explained(vm, rows, codes, per_class, method, bs=64)->list:
     maps, _, _ = cam_maps(vm, [r.image for _, _, r in picks], [r.pred for _, _, r in picks], method, bs=bs)
     return [(c, ok, r, m) for (c, ok, r), m in zip(picks, maps)]
 
+# %% ../nbs/50_gradcam.ipynb #c1420541
 def _draw(shown, prep, names=None):
     ncols = 4
     fig, axs = plt.subplots((len(shown) + 1)//2, ncols, figsize=(ncols*2.2, ((len(shown) + 1)//2)*2.4), squeeze=False)
@@ -122,6 +128,7 @@ def _draw(shown, prep, names=None):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/50_gradcam.ipynb #c1db176a
 def gradcam_galleries(vm:VisionModel, # a loaded image model
                       rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
                       codes:list|None=None, # classes to show (default: all present)
@@ -135,6 +142,7 @@ def gradcam_galleries(vm:VisionModel, # a loaded image model
     for e in _explained(vm, rows, codes, per_class, method, bs): shown.setdefault(e[0], []).append(e)
     return {c: _draw(s, prep or ImagePrep(vm.img_size), vm.label_names) for c, s in shown.items()}
 
+# %% ../nbs/50_gradcam.ipynb #7c6afe3b
 def gradcam_gallery(vm:VisionModel, # a loaded image model
                     rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
                     codes:list|None=None, # classes to show (default: all present)

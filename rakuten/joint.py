@@ -50,11 +50,13 @@ class JointNet(nn.Module):
                  pad_id:int=0, # the tokenizer's padding id (masked out of attention)
                 ):
         super().__init__()
-        if getattr(text, 'pooler', None) is not None: text.pooler = None  # unused (the first token's state is taken): no idle weights
+        if getattr(text, 'pooler', None) is not None:
+            text.pooler = None  # unused (the first token's state is taken): no idle weights
         self.text, self.image, self.pad_id = text, image, pad_id
         nt, ni = text.config.hidden_size, image.num_features
         self.missing_text, self.missing_image = nn.Parameter(torch.zeros(nt)), nn.Parameter(torch.zeros(ni))
-        self.head = nn.Sequential(nn.LayerNorm(nt + ni), nn.Dropout(drop), nn.Linear(nt + ni, hidden), nn.GELU(), nn.Dropout(drop), nn.Linear(hidden, n_classes))
+        self.head = nn.Sequential(nn.LayerNorm(nt + ni), nn.Dropout(drop), nn.Linear(nt + ni, hidden), nn.GELU(),
+                                  nn.Dropout(drop), nn.Linear(hidden, n_classes))
 
     def forward(self,
                 ids:torch.Tensor, # (n, length) token ids, padded with `pad_id`
@@ -69,6 +71,7 @@ class JointNet(nn.Module):
         v = torch.where(has_image[:, None], v, self.missing_image.to(v.dtype).expand_as(v))
         return self.head(torch.cat([t, v], 1))
 
+# %% ../nbs/38_joint.ipynb #87757e3d
 def joint_splitter(m:JointNet)->list: # parameter groups: text encoder, image body, head (with the missing vectors)
     "fastai splitter: three groups, for discriminative learning rates and gradual unfreezing."
     return [params(m.text), params(m.image), params(m.head) + [m.missing_text, m.missing_image]]
@@ -77,18 +80,24 @@ def joint_splitter(m:JointNet)->list: # parameter groups: text encoder, image bo
 class Tokenize(Transform):
     "Text -> token ids (`TensorText`), cut at `max_len` tokens."
     def __init__(self, tok, max_len:int): super().__init__(); self.tok, self.max_len = tok, max_len
-    def encodes(self, text): return TensorText(self.tok(str(text), truncation=True, max_length=self.max_len)['input_ids'])
+    def encodes(self, text): return TensorText(self.tok(str(text), truncation=True,
+                                                        max_length=self.max_len)['input_ids'])
 
+# %% ../nbs/38_joint.ipynb #29ab977b
 class Present(Transform):
     "A product's text or photo path -> a bool tensor: is it there?"
     def encodes(self, o): return torch.tensor(bool(o.strip()) if isinstance(o, str) else False)
 
+# %% ../nbs/38_joint.ipynb #f6d8bd37
 def product_text(row)->str: return row['text'] if isinstance(row['text'], str) else ''
+
+# %% ../nbs/38_joint.ipynb #9d2f9781
 def product_photo(row):  # no return annotation: fastai would cast an open photo to it
     p = row['image']
     if isinstance(p, Image.Image): return p  # an uploaded photo, already open
     return p if isinstance(p, str) and p and Path(p).is_file() else None
 
+# %% ../nbs/38_joint.ipynb #f1345fc9
 def pad_tokens(samples:list, # (token ids, ...) tuples, as fastai's `before_batch` gets them
                pad_id:int=0, # the tokenizer's padding id
                multiple:int=8, # pad to a multiple of this
@@ -97,6 +106,7 @@ def pad_tokens(samples:list, # (token ids, ...) tuples, as fastai's `before_batc
     n = -(-max(len(s[0]) for s in samples)//multiple)*multiple
     return [(TensorText(F.pad(s[0], (0, n - len(s[0])), value=pad_id)), *s[1:]) for s in samples]
 
+# %% ../nbs/38_joint.ipynb #57b137c0
 def joint_block(tok, # the text encoder's tokenizer
                 max_len:int, # tokens per text
                 photos:PhotoArray|None, # prepared photos (or None: decode the files)
@@ -105,10 +115,13 @@ def joint_block(tok, # the text encoder's tokenizer
                )->DataBlock:
     "The joint model's DataBlock: (token ids, photo, has text, has photo) -> product type."
     return DataBlock(blocks=(TransformBlock(type_tfms=Tokenize(tok, max_len)), PhotoBlock(photos, img_size),
-                             TransformBlock(type_tfms=Present()), TransformBlock(type_tfms=Present()), CategoryBlock(vocab=classes)),
-                     getters=[product_text, product_photo, product_text, product_photo, ColReader('prdtypecode')], n_inp=4,
+                             TransformBlock(type_tfms=Present()), TransformBlock(type_tfms=Present()),
+                                 CategoryBlock(vocab=classes)),
+                     getters=[product_text, product_photo, product_text, product_photo, ColReader('prdtypecode')],
+                         n_inp=4,
                      splitter=ColSplitter('is_valid'), batch_tfms=Normalize.from_stats(*imagenet_stats))
 
+# %% ../nbs/38_joint.ipynb #48389c14
 class SideDropout(Callback):
     "While training, hide each product's text, or its photo (never both), with probability `p`: the 'missing' vectors learn."
     def __init__(self, p:float=0.15): self.p = p
@@ -139,13 +152,17 @@ class JointModel(RakutenModel):
         self.tok = tokenizer or from_hub(AutoTokenizer, checkpoint)
         if net is None:
             pre = pretrained and host_reachable()
-            if pretrained and not pre: print(f"pretrained weights for {arch} unavailable (model hub unreachable): its body starts from random weights")
-            net = JointNet(from_hub(AutoModel, checkpoint), timm.create_model(arch, pretrained=pre, num_classes=0), hidden, pad_id=self.tok.pad_token_id or 0)
+            if pretrained and not pre:
+                print(f"pretrained weights for {arch} unavailable (model hub unreachable): its body starts "
+                      f"from random weights")
+            net = JointNet(from_hub(AutoModel, checkpoint), timm.create_model(arch, pretrained=pre, num_classes=0),
+                           hidden, pad_id=self.tok.pad_token_id or 0)
         self.net, self.pretrained = net, pretrained
 
     def _dls(self, rows, bs, photos=None, wgts=None, num_workers=None):
         kw = dict(bs=bs, val_bs=bs*2, before_batch=partial(pad_tokens, pad_id=self.tok.pad_token_id or 0),
-                  num_workers=num_workers if num_workers is not None else min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0)
+                  num_workers=num_workers if num_workers is not None else min(8, os.cpu_count() or 1)
+                      if torch.cuda.is_available() else 0)
         block = joint_block(self.tok, self.max_len, photos, self.img_size, self.classes)
         return block.dataloaders(rows, **kw) if wgts is None else block.weighted_dataloaders(rows, wgts=wgts, **kw)
 
@@ -168,7 +185,8 @@ def fit(self:JointModel,
     "Train end to end: the head first, then everything with discriminative rates; mixed precision on a GPU."
     self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
     last = self.net.head[-1]
-    if last.out_features != len(self.classes): self.net.head[-1] = nn.Linear(last.in_features, len(self.classes))  # another label set: a new output layer
+    if last.out_features != len(self.classes):
+        self.net.head[-1] = nn.Linear(last.in_features, len(self.classes))  # another label set: a new output layer
     rows = labelled(pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)]))
     photos = PhotoArray.for_photos(rows.image.dropna(), self.img_size) if rows.image.notna().any() else None
     self.dls = self._dls(rows, bs, photos, row_weights(train, balance), num_workers)
@@ -178,22 +196,27 @@ def fit(self:JointModel,
     with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)
         if freeze_epochs:
-            self.learn.freeze(); self.learn.fit_one_cycle(freeze_epochs, lr)
-        self.learn.unfreeze(); self.learn.fit_one_cycle(epochs, slice(lr/discr, lr))
+            self.learn.freeze()
+            self.learn.fit_one_cycle(freeze_epochs, lr)
+        self.learn.unfreeze()
+        self.learn.fit_one_cycle(epochs, slice(lr/discr, lr))
     return self
 
+# %% ../nbs/38_joint.ipynb #9c022b6d
 @patch
 def predict_rows(self:JointModel,
                  rows:pd.DataFrame, # products with `text` and `image` (either may be missing)
                  bs:int=64, # batch size
                 )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
     "Class probabilities of products; a missing text or photo is answered from the other."
-    model = self.net.eval(); dev = next(model.parameters()).device
+    model = self.net.eval()
+    dev = next(model.parameters()).device
     if not len(rows): return np.zeros((0, len(self.classes)), np.float32)
     paths = [p for p in rows.image if isinstance(p, str)]
     photos = PhotoArray.find(paths, self.img_size) if len(paths) > bs else None  # prepared photos: from their array
     one = rows.head(1).assign(prdtypecode=self.classes[0])  # the DataBlock's pipelines; `test_dl` uses its inputs only
-    dl = self._dls(pd.concat([one.assign(is_valid=False), one.assign(is_valid=True)]), bs, photos, num_workers=0).test_dl(rows, bs=bs, rm_type_tfms=0)
+    dl = self._dls(pd.concat([one.assign(is_valid=False), one.assign(is_valid=True)]), bs, photos,
+                   num_workers=0).test_dl(rows, bs=bs, rm_type_tfms=0)
     dl.to(dev)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
@@ -203,23 +226,30 @@ def predict_rows(self:JointModel,
 # %% ../nbs/38_joint.ipynb #1715edf8
 @patch
 def get_config(self:JointModel)->dict:
-    return dict(checkpoint=str(self.checkpoint), arch=self.arch, img_size=self.img_size, max_len=self.max_len, hidden=self.hidden)
+    return dict(checkpoint=str(self.checkpoint), arch=self.arch, img_size=self.img_size, max_len=self.max_len,
+                hidden=self.hidden)
 
+# %% ../nbs/38_joint.ipynb #7d29da35
 @patch
 def save_weights(self:JointModel, path:Path):
-    self.net.text.config.save_pretrained(path/'hf'); self.tok.save_pretrained(path/'hf')
+    self.net.text.config.save_pretrained(path/'hf')
+    self.tok.save_pretrained(path/'hf')
     save_file({k: v.detach().float().contiguous().cpu() if v.is_floating_point() else v.detach().contiguous().cpu()
                for k, v in self.net.state_dict().items()}, path/WEIGHTS)
 
+# %% ../nbs/38_joint.ipynb #fe87d67e
 @patch(cls_method=True)
 def from_config(cls:JointModel, config:dict, path:Path)->JointModel:
     import timm
     from transformers import AutoTokenizer, AutoModel, AutoConfig
-    if not (path/'hf').is_dir(): raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
+    if not (path/'hf').is_dir():
+        raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
     tok = AutoTokenizer.from_pretrained(path/'hf')
-    net = JointNet(AutoModel.from_config(AutoConfig.from_pretrained(path/'hf')), timm.create_model(config['arch'], pretrained=False, num_classes=0),
+    net = JointNet(AutoModel.from_config(AutoConfig.from_pretrained(path/'hf')),
+                   timm.create_model(config['arch'], pretrained=False, num_classes=0),
                    config['hidden'], n_classes=len(config['classes']), pad_id=tok.pad_token_id or 0)
-    net.load_state_dict({k: v for k, v in load_file(weights_file(path)).items() if not k.startswith('text.pooler.')})  # older files kept the idle pooler
+    # older files kept the idle pooler
+    net.load_state_dict({k: v for k, v in load_file(weights_file(path)).items() if not k.startswith('text.pooler.')})
     m = cls(config['checkpoint'], config['arch'], config['img_size'], config['max_len'], False, config['hidden'],
             tokenizer=tok, net=net.eval())
     m.classes = config['classes']

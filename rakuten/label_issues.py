@@ -40,7 +40,8 @@ def find_label_issues(products:pd.DataFrame, # `products.parquet`
     given = labelled(products.loc[probs.index]).prdtypecode.to_numpy()
     classes = [int(c) if given.dtype.kind == 'i' else c for c in probs.columns]
     idx = np.array([{c: i for i, c in enumerate(classes)}[g] for g in given])
-    p = probs.to_numpy(dtype=float); p = p/p.sum(1, keepdims=True)
+    p = probs.to_numpy(dtype=float)
+    p = p/p.sum(1, keepdims=True)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         ranked = cl_find(idx, p, return_indices_ranked_by='self_confidence')
@@ -54,10 +55,12 @@ def find_label_issues(products:pd.DataFrame, # `products.parquet`
 def issues_by_class(issues:pd.DataFrame, # from `find_label_issues`
                    )->pd.DataFrame: # given class x suggested class, counts, largest first
     "Suspected mislabels per given class and the class suggested instead."
-    t = issues.groupby(['given', 'suggested']).size().rename('count').reset_index().sort_values('count', ascending=False)
+    t = issues.groupby(['given', 'suggested']).size().rename('count').reset_index().sort_values('count',
+        ascending=False)
     t['given'], t['suggested'] = t.given.map(code_name), t.suggested.map(code_name)
     return t.reset_index(drop=True)
 
+# %% ../nbs/67_label_issues.ipynb #141b8cca
 def plot_label_issues(issues:pd.DataFrame, # from `find_label_issues`
                       products:pd.DataFrame, # `products.parquet` (photos and texts)
                       n:int=12, # products shown
@@ -69,10 +72,12 @@ def plot_label_issues(issues:pd.DataFrame, # from `find_label_issues`
     for ax, (row, r) in zip(axs, top.iterrows()):
         path = products.image.get(row)
         if isinstance(path, str) and Path(path).exists(): ax.imshow(Image.open(path))
-        ax.set_title(f"{str(products.text[row])[:28]}\ngiven {code_name(r.given)[:22]}\n→ {code_name(r.suggested)[:22]} ({r.confidence:.2f})", fontsize=7)
+        ax.set_title(f"{str(products.text[row])[:28]}\ngiven {code_name(r.given)[:22]}\n→ "
+                     f"{code_name(r.suggested)[:22]} ({r.confidence:.2f})", fontsize=7)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/67_label_issues.ipynb #c3ac1400
 def report_label_issues(issues:pd.DataFrame, # from `find_label_issues`
                         products:pd.DataFrame, # `products.parquet`
                         ws:Workspace, # figures under reports/figures/label_issues/, the list in reports/label_issues.csv
@@ -81,7 +86,9 @@ def report_label_issues(issues:pd.DataFrame, # from `find_label_issues`
     out = ws.figures('label_issues')
     issues[['productid', 'given', 'suggested', 'confidence']].to_csv(ws.reports/'label_issues.csv')
     issues_by_class(issues).to_csv(out/'by_class.csv', index=False)
-    fig = plot_label_issues(issues, products); fig.savefig(out/'gallery.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    fig = plot_label_issues(issues, products)
+    fig.savefig(out/'gallery.png', dpi=90, bbox_inches='tight')
+    plt.close(fig)
     return {'list': ws.reports/'label_issues.csv', 'by_class': out/'by_class.csv', 'gallery': out/'gallery.png'}
 
 # %% ../nbs/67_label_issues.ipynb #5b4e2c02
@@ -91,10 +98,13 @@ def clean_labels(products:pd.DataFrame, # `products.parquet`
                  weight:float=0.2, # with 'weight': the weight of a flagged row (others 1)
                 )->pd.DataFrame: # the products, cleaned; test and submission rows untouched
     "Drop, relabel or down-weight the rows flagged as mislabelled."
-    if how not in ('drop', 'relabel', 'weight'): raise ValueError(f"how must be 'drop', 'relabel' or 'weight', not {how!r}")
+    if how not in ('drop', 'relabel', 'weight'):
+        raise ValueError(f"how must be 'drop', 'relabel' or 'weight', not {how!r}")
     rows = issues.index[products.split[issues.index].isin(['train', 'valid'])]  # never the test split
     if how == 'drop': return products.drop(rows)
     out = products.copy()
     if how == 'relabel': out.loc[rows, 'prdtypecode'] = issues.suggested[rows].to_numpy()
-    else: out['weight'] = 1.0; out.loc[rows, 'weight'] = weight
+    else:
+        out['weight'] = 1.0
+        out.loc[rows, 'weight'] = weight
     return out

@@ -24,6 +24,7 @@ __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS'
 class ModelError(RakutenError, ValueError):
     "A model folder or a model's output cannot be used; the message names the folder and what to do."
 
+# %% ../nbs/03_model.ipynb #fde3bb31
 def to_classes(probs:np.ndarray, # (n, k) probabilities, one column per entry of `columns`
                columns:list, # the class of each column, in any order, a subset of `classes`
                classes:list=CODES, # the classes of the result, in their order
@@ -53,14 +54,17 @@ def log_probs(probs:np.ndarray, # probabilities
 CONFIG = 'config.json'       # settings of a saved model
 WEIGHTS = 'model.safetensors' # its tensors, for the kinds that keep them in one file
 MODEL_KINDS = {}              # kind -> class, filled as `RakutenModel` subclasses are defined
-BUILTIN_KINDS = {'tfidf': 'rakuten.text.tfidf', 'awd_lstm': 'rakuten.text.awd_lstm', 'transformer': 'rakuten.text.transformer',
-                 'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'ensemble': 'rakuten.fusion'}  # where the built-in kinds live
+BUILTIN_KINDS = {'tfidf': 'rakuten.text.tfidf', 'awd_lstm': 'rakuten.text.awd_lstm',
+                 'transformer': 'rakuten.text.transformer',
+                 # where the built-in kinds live
+                 'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'ensemble': 'rakuten.fusion'}
 
 def write_config(path:str|Path, # the model folder (created)
                  config:dict, # JSON-able settings; must hold `kind` and `classes`
                 )->Path: # the config file
     "Write a model's `config.json`, atomically."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     tmp = path/f'{CONFIG}.tmp'
     tmp.write_text(json.dumps(config, indent=1, default=int))
     tmp.replace(path/CONFIG)
@@ -68,33 +72,59 @@ def write_config(path:str|Path, # the model folder (created)
 
 # %% ../nbs/03_model.ipynb #b3c89543
 def _is_num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-def _positive_int(v): return None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 'must be a positive integer'
+
+# %% ../nbs/03_model.ipynb #593c4d99
+def _positive_int(v): return None if isinstance(v, int) and not isinstance(v,
+                                                                           bool) and v > 0 else 'must be a positive integer'
+
+# %% ../nbs/03_model.ipynb #fe17cc88
 def _positive(v): return None if _is_num(v) and v > 0 else 'must be a finite number above 0'
+
+# %% ../nbs/03_model.ipynb #79b76a33
 def _text(v): return None if isinstance(v, str) and v.strip() else 'must be a non-empty string'
+
+# %% ../nbs/03_model.ipynb #918f0e01
 def _per_channel(positive:bool):
     def check(v):
         ok = isinstance(v, list) and len(v) == 3 and all(_is_num(x) and (x > 0 or not positive) for x in v)
         return None if ok else f"must be 3 finite numbers{' above 0' if positive else ''}, one per colour channel"
     return check
+
+# %% ../nbs/03_model.ipynb #6e050aa3
 def _labels(v):
     ints = isinstance(v, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in v)
     if not isinstance(v, list) or not (ints or all(isinstance(c, str) and c for c in v)):
         return 'must be a list of product type codes (integers) or of class labels (strings)'
     dup, unknown = sorted({c for c in v if v.count(c) > 1}), sorted(set(v) - set(CODES)) if ints else []
     return f'repeats {dup[:5]}' if dup else f'holds {unknown[:5]}, not product types' if unknown else None
+
+# %% ../nbs/03_model.ipynb #fc3b7d16
 def _classes(v):
     if (p := _labels(v)): return p
-    if isinstance(v[0], str): return None if v == sorted(v) and len(v) >= 2 else 'must list 2 or more class labels, sorted'
+    if isinstance(v[0], str):
+        return None if v == sorted(v) and len(v) >= 2 else 'must list 2 or more class labels, sorted'
     missing = sorted(set(CODES) - set(v))
     return None if v == CODES else f'lacks {missing[:5]}' if missing else 'must list the 27 product types in CODES order (the columns of every prediction)'
-def _clf_classes(v): return _labels(v) or (None if v == sorted(v) and len(v) >= 2 else "must be 2 or more classes in increasing order, as the classifier learnt them")
-def _temperatures(v): return None if isinstance(v, list) and all(_positive(t) is None for t in v) else 'must be a list of finite numbers above 0'
 
-def _label_names(v): return None if isinstance(v, dict) and all(isinstance(k, str) and isinstance(n, str) for k, n in v.items()) else 'must map labels to names (strings)'
+# %% ../nbs/03_model.ipynb #50bc2494
+def _clf_classes(v): return _labels(v) or (None if v == sorted(v) and len(v) >= 2
+                                           else "must be 2 or more classes in increasing order, as the "
+                                                "classifier learnt them")
 
-SETTING_CHECKS = {'classes': _classes, 'label_names': _label_names, 'clf_classes': _clf_classes, 'temperature': _positive, 'temperatures': _temperatures,
-                  'img_size': _positive_int, 'mean': _per_channel(False), 'std': _per_channel(True), 'max_len': _positive_int,
-                  'seq_len': _positive_int, 'max_features': _positive_int, 'max_vocab': _positive_int, 'hidden': _positive_int,
+# %% ../nbs/03_model.ipynb #13e1aaa1
+def _temperatures(v): return None if isinstance(v, list) and all(_positive(t) is None
+                                                                 for t in v) else 'must be a list of finite numbers above 0'
+
+# %% ../nbs/03_model.ipynb #c331da0e
+def _label_names(v): return None if isinstance(v, dict) and all(isinstance(k, str) and isinstance(n, str)
+                                                                for k, n in v.items()) else 'must map labels to names (strings)'
+
+SETTING_CHECKS = {'classes': _classes, 'label_names': _label_names, 'clf_classes': _clf_classes,
+                  'temperature': _positive, 'temperatures': _temperatures,
+                  'img_size': _positive_int, 'mean': _per_channel(False), 'std': _per_channel(True),
+                      'max_len': _positive_int,
+                  'seq_len': _positive_int, 'max_features': _positive_int, 'max_vocab': _positive_int,
+                      'hidden': _positive_int,
                   'emb_sz': _positive_int, 'n_hid': _positive_int, 'n_layers': _positive_int, 'C': _positive,
                   'arch': _text, 'checkpoint': _text}  # settings checked wherever they appear, for every kind
 
@@ -109,7 +139,9 @@ def check_settings(config:dict, # a model's settings (or a part of them, e.g. an
         if field not in config: continue
         v = config[field]
         problem = (None if v in check else f'must be one of {list(check)}') if isinstance(check, tuple) else check(v)
-        if problem: raise ModelError(f"{where}: field '{prefix}{field}' {problem}, found {json.dumps(v, default=str)[:80]}; re-save or re-train the model")
+        if problem:
+            raise ModelError(f"{where}: field '{prefix}{field}' {problem}, found {json.dumps(v, default=str)[:80]}; "
+                             f"re-save or re-train the model")
     return config
 
 # %% ../nbs/03_model.ipynb #0d90a0c6
@@ -120,30 +152,42 @@ def check_shape(tensors:dict, # name -> array or tensor, as loaded from a safete
                 why:str='', # where the expected shape comes from (e.g. "27 rows, one per 'clf_classes'")
                ):
     "Check that a saved tensor exists and has the shape the settings imply: one `ModelError` line naming the file and the tensor."
-    if name not in tensors: raise ModelError(f"{where}: no tensor {name!r} (it has {sorted(tensors)[:6]}); re-save or re-train the model")
+    if name not in tensors:
+        raise ModelError(f"{where}: no tensor {name!r} (it has {sorted(tensors)[:6]}); re-save or re-train the model")
     got = tuple(tensors[name].shape)
-    if got != tuple(shape): raise ModelError(f"{where}: tensor {name!r} has shape {got}, expected {tuple(shape)}{f' ({why})' if why else ''} — it does not match config.json; re-save or re-train the model")
+    if got != tuple(shape):
+        raise ModelError(f"{where}: tensor {name!r} has shape {got}, expected "
+                         f"{tuple(shape)}{f' ({why})' if why else ''} — it does not match config.json; re-save or "
+                         f"re-train the model")
 
 # %% ../nbs/03_model.ipynb #e96cde56
 def known_kinds()->list: # every kind `load_model` can rebuild
     "The registered and built-in kinds of model."
     return sorted(set(BUILTIN_KINDS) | set(MODEL_KINDS))
 
+# %% ../nbs/03_model.ipynb #12dba6ea
 def read_config(path:str|Path, # a model folder
                 kind:str|None=None, # the kind expected, or None for any known kind
                )->dict: # the settings, checked
     "Read and check a model folder's `config.json`."
-    path = Path(path); f = path/CONFIG
+    path = Path(path)
+    f = path/CONFIG
     if not path.is_dir(): raise ModelError(f"{path}: no such model folder")
-    if not f.exists(): raise ModelError(f"{f}: missing — {path} is not a saved rakuten model (train one, or pass its folder)")
+    if not f.exists():
+        raise ModelError(f"{f}: missing — {path} is not a saved rakuten model (train one, or pass its folder)")
     try: cfg = json.loads(f.read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f"{f}: not valid JSON ({e}); re-save the model") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(f"{f}: not valid JSON ({e}); re-save the model") from None
     if not isinstance(cfg, dict) or 'kind' not in cfg: raise ModelError(f"{f}: no 'kind' — not a saved rakuten model")
-    if cfg['kind'] not in known_kinds(): raise ModelError(f"{f}: unknown model kind {cfg['kind']!r}; known kinds: {known_kinds()}")
-    if kind and cfg['kind'] != kind: raise ModelError(f"{f}: a {cfg['kind']!r} model, not a {kind!r} model — wrong folder?")
-    if 'classes' not in cfg: raise ModelError(f"{f}: no field 'classes' — not a saved rakuten model; re-save or re-train it")
+    if cfg['kind'] not in known_kinds():
+        raise ModelError(f"{f}: unknown model kind {cfg['kind']!r}; known kinds: {known_kinds()}")
+    if kind and cfg['kind'] != kind:
+        raise ModelError(f"{f}: a {cfg['kind']!r} model, not a {kind!r} model — wrong folder?")
+    if 'classes' not in cfg:
+        raise ModelError(f"{f}: no field 'classes' — not a saved rakuten model; re-save or re-train it")
     return check_settings(cfg, f)
 
+# %% ../nbs/03_model.ipynb #2382e95a
 def _safetensors_problem(f:Path)->str|None:
     "What is wrong with a safetensors file's layout (an 8-byte header size, a JSON header, tensors within the file), or None; no tensor is read."
     size = f.stat().st_size
@@ -156,6 +200,7 @@ def _safetensors_problem(f:Path)->str|None:
     except (AttributeError, KeyError, IndexError, TypeError, ValueError): return 'its header does not describe tensors'
     return None if 8 + n + end <= size else f'{size} bytes, its tensors need {8 + n + end}'
 
+# %% ../nbs/03_model.ipynb #04e0f200
 def weights_file(path:str|Path, # a model folder
                  name:str=WEIGHTS, # the tensors file
                 )->Path: # its path, which exists
@@ -163,7 +208,8 @@ def weights_file(path:str|Path, # a model folder
     f = Path(path)/name
     if not f.is_file(): raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it")
     if f.suffix == '.safetensors' and (problem := _safetensors_problem(f)):
-        raise ModelError(f"{f}: not a complete safetensors file ({problem}) — truncated, or saved in another format such as a pickle; re-save or re-train the model")
+        raise ModelError(f"{f}: not a complete safetensors file ({problem}) — truncated, or saved in another format "
+                         f"such as a pickle; re-save or re-train the model")
     return f
 
 # %% ../nbs/03_model.ipynb #8f154baa
@@ -173,18 +219,23 @@ def has_input(values:pd.Series, # one input column: texts or photos
     blank = lambda v: v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
     return np.array([not blank(v) for v in values], bool)
 
+# %% ../nbs/03_model.ipynb #78f6dcc3
 def as_rows(items, # a DataFrame of rows, or the values of a model's only input (list, Series)
             inputs:tuple, # the columns the model reads
            )->pd.DataFrame: # rows holding every column of `inputs` (None where a frame lacks one)
     "Rows for `predict`: a frame as it is, the values of a one-input model as that column."
     if isinstance(items, pd.DataFrame):
         if not any(c in items.columns for c in inputs):
-            raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)}; give rows of products.parquet")
+            raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)}; "
+                             f"give rows of products.parquet")
         return items.assign(**{c: None for c in inputs if c not in items.columns})
-    if len(inputs) != 1: raise ModelError(f"a model that reads {' and '.join(inputs)} predicts rows (a DataFrame with those columns), not a list")
+    if len(inputs) != 1:
+        raise ModelError(f"a model that reads {' and '.join(inputs)} predicts rows (a DataFrame with those "
+                         f"columns), not a list")
     items = items if isinstance(items, pd.Series) else pd.Series(list(items), dtype=object)
     return pd.DataFrame({inputs[0]: items.to_numpy(dtype=object)}, index=items.index)
 
+# %% ../nbs/03_model.ipynb #309f03d9
 def rows_with(rows:pd.DataFrame, # rows holding the columns of `inputs`
               inputs:tuple, # the columns a model reads
              )->np.ndarray: # bool per row
@@ -195,7 +246,8 @@ def rows_with(rows:pd.DataFrame, # rows holding the columns of `inputs`
 class RakutenModel:
     "Base of every model: `fit` on labelled rows, `predict` rows into probabilities over its `classes`, `save`, `load`."
     kind:str = ''
-    classes:list = CODES # the class of each column of `predict`: set by `fit` from the labels (`label_classes`), or loaded
+    # the class of each column of `predict`: set by `fit` from the labels (`label_classes`), or loaded
+    classes:list = CODES
     label_names:dict = {} # a catalog's readable name of each class (the challenge's codes have theirs built in)
     inputs:tuple = ('text',) # the columns of the rows it reads; it answers rows that have any of them
     loaded_only:tuple = () # constructor parameters that `from_config` fills, not settings
@@ -229,17 +281,20 @@ def usable(self:RakutenModel,
     "The rows this model can answer: those with any of its inputs."
     return rows_with(as_rows(rows, self.inputs), self.inputs)
 
+# %% ../nbs/03_model.ipynb #09521ceb
 @patch
 def predict(self:RakutenModel,
             rows, # rows of `products.parquet` or any frame with its columns (or the values of the model's only input)
             **kwargs, # settings of the kind's `predict_rows` (batch size, test-time augmentation...)
            )->np.ndarray: # (n, len(classes)) float32 probabilities, columns in `classes` order; NaN rows where the model has no input
     "Class probabilities of rows."
-    rows = as_rows(rows, self.inputs); ok = self.usable(rows)
+    rows = as_rows(rows, self.inputs)
+    ok = self.usable(rows)
     out = np.full((len(rows), len(self.classes)), np.nan, np.float32)
     if ok.any(): out[ok] = self.predict_rows(rows[ok], **accepted(self.predict_rows, kwargs))
     return out
 
+# %% ../nbs/03_model.ipynb #bbd8089e
 @patch
 def predict_parts(self:RakutenModel,
                   rows, # as for `predict`
@@ -248,12 +303,14 @@ def predict_parts(self:RakutenModel,
     "What each part of the model said, and its answer; a single model has no parts."
     return {}, self.predict(rows, **kwargs)
 
+# %% ../nbs/03_model.ipynb #b8f1c63c
 @patch
 def inputs_used(self:RakutenModel,
                 rows, # as for `predict`
                )->pd.Series: # per row: 'text+image', 'text', 'image' or 'none'
     "Which of its inputs the model had for each row."
-    rows = as_rows(rows, self.inputs); has = [has_input(rows[c]) for c in self.inputs]
+    rows = as_rows(rows, self.inputs)
+    has = [has_input(rows[c]) for c in self.inputs]
     used = ['+'.join(c for c, h in zip(self.inputs, hs) if h) or 'none' for hs in zip(*has)]
     return pd.Series(used, index=rows.index, dtype=object)
 
@@ -264,7 +321,8 @@ def save(self:RakutenModel,
          **info, # anything else worth keeping in config.json (scores, epochs...)
         )->Path: # the folder
     "Write the tensors and the model card, then `config.json` (last: a folder with a config is complete)."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     self.save_weights(path)
     trained = {'trained_on': self.trained_on} if getattr(self, 'trained_on', None) else {}
     names = {'label_names': self.label_names} if self.label_names else {}
@@ -273,6 +331,7 @@ def save(self:RakutenModel,
     write_config(path, config)
     return path
 
+# %% ../nbs/03_model.ipynb #4fe6a753
 @patch(cls_method=True)
 def load(cls:RakutenModel,
          path:str|Path, # a folder written by `save`
@@ -281,6 +340,7 @@ def load(cls:RakutenModel,
     "Rebuild a saved model of this kind."
     return _build(cls, read_config(path, cls.kind or None), Path(path), device)
 
+# %% ../nbs/03_model.ipynb #2dc3528f
 @patch
 def to(self:RakutenModel,
        device:str|None=None, # 'cpu', 'cuda', 'cuda:1'... (default: the GPU when there is one, else the CPU)
@@ -302,7 +362,8 @@ def _scores(d, prefix='')->dict:
     for k, v in (d.items() if isinstance(d, dict) else []):
         name = f"{prefix}{k}"
         if isinstance(v, dict): out.update(_scores(v, name + ' '))
-        elif isinstance(v, (int, float)) and not isinstance(v, bool) and ('f1' in k or k == 'accuracy'): out[name] = round(float(v), 4)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and ('f1' in k or k == 'accuracy'):
+            out[name] = round(float(v), 4)
     return out
 
 # %% ../nbs/03_model.ipynb #1241a21f
@@ -315,20 +376,26 @@ def model_card(config:dict, # a saved model's settings (`config.json`)
     settings = {k: v for k, v in config.items() if k not in skip and not isinstance(v, (dict, list))}
     scores, data = _scores(config), config.get('trained_on') or {}
     members = config.get('members') or {}
-    lines = ['---', 'library_name: rakuten', 'pipeline_tag: text-classification' if config.get('kind') != 'vision' else 'pipeline_tag: image-classification',
+    lines = ['---', 'library_name: rakuten', 'pipeline_tag: text-classification' if config.get('kind') != 'vision'
+             else 'pipeline_tag: image-classification',
              f"tags: [rakuten, product-classification, {config.get('kind')}]", '---', '',
-             f"# {name}", '', f"A `{config.get('kind')}` model of [rakuten](https://rakuten-classification.github.io/rakuten): "
+             f"# {name}", '', f"A `{config.get('kind')}` model of "
+                              f"[rakuten](https://rakuten-classification.github.io/rakuten): "
              f"it classifies a product listing into one of {len(config.get('classes', []))} product types.", '']
     if members: lines += ['Members: ' + ', '.join(f"`{m}`" for m in members) + '.', '']
     names = config.get('label_names') or None
-    lines += ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False, names=names)})" for c in config.get('classes', [])), '']
-    lines += ['## Training data', '', (f"{data['rows']:,} labelled products (content digest `{data['digest']}`)." if data else
+    lines += ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False, names=names)})"
+                                          for c in config.get('classes', [])), '']
+    lines += ['## Training data', '',
+              (f"{data['rows']:,} labelled products (content digest `{data['digest']}`)." if data else
                                        'Not recorded with this model.'), '']
     lines += ['## Settings', '', *[f"- `{k}`: `{v}`" for k, v in settings.items()], '']
     lines += ['## Scores', '', *([f"- {k}: {v}" for k, v in scores.items()] or ['No score recorded.']), '']
     lines += ['## Intended use and limits', '', 'Product listings — title, description, photo — into '
-              'the product types it was trained on. It knows only these classes; listings of other kinds are forced into one '
-              'of them. Scores are on a held-out split of the same data: another catalog or period may differ. Load it with '
+              'the product types it was trained on. It knows only these classes; listings of other kinds are '
+              'forced into one '
+              'of them. Scores are on a held-out split of the same data: another catalog or period may '
+              'differ. Load it with '
               '`rakuten.model.load_model(folder)`; it never unpickles code.', '']
     return '\n'.join(lines)
 
@@ -337,12 +404,16 @@ def _build(cls, cfg:dict, path:Path, device:str|None=None):
     "`cls.from_config`, with loading failures turned into one line naming the folder; networks moved to `device`."
     try: m = cls.from_config(cfg, path).to(device)
     except ModelError: raise
-    except KeyError as e: raise ModelError(f"{path/CONFIG}: no setting {e} for a {cfg['kind']!r} model — the config does not belong to this folder's model") from None
+    except KeyError as e:
+        raise ModelError(f"{path/CONFIG}: no setting {e} for a {cfg['kind']!r} model — the config does not belong to "
+                         f"this folder's model") from None
     except (OSError, RuntimeError, ValueError, SafetensorError) as e:
-        raise ModelError(f"{path}: the {cfg['kind']!r} model cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        raise ModelError(f"{path}: the {cfg['kind']!r} model cannot be loaded ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:200]})") from None
     m.config, m.classes, m.label_names = cfg, cfg['classes'], cfg.get('label_names') or {}
     return m
 
+# %% ../nbs/03_model.ipynb #975ce363
 def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or one registered elsewhere
                )->type: # its class
     "The class of a kind, from the registry (importing the module of a built-in kind on first use)."
@@ -350,6 +421,7 @@ def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or o
     if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r}; known kinds: {known_kinds()}")
     return MODEL_KINDS[kind]
 
+# %% ../nbs/03_model.ipynb #af4f6835
 def load_model(path:str|Path, # a model folder under `models/`
                device:str|None=None, # where its networks go (default: the GPU when there is one, else the CPU)
               )->RakutenModel: # the model, ready to `predict`
@@ -362,13 +434,15 @@ def _photo_stamp(p)->str:
     try: s = os.stat(p); return f"{s.st_size}:{s.st_mtime_ns}"
     except (OSError, TypeError): return ''
 
+# %% ../nbs/03_model.ipynb #7aeb6757
 def products_digest(rows:pd.DataFrame, # rows of `products.parquet`
                    )->str: # 16 hex digits
     "A digest of the content of rows: labels, split, text, photo paths and the photos' sizes and dates."
     cols = [c for c in ('prdtypecode', 'split', 'text', 'image') if c in rows]
     h = pd.util.hash_pandas_object(rows[cols].astype(str), index=True)
     photos = pd.util.hash_pandas_object(rows['image'].map(_photo_stamp), index=False) if 'image' in rows else h*0
-    return f"{(int(h.sum()) + 3*int(photos.sum())) & (2**64 - 1):016x}"  # Python ints: the same wrap-around, no overflow warning
+    # Python ints: the same wrap-around, no overflow warning
+    return f"{(int(h.sum()) + 3*int(photos.sum())) & (2**64 - 1):016x}"
 
 # %% ../nbs/03_model.ipynb #819c473e
 def model_settings(cls:type, # a `RakutenModel` subclass
@@ -379,19 +453,25 @@ def model_settings(cls:type, # a `RakutenModel` subclass
                 if p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return {'init': names(cls.__init__, {'self', *cls.loaded_only}), 'fit': names(cls.fit, {'self', 'train', 'valid'})}
 
+# %% ../nbs/03_model.ipynb #83764b2f
 def split_settings(spec:dict, # `kind` and any of its settings
                    where:str='model', # named in the error message (e.g. the recipe and member)
                   )->tuple: # (class, constructor settings, `fit` settings)
     "Check a kind and its settings without building anything; an unknown setting is named with the known ones."
-    spec = dict(spec); kind = spec.pop('kind', None)
+    spec = dict(spec)
+    kind = spec.pop('kind', None)
     if kind is None: raise ModelError(f"{where}: no 'kind'; known kinds: {known_kinds()}")
     try: cls = model_class(kind)
     except ModelError as e: raise ModelError(f"{where}: {e}") from None
     s = model_settings(cls)
     unknown = sorted(set(spec) - set(s['init']) - set(s['fit']))
-    if unknown: raise ModelError(f"{where}: unknown settings {unknown} for a {kind!r} model; known: {sorted(set(s['init'] + s['fit']))}")
-    return cls, {k: v for k, v in spec.items() if k in s['init']}, {k: v for k, v in spec.items() if k in s['fit'] and k not in s['init']}
+    if unknown:
+        raise ModelError(f"{where}: unknown settings {unknown} for a {kind!r} model; known: "
+                         f"{sorted(set(s['init'] + s['fit']))}")
+    return cls, {k: v for k, v in spec.items() if k in s['init']}, {k: v for k, v in spec.items() if k in s['fit']
+                                                                    and k not in s['init']}
 
+# %% ../nbs/03_model.ipynb #d07ac84c
 def make_model(spec:dict, # `kind` and any of its settings
                where:str='model', # named in the error message
               )->tuple: # (untrained model, the settings for its `fit`)
@@ -399,17 +479,20 @@ def make_model(spec:dict, # `kind` and any of its settings
     cls, init, fit = split_settings(spec, where)
     return cls(**init), fit
 
+# %% ../nbs/03_model.ipynb #c9ba4a73
 def trained_on(train:pd.DataFrame, # the labelled rows a model learnt from
               )->dict: # rows, and a digest of their labels and text
     "What a model was trained on, for its model card."
     return dict(rows=int(len(train)), digest=products_digest(train))
 
+# %% ../nbs/03_model.ipynb #fe299dfe
 def label_names_of(rows:pd.DataFrame, # labelled rows with a `label_name` column (a catalog with a label map)
                   )->dict: # label -> readable name, for the labels that have one
     "A catalog's label map, as its rows carry it."
     named = rows[rows.label_name.notna() & rows.prdtypecode.notna()]
     return {str(k): str(v) for k, v in zip(named.prdtypecode, named.label_name)}
 
+# %% ../nbs/03_model.ipynb #2b313514
 def fit_model(model:RakutenModel, # an untrained model
               train:pd.DataFrame, # labelled rows to learn from
               valid:pd.DataFrame|None, # labelled rows to watch (or None)

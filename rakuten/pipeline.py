@@ -20,7 +20,8 @@ from .vision.learner import train_vision
 from .fusion import Ensemble
 from .ensemble import load_recipe, fit_members, stack_and_report, photo_size, digest, products_digest
 from .dry_run import dry_run, dry_run_table
-from .label_issues import oof_probs, find_label_issues, report_label_issues, clean_labels as clean_products
+from . import label_issues
+from .label_issues import oof_probs, find_label_issues, report_label_issues
 from .predict import Predictor, write_submission, record_model
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1, error_report
 
@@ -29,19 +30,24 @@ __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'ru
            'predict_submission', 'write_report', 'run_recipe', 'print_dry_run']
 
 # %% ../nbs/80_pipeline.ipynb #884b78f3
-SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=4, lr_vision=3e-3,
-                     bs=32, pretrained=False, balance=0.0, translate=True, seed=42)  # a short CPU run on the embedded sample
-REAL_BUDGET = dict(text_model='camembert-base', arch='efficientnet_b0', img_size=224, epochs_text=3, lr_text=5e-5, epochs_vision=5,
-                   lr_vision=2e-3, bs=64, pretrained=True, balance=0.0, translate=True, seed=42)  # a GPU run on the challenge data
+SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=4,
+                     lr_vision=3e-3,
+                     # a short CPU run on the embedded sample
+                     bs=32, pretrained=False, balance=0.0, translate=True, seed=42)
+REAL_BUDGET = dict(text_model='camembert-base', arch='efficientnet_b0', img_size=224, epochs_text=3, lr_text=5e-5,
+                   epochs_vision=5,
+                   # a GPU run on the challenge data
+                   lr_vision=2e-3, bs=64, pretrained=True, balance=0.0, translate=True, seed=42)
 
 class PipelineState:
     "Which stages are done, with which settings: `reports/pipeline_state.json`."
     def __init__(self, ws:Workspace):
-        self.path, self.d = ws.reports/'pipeline_state.json', {}
+        self.path, self.stages = ws.reports/'pipeline_state.json', {}
         if self.path.exists():
-            try: self.d = json.loads(self.path.read_text())
-            except (ValueError, UnicodeDecodeError): print(f"warning: {self.path} is unreadable: every stage runs again")
-            if not isinstance(self.d, dict): self.d = {}
+            try: self.stages = json.loads(self.path.read_text())
+            except (ValueError, UnicodeDecodeError):
+                print(f"warning: {self.path} is unreadable: every stage runs again")
+            if not isinstance(self.stages, dict): self.stages = {}
 
     def run(self,
             stage:str, # the stage's name
@@ -52,16 +58,22 @@ class PipelineState:
            )->float: # seconds spent
         "Run a stage unless it is done with the same key and its outputs exist; record it."
         t = time.perf_counter()
-        if self.d.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs): print(f"{stage}: up to date")
+        if self.stages.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs):
+            print(f"{stage}: up to date")
         else:
             print(f"{stage}: running", flush=True)
-            with progress_stage(stage), nested_run(stage, settings) as run:  # progress lines and the tracked run name it
+            # progress lines and the tracked run name it
+            with progress_stage(stage), nested_run(stage, settings) as run:
                 res = fn()
                 if isinstance(res, dict) and isinstance(res.get('scores'), dict):
-                    run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items() if isinstance(v, (int, float))})
-            self.d[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1), runs=self.d.get(stage, {}).get('runs', 0) + 1)
+                    run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items()
+                                     if isinstance(v, (int, float))})
+            self.stages[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1),
+                                      runs=self.stages.get(stage, {}).get('runs', 0) + 1)
             if is_main():  # with several processes, one writes; atomically: a killed run leaves the old state
-                tmp = self.path.with_suffix('.tmp'); tmp.write_text(json.dumps(self.d, indent=1)); tmp.replace(self.path)
+                tmp = self.path.with_suffix('.tmp')
+                tmp.write_text(json.dumps(self.stages, indent=1))
+                tmp.replace(self.path)
             wait_for_everyone()
         return time.perf_counter() - t
 
@@ -69,18 +81,22 @@ class PipelineState:
 class SettingsError(RakutenError, ValueError):
     "A pipeline setting that does not exist or has a wrong value."
 
+# %% ../nbs/80_pipeline.ipynb #3995fbe6
 def _settings(budget, data, overrides):
     unknown = set(overrides) - set(SAMPLE_BUDGET)
     if unknown: raise SettingsError(f"unknown settings {sorted(unknown)}; known: {sorted(SAMPLE_BUDGET)}")
-    if budget not in ('auto', 'sample', 'real'): raise SettingsError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
+    if budget not in ('auto', 'sample', 'real'):
+        raise SettingsError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
     base = SAMPLE_BUDGET if budget == 'sample' or (budget == 'auto' and data is None) else REAL_BUDGET
     return {**base, **{k: v for k, v in overrides.items() if v is not None}}
 
+# %% ../nbs/80_pipeline.ipynb #6a730862
 def _fit_fusion(products, ws, text_name, image_name):
     "The fusion: a two-member ensemble of the saved text and image models, its stack fitted on the validation rows."
     valid = labelled(products[products.split == 'valid'])
     Ensemble({'text': ws.models/text_name, 'image': ws.models/image_name}).fit_stack(valid).save(ws.models/'fusion')
 
+# %% ../nbs/80_pipeline.ipynb #557d8ba9
 def run_pipeline(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
                  ws:Workspace|None=None, # the workspace
                  budget:str='auto', # 'sample' (CPU), 'real' (GPU), or 'auto': 'sample' when `data` is None, else 'real'
@@ -88,33 +104,46 @@ def run_pipeline(data:str|Path|Catalog|None=None, # folder in the official layou
                  **overrides, # any key of `SAMPLE_BUDGET` / `REAL_BUDGET`; None values are ignored
                 )->dict: # the metrics written to reports/metrics.json
     "Prepare, train, fuse, evaluate, predict and report; skip stages already done with the same settings."
-    with workspace_lock(ws := ws or Workspace()): return _run(data, ws, _settings(budget, data, overrides), n_workers)
+    with workspace_lock(ws := ws or Workspace()):
+        return _train_and_report(data, ws, _settings(budget, data, overrides), n_workers)
 
-def _run(data, ws, cfg, n_workers):
+# %% ../nbs/80_pipeline.ipynb #8d156f58
+def _train_and_report(data, ws, cfg, n_workers):
     t0 = time.perf_counter()
     state, timings = PipelineState(ws), {}
     print('prepare: running', flush=True)
-    with progress_stage('prepare'): products = prepare(data, ws, img_size=cfg['img_size'], translate=cfg['translate'], n_workers=n_workers)
+    with progress_stage('prepare'):
+        products = prepare(data, ws, img_size=cfg['img_size'], translate=cfg['translate'], n_workers=n_workers)
     timings['prepare'] = time.perf_counter() - t0
-    data_key = digest(str(data), products_digest(products), cfg['img_size'], cfg['translate'])  # content: labels, text, photos
+    # content: labels, text, photos
+    data_key = digest(str(data), products_digest(products), cfg['img_size'], cfg['translate'])
     text_name, image_name = 'text_' + Path(cfg['text_model']).name, f"vision_{cfg['arch']}"
     s_text = {k: cfg[k] for k in ('text_model', 'epochs_text', 'lr_text', 'bs', 'pretrained', 'balance', 'seed')}
     k_text = digest(data_key, s_text)
-    timings['text'] = state.run('text', k_text, [ws.models/text_name/'config.json'], settings=s_text, fn=lambda: train_text(
+    timings['text'] = state.run('text', k_text, [ws.models/text_name/'config.json'], settings=s_text,
+                                fn=lambda: train_text(
         products, ws, cfg['text_model'], cfg['epochs_text'], cfg['lr_text'], cfg['bs'], pretrained=cfg['pretrained'],
         balance=cfg['balance'], name=text_name, seed=cfg['seed']))
-    s_img = {k: cfg[k] for k in ('arch', 'img_size', 'epochs_vision', 'lr_vision', 'bs', 'pretrained', 'balance', 'seed')}
+    s_img = {k: cfg[k] for k in ('arch', 'img_size', 'epochs_vision', 'lr_vision', 'bs', 'pretrained', 'balance',
+                                 'seed')}
     k_img = digest(data_key, s_img)
-    timings['image'] = state.run('image', k_img, [ws.models/image_name/'config.json'], settings=s_img, fn=lambda: train_vision(
-        products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'], cfg['pretrained'],
+    timings['image'] = state.run('image', k_img, [ws.models/image_name/'config.json'], settings=s_img,
+                                 fn=lambda: train_vision(
+        products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'],
+            cfg['pretrained'],
         balance=cfg['balance'], name=image_name, seed=cfg['seed']))
     wait_for_everyone()
     if not is_main(): return {}  # with several processes, the others' part ends with the training
-    with alone(): return _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text, k_img)
+    names, keys = {'text': text_name, 'image': image_name}, {'text': k_text, 'image': k_img}
+    with alone():
+        return _fuse_evaluate_predict(products, ws, cfg, state=state, timings=timings, t0=t0, names=names, keys=keys)
 
-def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text, k_img):
+# %% ../nbs/80_pipeline.ipynb #4f407b01
+def _fuse_evaluate_predict(products, ws, cfg, *, state, timings, t0, names, keys):
+    text_name, image_name = names['text'], names['image']
     t = time.perf_counter()
-    state.run('fusion', digest(k_text, k_img), [ws.models/'fusion'/'config.json'], lambda: _fit_fusion(products, ws, text_name, image_name))
+    state.run('fusion', digest(keys['text'], keys['image']), [ws.models/'fusion'/'config.json'],
+              lambda: _fit_fusion(products, ws, text_name, image_name))
     timings['fusion'] = time.perf_counter() - t
     predictor = Predictor.from_folder(ws.models/'fusion')
     t = time.perf_counter()
@@ -125,11 +154,14 @@ def _finish(products, ws, cfg, state, timings, t0, text_name, image_name, k_text
     timings['predict'] = time.perf_counter() - t
     timings['total'] = time.perf_counter() - t0
     metrics = {k: r['scores'] for k, r in results.items() if k not in ('sources', 'error_analysis')} | {
-        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': predictor.model.stack.chosen,
-        'test_sources': results['sources'], 'submission_rows': sub_rows, 'submission_file': PREDICTIONS if 'catalog_id' in products else 'submission.csv'}
+        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg,
+            'fusion_kind': predictor.model.stack.chosen,
+        'test_sources': results['sources'], 'submission_rows': sub_rows, 'submission_file': PREDICTIONS
+            if 'catalog_id' in products else 'submission.csv'}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     write_report(metrics, ws, results['error_analysis'])
-    for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')): record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
+    for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')):
+        record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
           f"fusion {metrics['fusion']['weighted_f1']:.3f} -> {ws.reports}")
     return metrics
@@ -145,14 +177,21 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
     parts = predictor.predict_parts(test, prepared=True)
     y, probs = test.prdtypecode.to_numpy(), {**parts['parts'], 'fusion': parts['probs']}
     has = {k: ~np.isnan(p).any(1) for k, p in probs.items()}
-    res = {k: evaluate(y[has[k]], probs[k][has[k]], classes, path=ws.reports/f'metrics_test_{k}.json', name=names.get(k, k)) for k in ('text', 'image', 'fusion')}
+    res = {k: evaluate(y[has[k]], probs[k][has[k]], classes, path=ws.reports/f'metrics_test_{k}.json',
+                       name=names.get(k, k)) for k in ('text', 'image', 'fusion')}
     figs, ok = ws.figures('models_training'), has['fusion']
-    for name, fig in (('confusion_fusion', plot_confusion(y[ok], probs['fusion'][ok], classes, title='fusion, test split')), ('per_class_f1', plot_per_class_f1(res))):
-        fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
-    raw = np.nanmean(np.stack([p[ok] for p in parts['parts'].values()]), 0) if parts['parts'] else None  # before calibration
-    errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw, classes=classes, name='fusion',
+    for name, fig in (('confusion_fusion',
+                       plot_confusion(y[ok], probs['fusion'][ok], classes, title='fusion, test split')),
+                           ('per_class_f1', plot_per_class_f1(res))):
+        fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight')
+        plt.close(fig)
+    # before calibration
+    raw = np.nanmean(np.stack([p[ok] for p in parts['parts'].values()]), 0) if parts['parts'] else None
+    errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw,
+                          classes=classes, name='fusion',
                           relative_to=ws.reports)
-    return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict(), 'error_analysis': errors}
+    return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict(),
+                  'error_analysis': errors}
 
 # %% ../nbs/80_pipeline.ipynb #9bac121a
 def predict_submission(products:pd.DataFrame, # `products.parquet`
@@ -160,13 +199,17 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
                        ws:Workspace, # the submission goes to `reports/submission.csv`
                       )->int: # rows written
     "Predict the unlabelled rows into the submission (a catalog's into `predictions.csv`); remove a stale one when there are none."
-    rows, path = products[products.split == 'submission'], ws.reports/('submission.csv' if 'catalog_id' not in products else PREDICTIONS)
+    rows, path = products[products.split == 'submission'], ws.reports/('submission.csv'
+                                                                       if 'catalog_id' not in products else PREDICTIONS)
     if not len(rows):
         stale = [p for p in (path, path.with_name('submission_probabilities.csv')) if p.exists()]
         for p in stale: p.unlink()
-        print(f"warning: no unlabelled rows in the data: no {path.name} written{' (removed the one of an earlier run)' if stale else ''}")
+        print(f"warning: no unlabelled rows in the data: no {path.name} "
+              f"written{' (removed the one of an earlier run)' if stale else ''}")
         return 0
-    if 'catalog_id' in products: write_predictions(rows, predictor.predict(rows, prepared=True)[1], predictor.model.classes, predictor.model.label_names, ws)
+    if 'catalog_id' in products:
+        write_predictions(rows, predictor.predict(rows, prepared=True)[1], predictor.model.classes,
+                          predictor.model.label_names, ws)
     else: write_submission(*predictor.predict(rows, prepared=True), path)
     return len(rows)
 
@@ -176,7 +219,8 @@ def write_report(metrics:dict, # from the pipeline: scores, settings, timings
                  errors:str='', # Markdown of the error analysis (see `error_report`)
                 )->Path: # the report
     "reports/report.md: the scores table, the settings, the timings, the figures and the error analysis."
-    rows = '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | {metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |"
+    rows = '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | "
+                     f"{metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |"
                      for m in ('text', 'image', 'fusion'))
     md = f"""# rakuten — results on the held-out test split
 
@@ -220,13 +264,15 @@ def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout,
     r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels, refit=refit)
     with workspace_lock(ws := ws or Workspace()):
         size = photo_size(r) or 64  # photos at the largest size a member reads (none read: small ones, for the report)
-        products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
+        products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers,
+                           photo_cache_gb=photo_cache_gb)
         if r.get('clean_labels'):
             issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
             if is_main(): report_label_issues(issues, products, ws)
-            print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} training labels flagged "
+            print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} "
+                  f"training labels flagged "
                   f"(reports/label_issues.csv); {r['clean_labels']} them")
-            products = clean_products(products, issues, r['clean_labels'])
+            products = label_issues.clean_labels(products, issues, r['clean_labels'])
         fold_ids, records = fit_members(products, ws, r, seed)
         if not is_main(): return {}  # with several processes, the others' part ends with the training
         with alone():
@@ -247,8 +293,10 @@ def print_dry_run(data:str|Path|None, # folder in the official layout (None: the
     rep = dry_run(data, ws, r)
     print(dry_run_table(rep).round(3).to_string())
     t = rep['totals']
-    print(f"recipe {rep['recipe']!r} on {rep['products']} products, {rep['device']}: training {t['train_s']/3600:.2f} h, prediction "
-          f"{t['predict_s']/3600:.2f} h, disk {t['disk_bytes']/1e9:.1f} GB of {t['free_disk_bytes']/1e9:.0f} GB free, peak memory "
+    print(f"recipe {rep['recipe']!r} on {rep['products']} products, {rep['device']}: training "
+          f"{t['train_s']/3600:.2f} h, prediction "
+          f"{t['predict_s']/3600:.2f} h, disk {t['disk_bytes']/1e9:.1f} GB of {t['free_disk_bytes']/1e9:.0f} GB "
+          f"free, peak memory "
           f"{t['peak_memory_bytes']/1e9:.1f} GB -> {ws.reports/'dry_run.json'}")
     for n, m in rep['members'].items():
         if m['notes']: print(f"{n}: {'; '.join(m['notes'])}")

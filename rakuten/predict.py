@@ -27,7 +27,8 @@ class Predictor:
                 ):
         self.model = model
         sizes = [getattr(m, 'img_size', 0) for m in model.leaves() if 'image' in m.inputs]
-        self.prep = ImagePrep(max(sizes)) if sizes else None  # raw photos prepared once, at the largest size a part reads
+        # raw photos prepared once, at the largest size a part reads
+        self.prep = ImagePrep(max(sizes)) if sizes else None
 
     @classmethod
     def from_folder(cls,
@@ -54,18 +55,24 @@ def record_model(ws:Workspace, # the workspace
     "Note a trained model and its test score in `reports/models.json`, where `best_model` looks."
     f = ws.reports/MODELS_RECORD
     rec = json.loads(f.read_text()) if f.exists() else {}
-    rec[Path(path).name] = dict(kind=read_config(path)['kind'], test_weighted_f1=round(float(test_weighted_f1), 5), by=by,
+    rec[Path(path).name] = dict(kind=read_config(path)['kind'], test_weighted_f1=round(float(test_weighted_f1), 5),
+                                by=by,
                                 date=datetime.datetime.now().isoformat(timespec='seconds'))
-    tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1)); tmp.replace(f)
+    tmp = f.with_suffix('.tmp')
+    tmp.write_text(json.dumps(rec, indent=1))
+    tmp.replace(f)
     return rec
 
+# %% ../nbs/70_predict.ipynb #ae8b6509
 def best_model(ws:Workspace, # the workspace
               )->Path: # the folder of the model with the best test score that still exists
     "The best model the workspace trained, from `reports/models.json`."
     f = ws.reports/MODELS_RECORD
     rec = json.loads(f.read_text()) if f.exists() else {}
     there = {n: r for n, r in rec.items() if (ws.models/n/'config.json').exists()}
-    if not there: raise RakutenError(f"{ws.models}: no trained model recorded in {f}; run rakuten_pipeline first, or pass --model FOLDER")
+    if not there:
+        raise RakutenError(f"{ws.models}: no trained model recorded in {f}; run rakuten_pipeline first, or "
+                           f"pass --model FOLDER")
     return ws.models/max(there, key=lambda n: there[n]['test_weighted_f1'])
 
 # %% ../nbs/70_predict.ipynb #12432a0a
@@ -84,22 +91,26 @@ def photos(self:Predictor,
         else:
             try: item = self.prep(p)[0]
             except ImageError as e: why = str(e).split(': ', 1)[-1]
-        items.append(item); reasons.append(why)
+        items.append(item)
+        reasons.append(why)
     return items, reasons
 
+# %% ../nbs/70_predict.ipynb #c4fadd4b
 @patch
 def rows(self:Predictor,
          products:pd.DataFrame, # raw (`designation`, `description`, `image`) or prepared (`text`, `image`) products
          prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
         )->tuple: # (rows with `text` and `image` for the model, the reason each row has no photo or None)
     "The rows the model reads: text cleaned and joined, photos prepared."
-    if 'text' in products.columns and (prepared or 'designation' not in products.columns): text = products.text.fillna('').astype(str)
+    if 'text' in products.columns and (prepared or 'designation' not in products.columns):
+        text = products.text.fillna('').astype(str)
     else:
         col = lambda c: products[c] if c in products.columns else pd.Series('', index=products.index)
         text = join_text(col('designation').fillna(''), col('description'))
     paths = products['image'] if 'image' in products.columns else pd.Series([None]*len(products), index=products.index)
     items, reasons = self.photos(paths, prepared)
-    return pd.DataFrame({'text': text.to_numpy(), 'image': pd.Series(items, dtype=object).to_numpy()}, index=products.index), reasons
+    return pd.DataFrame({'text': text.to_numpy(), 'image': pd.Series(items, dtype=object).to_numpy()},
+                        index=products.index), reasons
 
 # %% ../nbs/70_predict.ipynb #f1e1f0bd
 def _source(used:str, why:str|None, reads_photos:bool)->str:
@@ -108,6 +119,7 @@ def _source(used:str, why:str|None, reads_photos:bool)->str:
     if used == 'image': return 'image only: no text'
     return f"error: no title, no description and {why or 'no photo'}"
 
+# %% ../nbs/70_predict.ipynb #d945f3a5
 @patch
 def predict_parts(self:Predictor,
                   products:pd.DataFrame, # raw or prepared products (see `rows`)
@@ -119,13 +131,15 @@ def predict_parts(self:Predictor,
     parts, probs = self.model.predict_parts(rows, **({} if bs is None else {'bs': bs}))
     used = self.model.inputs_used(rows)
     source = [_source(u, r, self.prep is not None) for u, r in zip(used, reasons)]
-    return dict(parts=parts, probs=probs, has_text=used.str.contains('text').to_numpy(), has_image=used.str.contains('image').to_numpy(), source=source)
+    return dict(parts=parts, probs=probs, has_text=used.str.contains('text').to_numpy(),
+                has_image=used.str.contains('image').to_numpy(), source=source)
 
 # %% ../nbs/70_predict.ipynb #8a2fc5d0
 def _top(p:np.ndarray, classes:list, k:int=3)->str:
     if np.isnan(p).any(): return ''
     return ', '.join(f"{classes[i]} ({p[i]:.2f})" for i in np.argsort(-p)[:k])
 
+# %% ../nbs/70_predict.ipynb #07bbc0d3
 @patch
 def predict(self:Predictor,
             products:pd.DataFrame, # raw or prepared products (see `rows`)
@@ -134,21 +148,27 @@ def predict(self:Predictor,
            )->tuple: # (DataFrame: prdtypecode, category_fr, category_en (a catalog's model: label, name), probability, top3, source; probabilities)
     "Predict every row; rows with nothing the model can read are reported, not fatal."
     parts = self.predict_parts(products, prepared, bs)
-    probs = parts['probs']; ok = ~np.isnan(probs).any(1)
+    probs = parts['probs']
+    ok = ~np.isnan(probs).any(1)
     classes, best = self.model.classes, np.nan_to_num(probs).argmax(1)
     if classes == CODES:  # the challenge: codes with their French and English names
-        codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64'); codes[~ok] = pd.NA
+        codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64')
+        codes[~ok] = pd.NA
         names = categories()
         name = lambda col: [names.loc[int(c), col] if o else None for c, o in zip(np.asarray(CODES)[best], ok)]
         cols = {'prdtypecode': codes, 'category_fr': name('category_fr'), 'category_en': name('category_en')}
     else:  # a catalog: its labels, named by its label map
         labels = [classes[b] if o else None for b, o in zip(best, ok)]
-        cols = {'label': labels, 'name': [code_name(c, with_code=False, names=self.model.label_names or None) if c is not None else None for c in labels]}
+        cols = {'label': labels, 'name': [code_name(c, with_code=False, names=self.model.label_names or None)
+                                          if c is not None else None for c in labels]}
     res = pd.DataFrame({**cols, 'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan).round(4),
                         'top3': [_top(p, classes) for p in probs], 'source': parts['source']}, index=products.index)
-    if (~ok).any(): print(f"{(~ok).sum()} of {len(res)} rows could not be predicted (nothing the model reads): rows {list(res.index[~ok][:10])}")
+    if (~ok).any():
+        print(f"{(~ok).sum()} of {len(res)} rows could not be predicted (nothing the model reads): rows "
+              f"{list(res.index[~ok][:10])}")
     return res, probs
 
+# %% ../nbs/70_predict.ipynb #2fa9faed
 @patch
 def predict_one(self:Predictor,
                 title:str, # the product's title (`designation`)
@@ -160,8 +180,10 @@ def predict_one(self:Predictor,
     r = res.iloc[0]
     if pd.isna(r.probability): raise ValueError(r.source)
     top3 = [(self.model.classes[k], round(float(probs[0, k]), 3)) for k in np.argsort(-probs[0])[:3]]
-    if 'label' in res: return dict(label=r.label, name=r['name'], probability=float(r.probability), source=r.source, top3=top3)
-    return dict(prdtypecode=int(r.prdtypecode), category=r.category_fr, category_en=r.category_en, probability=float(r.probability),
+    if 'label' in res:
+        return dict(label=r.label, name=r['name'], probability=float(r.probability), source=r.source, top3=top3)
+    return dict(prdtypecode=int(r.prdtypecode), category=r.category_fr, category_en=r.category_en,
+                probability=float(r.probability),
                 source=r.source, top3=top3)
 
 # %% ../nbs/70_predict.ipynb #591ddfb6
@@ -172,7 +194,8 @@ def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
                      classes:list=CODES,
                     )->Path:
     "Write the challenge submission CSV and a probabilities file beside it."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     sub = pd.DataFrame({'prdtypecode': pred.prdtypecode.fillna(fallback).astype(int)}, index=pred.index)
     sub.index.name = None
     sub.to_csv(path)
@@ -191,22 +214,37 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
     "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file); any columns with `text`, `image`, `id`."
     path = Path(path)
     if text is not None or image != 'image' or id is not None:  # a catalog's own columns: read as a catalog is
-        cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text or ['designation', 'description'])
+        cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text
+            or ['designation', 'description'])
         df = read_table(path)
         missing = [c for c in [*cols, *([image] if image else []), *([id] if id else [])] if c not in df.columns]
-        if missing: raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns with --text, --image, --id")
-        out = pd.DataFrame({'designation': df[cols[0]].fillna('').astype(str), 'description': df[cols[1:]].fillna('').astype(str).agg(' '.join, axis=1).str.strip() if len(cols) > 1 else ''})
-        out['image'] = [None if not isinstance(p, str) or not p.strip() else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in (df[image] if image else [None]*len(df))]
+        if missing:
+            raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns "
+                               f"with --text, --image, --id")
+        out = pd.DataFrame({'designation': df[cols[0]].fillna('').astype(str),
+                            'description': df[cols[1:]].fillna('').astype(str).agg(' '.join, axis=1).str.strip()
+                                if len(cols) > 1 else ''})
+        out['image'] = [None if not isinstance(p, str) or not p.strip()
+                        else str(Path(p) if Path(p).is_absolute() else path.parent/p)
+                            for p in (df[image] if image else [None]*len(df))]
         if id: out['id'] = df[id].astype(str).to_numpy()
         return out
     if not path.is_file(): raise RakutenError(f"{path}: no such products file")
-    try: df = pd.read_parquet(path) if path.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(path, dtype=str, keep_default_na=False)
-    except UnicodeDecodeError as e: raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
-    except Exception as e: raise RakutenError(f"{path}: cannot be read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
+    try:
+        df = pd.read_parquet(path) if path.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(path, dtype=str,
+            keep_default_na=False)
+    except UnicodeDecodeError as e:
+        raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except Exception as e:
+        raise RakutenError(f"{path}: cannot be read as "
+                           f"{'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} "
+                           f"({str(e).splitlines()[0][:160]})") from None
     if not any(c in df.columns for c in PRODUCT_COLUMNS):
-        raise RakutenError(f"{path}: none of the columns {list(PRODUCT_COLUMNS)} (it has {list(df.columns)[:8]}); a product needs a title, a description or a photo")
+        raise RakutenError(f"{path}: none of the columns {list(PRODUCT_COLUMNS)} (it has {list(df.columns)[:8]}); a "
+                           f"product needs a title, a description or a photo")
     for c in ('designation', 'description'):
         df[c] = df[c].fillna('').astype(str) if c in df.columns else ''
     img = df['image'] if 'image' in df.columns else pd.Series('', index=df.index)
-    df['image'] = [None if not isinstance(p, str) or not p.strip() else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in img]
+    df['image'] = [None if not isinstance(p, str) or not p.strip()
+                   else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in img]
     return df

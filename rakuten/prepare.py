@@ -23,13 +23,15 @@ __all__ = ['clean_texts', 'prepare']
 def _fingerprint(data:Path)->dict:
     return {f: [p.stat().st_size, p.stat().st_mtime_ns] for f in (X_TRAIN, X_TEST) if (p := data/f).exists()}
 
+# %% ../nbs/29_prepare.ipynb #f9b52099
 def clean_texts(products:pd.DataFrame, # products from `load_products`
                 ws:Workspace, # where the cleaned text is kept (`data/interim/text_clean.parquet`)
                 data:Path|Catalog, # the dataset folder or catalog (its files' sizes and dates key the saved result)
                )->pd.DataFrame: # `text_clean` and `lang`, indexed like `products`
     "Cleaned, joined text and its language, reused while the official files are unchanged."
     out, stamp = ws.interim/'text_clean.parquet', ws.interim/'text_clean.json'
-    key = json.dumps(data.stamp() if isinstance(data, Catalog) else {'data': str(data), 'files': _fingerprint(data)}, sort_keys=True)
+    key = json.dumps(data.stamp() if isinstance(data, Catalog) else {'data': str(data), 'files': _fingerprint(data)},
+                     sort_keys=True)
     if out.exists() and stamp.exists() and stamp.read_text() == key:
         try:
             saved = pd.read_parquet(out)
@@ -38,9 +40,12 @@ def clean_texts(products:pd.DataFrame, # products from `load_products`
     text = join_text(products.designation, products.description)
     res = pd.DataFrame({'text_clean': text, 'lang': detect_lang(text)})
     tmp = out.with_suffix('.tmp')
-    res.to_parquet(tmp); tmp.replace(out); stamp.write_text(key)  # atomic: a killed run leaves no half-written file
+    res.to_parquet(tmp)
+    tmp.replace(out)
+    stamp.write_text(key)  # atomic: a killed run leaves no half-written file
     return res
 
+# %% ../nbs/29_prepare.ipynb #4b30bb37
 def prepare(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
             ws:Workspace|None=None, # the workspace (default: `$RAKUTEN_HOME` or the current directory)
             img_size:int=224, # side of the prepared square photos
@@ -51,11 +56,16 @@ def prepare(data:str|Path|Catalog|None=None, # folder in the official layout, a 
            )->pd.DataFrame: # the products table, also written to `data/processed/products.parquet`
     "Load, split, clean, translate and prepare photos; write `products.parquet`."
     ws = ws or Workspace()
-    if not is_main(): wait_for_everyone(); return pd.read_parquet(ws.processed/'products.parquet')  # several processes: the main one prepares
-    with workspace_lock(ws), alone(): out = _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb)  # the others wait below
+    if not is_main():
+        wait_for_everyone()
+        return pd.read_parquet(ws.processed/'products.parquet')  # several processes: the main one prepares
+    with workspace_lock(ws), alone():
+        # the others wait below
+        out = _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb)
     wait_for_everyone()
     return out
 
+# %% ../nbs/29_prepare.ipynb #3e1db4a2
 def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb=None):
     t0, times = time.perf_counter(), {}
     catalog = isinstance(data, Catalog)
@@ -64,23 +74,28 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_ca
         warnings.simplefilter('always', MissingImagesWarning)
         products = load_catalog(data) if catalog else load_products(data)
     for w in caught: print(f"warning: {w.message}")
-    if not catalog and not (data/X_TEST).exists(): print(f"warning: {data/X_TEST} not found: no products to predict for a submission")
+    if not catalog and not (data/X_TEST).exists():
+        print(f"warning: {data/X_TEST} not found: no products to predict for a submission")
     products['split'] = load_split(products, ws)
     times['load'] = time.perf_counter() - t0
     text = clean_texts(products, ws, data)
     times['clean'] = time.perf_counter() - t0 - sum(times.values())
     if translate:
-        tr = translate_texts(text.text_clean, text.lang, TranslationCache(ws.interim/'translations.sqlite'), make_translator=make_translator)
+        tr = translate_texts(text.text_clean, text.lang, TranslationCache(ws.interim/'translations.sqlite'),
+                             make_translator=make_translator)
     else: tr = pd.DataFrame({'text': text.text_clean, 'translated': False})
     times['translate'] = time.perf_counter() - t0 - sum(times.values())
     with stage('prepare: photos'):
         given = products.image.dropna()  # a catalog's products may have no photo
-        imgs = preprocess_images(given, ws.processed/f'images_{img_size}', ImagePrep(img_size), n_workers=n_workers).reindex(products.index)
+        imgs = preprocess_images(given, ws.processed/f'images_{img_size}', ImagePrep(img_size),
+                                 n_workers=n_workers).reindex(products.index)
     times['images'] = time.perf_counter() - t0 - sum(times.values())
     budget = photo_cache_gb*1e9 if photo_cache_gb is not None else None
-    photos = photo_cache(imgs.dest.dropna(), img_size, budget, num_workers=n_workers)  # None: too large to pay, the JPEGs are read
+    # None: too large to pay, the JPEGs are read
+    photos = photo_cache(imgs.dest.dropna(), img_size, budget, num_workers=n_workers)
     times['photo_array'] = time.perf_counter() - t0 - sum(times.values())
-    out = pd.DataFrame({'productid': products.productid, 'imageid': products.imageid, 'prdtypecode': products.prdtypecode,
+    out = pd.DataFrame({'productid': products.productid, 'imageid': products.imageid,
+                        'prdtypecode': products.prdtypecode,
                         'split': products.split, 'text': tr.text, 'lang': text.lang, 'translated': tr.translated,
                         'image': imgs.dest, 'image_note': imgs.note,
                         **{c: products[c] for c in ('catalog_id', 'label_name') if c in products}})
@@ -92,7 +107,8 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_ca
                'not_french_untranslated': int(((out.lang != 'fr') & ~out.translated).sum()),
                'images_missing_or_unreadable': int(out.image.isna().sum()),
                'images_converted': int((imgs.dest.notna() & imgs.note.notna()).sum()),
-               'photo_array': str(photos.folder) if photos else None, 'seconds': {k: round(v, 2) for k, v in times.items()}}
+               'photo_array': str(photos.folder) if photos else None,
+                   'seconds': {k: round(v, 2) for k, v in times.items()}}
     (ws.reports/'prepare.json').write_text(json.dumps(summary, indent=2))
     print(f"products.parquet: {len(out)} products ({n_lab} labelled); "
           f"{summary['translated']} translated, {summary['images_missing_or_unreadable']} without a usable photo")

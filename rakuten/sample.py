@@ -20,51 +20,100 @@ __all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'Y_TRUE', 'CATALOG_GROUPS', 'B
 
 # %% ../nbs/02_sample.ipynb #4b2cc575
 _CLASS_WORDS = {
-    10:   "livre|book|Buch; roman|novel|Roman; auteur|author|Autor; édition originale|first edition|Erstausgabe; occasion|used|gebraucht; livre de poche|paperback|Taschenbuch; chapitres|chapters|Kapitel",
-    40:   "jeu vidéo|video game|Videospiel; PS4|PS4|PS4; Xbox One|Xbox One|Xbox One; aventure|adventure|Abenteuer; multijoueur|multiplayer|Mehrspieler; PEGI 16|PEGI 16|PEGI 16",
-    50:   "manette|controller|Controller; câble de charge|charging cable|Ladekabel; chargeur|charger|Ladegerät; housse de protection|protective case|Schutzhülle; stylet|stylus|Eingabestift; support|stand|Ständer",
-    60:   "console|console|Konsole; console portable|handheld console|Handheld-Konsole; Nintendo Switch|Nintendo Switch|Nintendo Switch; PlayStation|PlayStation|PlayStation; console rétro|retro console|Retro-Konsole; 500 Go|500 GB|500 GB",
-    1140: "figurine|figure|Figur; Funko Pop|Funko Pop|Funko Pop; manga|manga|Manga; statuette|statuette|Statuette; figurine de collection|collectible figure|Sammelfigur; résine peinte|painted resin|bemaltes Harz",
-    1160: "carte|card|Karte; Pokémon|Pokemon|Pokemon; Yu-Gi-Oh|Yu-Gi-Oh|Yu-Gi-Oh; Magic the Gathering|Magic the Gathering|Magic the Gathering; booster|booster|Booster; holographique|holo|holo; carte rare|rare card|seltene Karte",
-    1180: "jeu de rôle|role-playing game|Rollenspiel; Warhammer|Warhammer|Warhammer; dés|dice|Würfel; figurines à peindre|miniatures to paint|Miniaturen zum Bemalen; donjon|dungeon|Verlies; livre de règles|rulebook|Regelbuch",
-    1280: "jouet|toy|Spielzeug; peluche|plush|Plüschtier; poupée|doll|Puppe; pour enfant|for kids|für Kinder; jouet d'éveil|learning toy|Lernspielzeug; voiture miniature|toy car|Spielzeugauto",
-    1281: "jeu de société|board game|Brettspiel; plateau de jeu|game board|Spielbrett; cartes à jouer|playing cards|Spielkarten; 2 à 6 joueurs|2 to 6 players|2 bis 6 Spieler; puzzle|puzzle|Puzzle; jeu de stratégie|strategy game|Strategiespiel",
-    1300: "drone|drone|Drohne; radiocommandé|remote control|ferngesteuert; maquette|scale model|Modellbausatz; hélice|propeller|Propeller; batterie lipo|lipo battery|LiPo Akku; échelle 1/43|1/43 scale|Maßstab 1/43",
-    1301: "chaussettes bébé|baby socks|Babysocken; baby-foot|foosball|Tischfußball; fléchettes|darts|Dartpfeile; antidérapantes|non-slip|rutschfest; billard|billiards|Billard; naissance|newborn|Neugeborene",
-    1302: "trampoline|trampoline|Trampolin; balançoire|swing|Schaukel; toboggan|slide|Rutsche; jeu de plein air|outdoor game|Outdoor-Spiel; ballon|ball|Ball; pistolet à eau|water gun|Wasserpistole",
-    1320: "poussette|stroller|Kinderwagen; biberon|baby bottle|Babyflasche; siège auto|car seat|Autositz; bébé|baby|Baby; matelas à langer|changing mat|Wickelauflage; tétine|pacifier|Schnuller",
-    1560: "meuble|furniture|Möbel; table basse|coffee table|Couchtisch; chaise|chair|Stuhl; armoire|wardrobe|Kleiderschrank; commode|chest of drawers|Kommode; bois massif|solid wood|Massivholz",
-    1920: "housse de couette|duvet cover|Bettbezug; taie d'oreiller|pillowcase|Kissenbezug; drap housse|fitted sheet|Spannbettlaken; coton|cotton|Baumwolle; rideau|curtain|Vorhang; plaid|throw|Decke",
-    1940: "café|coffee|Kaffee; thé|tea|Tee; chocolat|chocolate|Schokolade; bio|organic|Bio; biscuits|biscuits|Kekse; capsules|capsules|Kapseln",
-    2060: "décoration|decoration|Dekoration; lampe|lamp|Lampe; cadre photo|picture frame|Bilderrahmen; miroir|mirror|Spiegel; sticker mural|wall sticker|Wandtattoo; bougie|candle|Kerze",
-    2220: "chien|dog|Hund; chat|cat|Katze; collier|collar|Halsband; croquettes|kibble|Trockenfutter; litière|litter|Katzenstreu; aquarium|aquarium|Aquarium",
-    2280: "revue|magazine|Zeitschrift; numéro|issue|Heft Nr; journal|newspaper|Zeitung; hebdomadaire|weekly|Wochenzeitschrift; mensuel|monthly|Monatsheft; supplément|supplement|Beilage",
-    2403: "lot de livres|book lot|Bücherpaket; lot|lot|Konvolut; collection complète|complete collection|komplette Sammlung; tomes|volumes|Bände; bandes dessinées|comics|Comics; série|series|Reihe",
-    2462: "lot de jeux|game bundle|Spielepaket; pack console|console bundle|Konsolenpaket; jeux|games|Spiele; lot complet|complete bundle|Komplettpaket; manettes|controllers|Controller; console et jeux|console and games|Konsole und Spiele",
-    2522: "cahier|notebook|Heft; stylo|pen|Kugelschreiber; agenda|planner|Kalender; papier|paper|Papier; classeur|binder|Ordner; carnet|notepad|Notizbuch",
-    2582: "salon de jardin|garden set|Gartenmöbel-Set; parasol|parasol|Sonnenschirm; transat|sun lounger|Liegestuhl; table de jardin|garden table|Gartentisch; résine tressée|rattan|Polyrattan; hamac|hammock|Hängematte",
-    2583: "piscine|pool|Pool; filtre à sable|sand filter|Sandfilter; pompe|pump|Pumpe; spa gonflable|inflatable spa|aufblasbarer Whirlpool; chlore|chlorine|Chlor; bâche|pool cover|Abdeckplane; robot nettoyeur|pool cleaner|Poolroboter",
-    2585: "tondeuse|lawn mower|Rasenmäher; taille-haie|hedge trimmer|Heckenschere; sécateur|pruner|Gartenschere; arrosage|watering|Bewässerung; outil de jardin|garden tool|Gartenwerkzeug; débroussailleuse|brush cutter|Freischneider",
-    2705: "livre neuf|new book|neues Buch; roman|novel|Roman; ebook|ebook|E-Book; broché|paperback|Taschenbuch; auteur|author|Autor; éditions|publisher|Verlag",
-    2905: "jeu PC|PC game|PC-Spiel; téléchargement|download|Download; Steam|Steam|Steam; clé d'activation|activation key|Aktivierungsschlüssel; Windows 10|Windows 10|Windows 10; édition digitale|digital edition|digitale Edition",
+    10:   "livre|book|Buch; roman|novel|Roman; auteur|author|Autor; édition originale|first edition|Erstausgabe; "
+          "occasion|used|gebraucht; livre de poche|paperback|Taschenbuch; chapitres|chapters|Kapitel",
+    40:   "jeu vidéo|video game|Videospiel; PS4|PS4|PS4; Xbox One|Xbox One|Xbox One; aventure|adventure|Abenteuer; "
+          "multijoueur|multiplayer|Mehrspieler; PEGI 16|PEGI 16|PEGI 16",
+    50:   "manette|controller|Controller; câble de charge|charging cable|Ladekabel; chargeur|charger|Ladegerät; "
+          "housse de protection|protective case|Schutzhülle; stylet|stylus|Eingabestift; support|stand|Ständer",
+    60:   "console|console|Konsole; console portable|handheld console|Handheld-Konsole; Nintendo Switch|Nintendo "
+          "Switch|Nintendo Switch; PlayStation|PlayStation|PlayStation; console rétro|retro console|Retro-Konsole; "
+          "500 Go|500 GB|500 GB",
+    1140: "figurine|figure|Figur; Funko Pop|Funko Pop|Funko Pop; manga|manga|Manga; statuette|statuette|Statuette; "
+          "figurine de collection|collectible figure|Sammelfigur; résine peinte|painted resin|bemaltes Harz",
+    1160: "carte|card|Karte; Pokémon|Pokemon|Pokemon; Yu-Gi-Oh|Yu-Gi-Oh|Yu-Gi-Oh; Magic the Gathering|Magic the "
+          "Gathering|Magic the Gathering; booster|booster|Booster; holographique|holo|holo; carte rare|rare "
+          "card|seltene Karte",
+    1180: "jeu de rôle|role-playing game|Rollenspiel; Warhammer|Warhammer|Warhammer; dés|dice|Würfel; figurines à "
+          "peindre|miniatures to paint|Miniaturen zum Bemalen; donjon|dungeon|Verlies; livre de "
+          "règles|rulebook|Regelbuch",
+    1280: "jouet|toy|Spielzeug; peluche|plush|Plüschtier; poupée|doll|Puppe; pour enfant|for kids|für Kinder; jouet "
+          "d'éveil|learning toy|Lernspielzeug; voiture miniature|toy car|Spielzeugauto",
+    1281: "jeu de société|board game|Brettspiel; plateau de jeu|game board|Spielbrett; cartes à jouer|playing "
+          "cards|Spielkarten; 2 à 6 joueurs|2 to 6 players|2 bis 6 Spieler; puzzle|puzzle|Puzzle; jeu de "
+          "stratégie|strategy game|Strategiespiel",
+    1300: "drone|drone|Drohne; radiocommandé|remote control|ferngesteuert; maquette|scale model|Modellbausatz; "
+          "hélice|propeller|Propeller; batterie lipo|lipo battery|LiPo Akku; échelle 1/43|1/43 scale|Maßstab 1/43",
+    1301: "chaussettes bébé|baby socks|Babysocken; baby-foot|foosball|Tischfußball; fléchettes|darts|Dartpfeile; "
+          "antidérapantes|non-slip|rutschfest; billard|billiards|Billard; naissance|newborn|Neugeborene",
+    1302: "trampoline|trampoline|Trampolin; balançoire|swing|Schaukel; toboggan|slide|Rutsche; jeu de plein "
+          "air|outdoor game|Outdoor-Spiel; ballon|ball|Ball; pistolet à eau|water gun|Wasserpistole",
+    1320: "poussette|stroller|Kinderwagen; biberon|baby bottle|Babyflasche; siège auto|car seat|Autositz; "
+          "bébé|baby|Baby; matelas à langer|changing mat|Wickelauflage; tétine|pacifier|Schnuller",
+    1560: "meuble|furniture|Möbel; table basse|coffee table|Couchtisch; chaise|chair|Stuhl; "
+          "armoire|wardrobe|Kleiderschrank; commode|chest of drawers|Kommode; bois massif|solid wood|Massivholz",
+    1920: "housse de couette|duvet cover|Bettbezug; taie d'oreiller|pillowcase|Kissenbezug; drap housse|fitted "
+          "sheet|Spannbettlaken; coton|cotton|Baumwolle; rideau|curtain|Vorhang; plaid|throw|Decke",
+    1940: "café|coffee|Kaffee; thé|tea|Tee; chocolat|chocolate|Schokolade; bio|organic|Bio; biscuits|biscuits|Kekse; "
+          "capsules|capsules|Kapseln",
+    2060: "décoration|decoration|Dekoration; lampe|lamp|Lampe; cadre photo|picture frame|Bilderrahmen; "
+          "miroir|mirror|Spiegel; sticker mural|wall sticker|Wandtattoo; bougie|candle|Kerze",
+    2220: "chien|dog|Hund; chat|cat|Katze; collier|collar|Halsband; croquettes|kibble|Trockenfutter; "
+          "litière|litter|Katzenstreu; aquarium|aquarium|Aquarium",
+    2280: "revue|magazine|Zeitschrift; numéro|issue|Heft Nr; journal|newspaper|Zeitung; "
+          "hebdomadaire|weekly|Wochenzeitschrift; mensuel|monthly|Monatsheft; supplément|supplement|Beilage",
+    2403: "lot de livres|book lot|Bücherpaket; lot|lot|Konvolut; collection complète|complete collection|komplette "
+          "Sammlung; tomes|volumes|Bände; bandes dessinées|comics|Comics; série|series|Reihe",
+    2462: "lot de jeux|game bundle|Spielepaket; pack console|console bundle|Konsolenpaket; jeux|games|Spiele; lot "
+          "complet|complete bundle|Komplettpaket; manettes|controllers|Controller; console et jeux|console and "
+          "games|Konsole und Spiele",
+    2522: "cahier|notebook|Heft; stylo|pen|Kugelschreiber; agenda|planner|Kalender; papier|paper|Papier; "
+          "classeur|binder|Ordner; carnet|notepad|Notizbuch",
+    2582: "salon de jardin|garden set|Gartenmöbel-Set; parasol|parasol|Sonnenschirm; transat|sun lounger|Liegestuhl; "
+          "table de jardin|garden table|Gartentisch; résine tressée|rattan|Polyrattan; hamac|hammock|Hängematte",
+    2583: "piscine|pool|Pool; filtre à sable|sand filter|Sandfilter; pompe|pump|Pumpe; spa gonflable|inflatable "
+          "spa|aufblasbarer Whirlpool; chlore|chlorine|Chlor; bâche|pool cover|Abdeckplane; robot nettoyeur|pool "
+          "cleaner|Poolroboter",
+    2585: "tondeuse|lawn mower|Rasenmäher; taille-haie|hedge trimmer|Heckenschere; sécateur|pruner|Gartenschere; "
+          "arrosage|watering|Bewässerung; outil de jardin|garden tool|Gartenwerkzeug; débroussailleuse|brush "
+          "cutter|Freischneider",
+    2705: "livre neuf|new book|neues Buch; roman|novel|Roman; ebook|ebook|E-Book; broché|paperback|Taschenbuch; "
+          "auteur|author|Autor; éditions|publisher|Verlag",
+    2905: "jeu PC|PC game|PC-Spiel; téléchargement|download|Download; Steam|Steam|Steam; clé d'activation|activation "
+          "key|Aktivierungsschlüssel; Windows 10|Windows 10|Windows 10; édition digitale|digital "
+          "edition|digitale Edition",
 }
 _GROUPS = {  # confusable groups, the words their classes share, and the shape of their photos
-    'books':  ([10, 2280, 2403, 2705], "lecture|reading|Lesen; histoire|story|Geschichte; pages|pages|Seiten; illustré|illustrated|illustriert", 'rectangle'),
-    'games':  ([40, 50, 60, 2462, 2905], "jeu|game|Spiel; Nintendo|Nintendo|Nintendo; gaming|gaming|Gaming; édition|edition|Edition", 'rounded'),
-    'hobby':  ([1140, 1160, 1180], "collection|collection|Sammlung; personnage|character|Charakter; fantasy|fantasy|Fantasy; figurine|figure|Figur", 'diamond'),
-    'toys':   ([1280, 1281, 1300, 1301, 1302, 1320], "enfant|child|Kind; jeu|game|Spiel; cadeau|gift|Geschenk; dès 3 ans|from age 3|ab 3 Jahren", 'ellipse'),
-    'home':   ([1560, 1920, 2060, 2522], "maison|home|Haus; salon|living room|Wohnzimmer; chambre|bedroom|Schlafzimmer; design|design|Design", 'rectangle'),
-    'garden': ([2582, 2583, 2585], "jardin|garden|Garten; extérieur|outdoor|Außen; été|summer|Sommer; terrasse|patio|Terrasse", 'triangle'),
-    'misc':   ([1940, 2220], "naturel|natural|natürlich; qualité|quality|Qualität; sachet|bag|Beutel; goût|flavour|Geschmack", 'ellipse'),
+    'books':  ([10, 2280, 2403, 2705],
+               "lecture|reading|Lesen; histoire|story|Geschichte; pages|pages|Seiten; illustré|illustrated|illustriert", 'rectangle'),
+    'games':  ([40, 50, 60, 2462, 2905],
+               "jeu|game|Spiel; Nintendo|Nintendo|Nintendo; gaming|gaming|Gaming; édition|edition|Edition", 'rounded'),
+    'hobby':  ([1140, 1160, 1180],
+               "collection|collection|Sammlung; personnage|character|Charakter; fantasy|fantasy|Fantasy; "
+               "figurine|figure|Figur", 'diamond'),
+    'toys':   ([1280, 1281, 1300, 1301, 1302, 1320],
+               "enfant|child|Kind; jeu|game|Spiel; cadeau|gift|Geschenk; dès 3 ans|from age 3|ab 3 Jahren", 'ellipse'),
+    'home':   ([1560, 1920, 2060, 2522],
+               "maison|home|Haus; salon|living room|Wohnzimmer; chambre|bedroom|Schlafzimmer; design|design|Design",
+                   'rectangle'),
+    'garden': ([2582, 2583, 2585],
+               "jardin|garden|Garten; extérieur|outdoor|Außen; été|summer|Sommer; terrasse|patio|Terrasse", 'triangle'),
+    'misc':   ([1940, 2220], "naturel|natural|natürlich; qualité|quality|Qualität; sachet|bag|Beutel; "
+                             "goût|flavour|Geschmack", 'ellipse'),
 }
 _FILLER = {
-    'fr': "neuf; nouveau; haute qualité; lot de 2; idéal cadeau; garantie 2 ans; livraison rapide; noir; blanc; rouge; bleu; vert; grand modèle; petit format",
-    'en': "new; brand new; high quality; pack of 2; perfect gift; 2 year warranty; fast delivery; black; white; red; blue; green; large; small",
-    'de': "neu; hochwertig; 2er Pack; ideales Geschenk; 2 Jahre Garantie; schnelle Lieferung; schwarz; weiß; rot; blau; grün; groß; klein",
+    'fr': "neuf; nouveau; haute qualité; lot de 2; idéal cadeau; garantie 2 ans; livraison rapide; noir; blanc; "
+          "rouge; bleu; vert; grand modèle; petit format",
+    'en': "new; brand new; high quality; pack of 2; perfect gift; 2 year warranty; fast delivery; black; white; red; "
+          "blue; green; large; small",
+    'de': "neu; hochwertig; 2er Pack; ideales Geschenk; 2 Jahre Garantie; schnelle Lieferung; schwarz; weiß; rot; "
+          "blau; grün; groß; klein",
 }
 _SENTENCES = {
-    'fr': ["{a} de haute qualité, idéal pour {b}.", "Caractéristiques : {a}, {b}, {f}.", "Marque : {brand}. Référence : {ref}.",
-           "Ce {a} est livré avec {b}.", "Dimensions : {size}. Couleur : {f}.", "Produit {f}, {a} et {b}, en très bon état."],
+    'fr': ["{a} de haute qualité, idéal pour {b}.", "Caractéristiques : {a}, {b}, {f}.",
+           "Marque : {brand}. Référence : {ref}.",
+           "Ce {a} est livré avec {b}.", "Dimensions : {size}. Couleur : {f}.",
+               "Produit {f}, {a} et {b}, en très bon état."],
     'en': ["High quality {a}, perfect for {b}.", "Features: {a}, {b}, {f}.", "Brand: {brand}. Reference: {ref}.",
            "This {a} comes with {b}.", "Dimensions: {size}. Colour: {f}."],
     'de': ["Hochwertige {a}, ideal für {b}.", "Eigenschaften: {a}, {b}, {f}.", "Marke: {brand}. Artikelnummer: {ref}.",
@@ -82,7 +131,8 @@ def class_counts(n:int, # number of products
                 )->pd.Series: # products per `prdtypecode`
     "Products per class for a sample of `n`, in the real proportions with a floor."
     real = categories().train_count
-    if n < floor*len(real): raise ValueError(f"n={n} is too small: at least {floor*len(real)} products for a floor of {floor} per class")
+    if n < floor*len(real):
+        raise ValueError(f"n={n} is too small: at least {floor*len(real)} products for a floor of {floor} per class")
     share = real/real.sum()*(n - floor*len(real))
     counts = np.floor(share).astype(int)
     rest = n - floor*len(real) - counts.sum()
@@ -92,23 +142,30 @@ def class_counts(n:int, # number of products
 # %% ../nbs/02_sample.ipynb #6f8a8d13
 def _pick(rng, xs, k=1): return [xs[i] for i in rng.choice(len(xs), size=min(k, len(xs)), replace=False)]
 
+# %% ../nbs/02_sample.ipynb #8993237a
 def _brand(rng):
     syl = ['ka', 'zo', 'ri', 'mex', 'tal', 'von', 'lu', 'ra', 'dex', 'no', 'vi', 'sto', 'pel', 'ar']
     return ''.join(_pick(rng, syl, int(rng.integers(2, 4)))).capitalize()
 
+# %% ../nbs/02_sample.ipynb #57cb78b9
 def _ref(rng): return f"{''.join(_pick(rng, list('ABCDEFGHKLMPRSTX'), 2))}-{rng.integers(100, 9999)}"
+
+# %% ../nbs/02_sample.ipynb #72a4a622
 def _size(rng): return f"{rng.integers(10, 200)}x{rng.integers(10, 200)} cm"
 
+# %% ../nbs/02_sample.ipynb #c6f83138
 def _entities(s:str, rng)->str:
     "Write accented letters as HTML entities, sometimes double-escaped, sometimes as mojibake."
     r = rng.random()
     if r < 0.05: return s.encode('utf-8').decode('latin-1')  # mojibake: 'é' -> 'Ã©'
     if r < 0.55:
-        s = ''.join(f'&{html.entities.codepoint2name[ord(ch)]};' if ord(ch) > 127 and ord(ch) in html.entities.codepoint2name else ch for ch in s)
+        s = ''.join(f'&{html.entities.codepoint2name[ord(ch)]};' if ord(ch) > 127
+                    and ord(ch) in html.entities.codepoint2name else ch for ch in s)
         s = s.replace("'", '&#39;')
         if r < 0.12: s = s.replace('&', '&amp;')  # double-escaped
     return s
 
+# %% ../nbs/02_sample.ipynb #6382d2d0
 def _title_desc(code:int, lang:str, rng, confuse:float):
     li = LANGS.index(lang)
     own, group = CLASS_WORDS[code], _words(_GROUPS[CLASS_GROUP[code]][1])
@@ -120,7 +177,8 @@ def _title_desc(code:int, lang:str, rng, confuse:float):
         else: kws.append(borrowed)
     filler = [f.strip() for f in _FILLER[lang].split(';')]
     brand = _brand(rng)
-    parts = kws + [w[li] for w in _pick(rng, group, int(rng.integers(0, 3)))] + _pick(rng, filler, int(rng.integers(1, 4)))
+    parts = kws + [w[li] for w in _pick(rng, group, int(rng.integers(0, 3)))] + _pick(rng, filler,
+        int(rng.integers(1, 4)))
     if rng.random() < 0.5: parts.insert(1, brand)
     if rng.random() < 0.3: parts.append(_ref(rng))
     if rng.random() < 0.2: parts.append(_size(rng))
@@ -131,7 +189,8 @@ def _title_desc(code:int, lang:str, rng, confuse:float):
     words = [w[li] for w in own + group]
     sents = [t.format(a=_pick(rng, words)[0], b=_pick(rng, words)[0], f=_pick(rng, filler)[0], brand=brand,
                       ref=_ref(rng), size=_size(rng)) for t in _pick(rng, _SENTENCES[lang], int(rng.integers(1, 5)))]
-    if siblings and rng.random() < confuse: sents.append(f"{_pick(rng, CLASS_WORDS[int(rng.choice(siblings))], 1)[0][li]}.")
+    if siblings and rng.random() < confuse:
+        sents.append(f"{_pick(rng, CLASS_WORDS[int(rng.choice(siblings))], 1)[0][li]}.")
     style = rng.random()
     if style < 0.45: desc = '<br />'.join(sents)
     elif style < 0.65: desc = ''.join(f'<p>{s}</p>' for s in sents)
@@ -148,14 +207,18 @@ def class_style(code:int)->dict: # shape, base colour (RGB) and texture of the c
     i = CODES.index(code)
     group_classes = _GROUPS[CLASS_GROUP[code]][0]
     j = group_classes.index(code)
-    hue = (j/len(group_classes) + 0.13*list(_GROUPS).index(CLASS_GROUP[code])) % 1.0  # classes of a group spread round the wheel
+    # classes of a group spread round the wheel
+    hue = (j/len(group_classes) + 0.13*list(_GROUPS).index(CLASS_GROUP[code])) % 1.0
     return dict(shape=_GROUPS[CLASS_GROUP[code]][2], hue=hue, texture=_TEXTURES[i % 3])
 
+# %% ../nbs/02_sample.ipynb #591b0ca1
 def _hsv(h, s, v)->np.ndarray:
     return np.array(colorsys.hsv_to_rgb(h % 1.0, s, v))*255
 
+# %% ../nbs/02_sample.ipynb #0bd40d2d
 def _draw_mask(shape, size, box)->Image.Image:
-    m = Image.new('L', (size, size), 0); d = ImageDraw.Draw(m)
+    m = Image.new('L', (size, size), 0)
+    d = ImageDraw.Draw(m)
     x0, y0, x1, y1 = box
     if shape=='rectangle': d.rectangle(box, fill=255)
     elif shape=='rounded': d.rounded_rectangle(box, radius=max(1, (x1-x0)//5), fill=255)
@@ -164,6 +227,7 @@ def _draw_mask(shape, size, box)->Image.Image:
     elif shape=='diamond': d.polygon([((x0+x1)/2, y0), (x1, (y0+y1)/2), ((x0+x1)/2, y1), (x0, (y0+y1)/2)], fill=255)
     return m
 
+# %% ../nbs/02_sample.ipynb #233c4746
 def _texture(texture, size, rgb, rng)->np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size]
     period = max(2, int(size*rng.uniform(0.03, 0.08)))
@@ -174,6 +238,7 @@ def _texture(texture, size, rgb, rng)->np.ndarray:
     img[pattern] *= 0.55
     return img
 
+# %% ../nbs/02_sample.ipynb #c18de95c
 def draw_product(code:int, # the product's class
                  size:int, # width and height of the photo in pixels
                  rng:np.random.Generator, # random state
@@ -220,6 +285,7 @@ def _ids(rng, n, lo, hi):
     while len(ids) < n: ids.update(int(v) for v in rng.integers(lo, hi, n - len(ids)))
     return rng.permutation(sorted(ids))
 
+# %% ../nbs/02_sample.ipynb #1e228487
 def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 n:int=1000, # number of labelled products (X_train); X_test gets about 16 % of that
                 img_size:int=500, # photo width and height (the real ones are 500)
@@ -230,7 +296,8 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 label_noise:float=0, # share of training labels flipped to a confusable class (true labels in `Y_train_true.csv`)
                )->Path: # `dest`
     "Write a synthetic mini-Rakuten in the official layout."
-    for name, v, ok, need in [('n', n, n >= 1, 'at least 1 product'), ('img_size', img_size, img_size >= 8, 'at least 8 pixels'),
+    for name, v, ok, need in [('n', n, n >= 1, 'at least 1 product'),
+                              ('img_size', img_size, img_size >= 8, 'at least 8 pixels'),
                               ('label_noise', label_noise, 0 <= label_noise < 1, 'a share in [0, 1)')]:
         if not ok: raise RakutenError(f"{name}={v}: a sample needs {need} (--{name})")
     dest, rng = Path(dest), np.random.default_rng(seed)
@@ -242,7 +309,8 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
     kinds = rng.choice(['normal', 'full', 'blank'], total, p=[0.88, 0.1, 0.02])
     rows = [_title_desc(int(c), l, rng, confuse) for c, l in zip(codes, langs)]
     df = pd.DataFrame({'designation': [t for t, _ in rows], 'description': [d for _, d in rows],
-                       'productid': _ids(rng, total, 10**7, 4_300_000_000), 'imageid': _ids(rng, total, 10**8, 1_330_000_000)})
+                       'productid': _ids(rng, total, 10**7, 4_300_000_000),
+                           'imageid': _ids(rng, total, 10**8, 1_330_000_000)})
     for d in IMAGE_DIRS.values(): (dest/d).mkdir(parents=True, exist_ok=True)
     df.iloc[:n].to_csv(dest/X_TRAIN)
     pd.DataFrame({'prdtypecode': flip_labels(codes[:n], label_noise, seed)}).to_csv(dest/Y_TRAIN)
@@ -255,8 +323,10 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
 
 # %% ../nbs/02_sample.ipynb #a598fe54
 CATALOG_GROUPS = {  # a second taxonomy: 8 English-named categories, each a group of the challenge's codes
-    'books': ('Books & magazines', (10, 2280, 2403, 2705)), 'video_games': ('Video games & consoles', (40, 50, 60, 2462, 2905)),
-    'collectibles': ('Figurines & trading cards', (1140, 1160, 1180)), 'toys': ('Toys & games', (1280, 1281, 1300, 1302)),
+    'books': ('Books & magazines', (10, 2280, 2403, 2705)),
+        'video_games': ('Video games & consoles', (40, 50, 60, 2462, 2905)),
+    'collectibles': ('Figurines & trading cards', (1140, 1160, 1180)),
+        'toys': ('Toys & games', (1280, 1281, 1300, 1302)),
     'baby': ('Baby & childcare', (1301, 1320)), 'home': ('Home, pets & grocery', (1560, 1920, 2060, 2220, 1940)),
     'garden': ('Garden & pool', (2582, 2583, 2585)), 'office': ('Stationery', (2522,))}
 
@@ -275,14 +345,19 @@ def make_catalog(dest:str|Path, # folder to write the catalog into (created)
     (dest/'pictures').mkdir(parents=True, exist_ok=True)
     pictures = []
     for i, r in x.iterrows():
-        if rng.random() < no_photo: pictures.append(''); continue
+        if rng.random() < no_photo:
+            pictures.append('')
+            continue
         name = f'pictures/{r.productid}.jpg'
-        shutil.move(image_path(src, r.imageid, r.productid, 'train'), dest/name); pictures.append(name)
-    cat = pd.DataFrame({'sku': [f'SKU-{p}' for p in x.productid], 'name': x.designation.to_numpy(), 'details': x.description.fillna('').to_numpy(),
+        shutil.move(image_path(src, r.imageid, r.productid, 'train'), dest/name)
+        pictures.append(name)
+    cat = pd.DataFrame({'sku': [f'SKU-{p}' for p in x.productid], 'name': x.designation.to_numpy(),
+                        'details': x.description.fillna('').to_numpy(),
                         'picture': pictures, 'category': [group[int(c)] for c in y]})
     cat.loc[rng.random(len(cat)) < 0.1, 'category'] = ''  # the products to predict
     cat.to_csv(dest/'catalog.csv', index=False)
-    pd.DataFrame([(g, name) for g, (name, _) in CATALOG_GROUPS.items()], columns=['category', 'name']).to_csv(dest/'category_names.csv', index=False)
+    pd.DataFrame([(g, name) for g, (name, _) in CATALOG_GROUPS.items()],
+                 columns=['category', 'name']).to_csv(dest/'category_names.csv', index=False)
     shutil.rmtree(src)
     return dest/'catalog.csv'
 
@@ -302,17 +377,20 @@ def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode
         sel = products[products.prdtypecode==code]
         sel = sel.sample(min(per_class, len(sel)), random_state=seed)
         for c, ax in enumerate(axs[r]):
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             for s in ax.spines.values(): s.set_visible(False)
             if c < len(sel):
-                im = Image.open(sel.image.iloc[c]); im.draft('RGB', (thumb, thumb))
+                im = Image.open(sel.image.iloc[c])
+                im.draft('RGB', (thumb, thumb))
                 ax.imshow(im.resize((thumb, thumb)))
         axs[r, 0].set_ylabel(code_name(code), rotation=0, ha='right', va='center', fontsize=8)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/02_sample.ipynb #82e75a24
-BAD_IMAGE_KINDS = ('corrupt', 'truncated', 'cmyk', 'grayscale', 'png', 'missing')  # damage `add_bad_images` does by default
+# damage `add_bad_images` does by default
+BAD_IMAGE_KINDS = ('corrupt', 'truncated', 'cmyk', 'grayscale', 'png', 'missing')
 HUGE_SIDE = 20000  # the 'huge' kind: a JPEG whose header claims HUGE_SIDE × HUGE_SIDE pixels (a decompression bomb)
 
 def _claim_size(raw:bytes, side:int)->bytes:
@@ -320,6 +398,7 @@ def _claim_size(raw:bytes, side:int)->bytes:
     i = next(i for i in range(len(raw) - 1) if raw[i] == 0xFF and raw[i + 1] in (0xC0, 0xC1, 0xC2))
     return raw[:i + 5] + side.to_bytes(2, 'big')*2 + raw[i + 9:]
 
+# %% ../nbs/02_sample.ipynb #2c4d18dd
 def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
                    kinds:tuple=BAD_IMAGE_KINDS, # which damage to do, one image each
                    seed:int=0, # which images
@@ -331,9 +410,11 @@ def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
     out = {}
     for kind, (_, r) in zip(kinds, rows.iterrows()):
         p = image_path(data, r.imageid, r.productid, 'train')
-        if kind not in BAD_IMAGE_KINDS + ('huge',): raise ValueError(f"Unknown kind {kind!r}; expected one of {BAD_IMAGE_KINDS + ('huge',)}")
+        if kind not in BAD_IMAGE_KINDS + ('huge',):
+            raise ValueError(f"Unknown kind {kind!r}; expected one of {BAD_IMAGE_KINDS + ('huge',)}")
         raw = p.read_bytes()
-        if kind=='corrupt': p.write_bytes(raw[:20] + bytes(np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8)))
+        if kind=='corrupt':
+            p.write_bytes(raw[:20] + bytes(np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8)))
         elif kind=='truncated': p.write_bytes(raw[:len(raw)//3])
         elif kind=='cmyk': Image.open(p).convert('CMYK').save(p, 'JPEG')
         elif kind=='grayscale': Image.open(p).convert('L').save(p, 'JPEG')

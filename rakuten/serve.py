@@ -29,36 +29,46 @@ __all__ = ['MAX_IMAGE_BYTES', 'MAX_BATCH', 'MAX_REQUEST_BYTES', 'FIELDS', 'log',
 # %% ../nbs/85_serve.ipynb #e51bf4e1
 MAX_IMAGE_BYTES = 8_000_000  # largest photo, decoded
 MAX_BATCH = 64  # most products in one `/predict/batch` request
-MAX_REQUEST_BYTES = 16_000_000  # largest request body (a batch of 64 products with photos of ~180 kB), refused before it is read whole
+# largest request body (a batch of 64 products with photos of ~180 kB), refused before it is read whole
+MAX_REQUEST_BYTES = 16_000_000
 FIELDS = ('designation', 'description', 'image')  # the fields of a product
 log = logging.getLogger('rakuten.serve')
 
 # %% ../nbs/85_serve.ipynb #8d9569cc
 class Product(BaseModel):
     "One product to classify: any field may be empty, not all of them."
-    model_config = ConfigDict(extra='forbid', json_schema_extra={'examples': [{'designation': 'Pompe de filtration pour piscine hors sol',
-                                                                               'description': 'Débit 4 m3/h, <b>filtre à sable</b>'}]})
+    model_config = ConfigDict(extra='forbid',
+                              json_schema_extra={'examples': [{'designation': 'Pompe de filtration pour '
+                                                                              'piscine hors sol',
+                                                                               'description': 'Débit 4 m3/h, '
+                                                                                              '<b>filtre à sable</b>'}]})
     designation:str = Field('', max_length=10_000, description="the title")
     description:str = Field('', max_length=100_000, description="the description, HTML allowed")
-    image:str|None = Field(None, description=f"the photo (JPEG, PNG...), base64 or a data: URL; at most {MAX_IMAGE_BYTES:,} bytes decoded")
+    image:str|None = Field(None, description=f"the photo (JPEG, PNG...), base64 or a data: URL; at most "
+                                             f"{MAX_IMAGE_BYTES:,} bytes decoded")
 
 # %% ../nbs/85_serve.ipynb #39ac7538
 class RequestError(RakutenError):
     "A product the server cannot classify: `status` is the HTTP status to answer with, `field` the field at fault."
     def __init__(self, status:int, message:str, field:str|None=None):
-        super().__init__(f"{field}: {message}" if field else message); self.status, self.field = status, field
+        super().__init__(f"{field}: {message}" if field else message)
+        self.status, self.field = status, field
 
 # %% ../nbs/85_serve.ipynb #d4d893be
 def _photo_error(e:ImageError, path:Path)->str: return str(e).split(': ', 1)[-1].replace(f" '{path}'", '').replace(str(path), 'the photo')  # the reason, without the server's path
 
+# %% ../nbs/85_serve.ipynb #fa235767
 def save_photo(data:bytes, # the photo's bytes
                path:Path, # where to keep it while the product is classified
               )->str: # the path, as the model reads it
     "Keep an uploaded photo, or refuse it (413 over the size limit, 422 not an image or truncated)."
-    if len(data) > MAX_IMAGE_BYTES: raise RequestError(413, f"photo of {len(data):,} bytes is over the limit of {MAX_IMAGE_BYTES:,} bytes", 'image')
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RequestError(413, f"photo of {len(data):,} bytes is over the limit of {MAX_IMAGE_BYTES:,} bytes", 'image')
     Path(path).write_bytes(data)
     try: _, note = open_image(path)
-    except ImageError as e: raise RequestError(413 if 'too large' in _photo_error(e, path) else 422, f"the photo cannot be used: {_photo_error(e, path)}", 'image') from None
+    except ImageError as e:
+        raise RequestError(413 if 'too large' in _photo_error(e, path) else 422,
+                           f"the photo cannot be used: {_photo_error(e, path)}", 'image') from None
     if note and 'truncated' in note: raise RequestError(422, "the photo cannot be used: truncated file", 'image')
     return str(path)
 
@@ -76,11 +86,13 @@ def read_product(fields:dict, # a product's fields: JSON values, or form values 
                  name:str='photo', # the photo's file name there
                 )->dict: # designation, description, image (a path or None): a row for `Predictor`
     "Check a product's fields and keep its photo."
-    if not isinstance(fields, dict): raise RequestError(422, f"a product is an object with fields {list(FIELDS)}, not {type(fields).__name__}")
+    if not isinstance(fields, dict):
+        raise RequestError(422, f"a product is an object with fields {list(FIELDS)}, not {type(fields).__name__}")
     photo = fields.get('image') if isinstance(fields.get('image'), bytes) else None
     try: p = Product.model_validate({k: v for k, v in fields.items() if not (k == 'image' and photo is not None)})
     except ValidationError as e:
-        err = e.errors()[0]; field = '.'.join(map(str, err['loc'])) or None
+        err = e.errors()[0]
+        field = '.'.join(map(str, err['loc'])) or None
         raise RequestError(422, 'unknown field' if err['type'] == 'extra_forbidden' else err['msg'], field) from None
     if photo is None and p.image: photo = decode_image(p.image)
     image = save_photo(photo, Path(folder)/name) if photo else None
@@ -110,7 +122,9 @@ class DynamicBatcher:
 
     def _queue_here(self)->asyncio.Queue:
         loop = asyncio.get_running_loop()  # one queue and worker per event loop (a test client may run several)
-        if self._loop is not loop: self._loop, self._queue = loop, asyncio.Queue(); self._task = loop.create_task(self._work(self._queue))
+        if self._loop is not loop:
+            self._loop, self._queue = loop, asyncio.Queue()
+            self._task = loop.create_task(self._work(self._queue))
         return self._queue
 
 # %% ../nbs/85_serve.ipynb #26a20db8
@@ -119,14 +133,18 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
     "The worker: take waiting requests, run them together, answer each."
     loop = asyncio.get_running_loop()
     while True:
-        jobs = [await q.get()]; n = len(jobs[0][0]); deadline = loop.time() + self.max_wait
+        jobs = [await q.get()]
+        n = len(jobs[0][0])
+        deadline = loop.time() + self.max_wait
         while n < self.max_rows:
             try: job = q.get_nowait() if q.qsize() else await asyncio.wait_for(q.get(), max(0, deadline - loop.time()))
             except (asyncio.TimeoutError, asyncio.QueueEmpty): break
-            jobs.append(job); n += len(job[0])
+            jobs.append(job)
+            n += len(job[0])
         jobs = [j for j in jobs if not j[1].done()]  # requests whose client left are dropped
         if not jobs: continue
-        self.calls += 1; self.sizes = (self.sizes + [sum(len(r) for r, _ in jobs)])[-1000:]
+        self.calls += 1
+        self.sizes = (self.sizes + [sum(len(r) for r, _ in jobs)])[-1000:]
         try: out = await run_in_threadpool(self.fn, [row for rows, _ in jobs for row in rows])
         except Exception as e:
             for _, fut in jobs:
@@ -140,10 +158,14 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
 # %% ../nbs/85_serve.ipynb #67156ac0
 def _names(code:int|str, names:dict|None=None)->dict:
     "A class as the API names it: its label and name; a challenge code also with its French and English categories."
-    if isinstance(code, str): return dict(label=code, name=(names or {}).get(code, code), prdtypecode=None, category_fr=None, category_en=None)
+    if isinstance(code, str):
+        return dict(label=code, name=(names or {}).get(code, code), prdtypecode=None, category_fr=None,
+                    category_en=None)
     c = categories().loc[int(code)]
-    return dict(label=str(int(code)), name=c.category_fr, prdtypecode=int(code), category_fr=c.category_fr, category_en=c.category_en)
+    return dict(label=str(int(code)), name=c.category_fr, prdtypecode=int(code), category_fr=c.category_fr,
+                category_en=c.category_en)
 
+# %% ../nbs/85_serve.ipynb #af112145
 def _scrub(text:str, *roots)->str: # the text without the server's folders
     for r in roots:
         if r: text = text.replace(str(r), '…')
@@ -163,8 +185,10 @@ class Service:
         self.name = self.folder.name if self.folder else self.model.kind
         self.predictor = Predictor(self.model)
         self.batcher = DynamicBatcher(self.predict_rows, max_batch, max_wait_ms)
-        self.image_model = next((m for m in self.model.leaves() if tuple(m.inputs) == ('image',) and hasattr(m, 'photo_tensor')), None)  # what Grad-CAM explains
-        self.parts = list(self.predictor.predict_parts(pd.DataFrame({'designation': ['warm-up'], 'description': [''], 'image': [None]}))['parts'])
+        self.image_model = next((m for m in self.model.leaves() if tuple(m.inputs) == ('image',)
+                                 and hasattr(m, 'photo_tensor')), None)  # what Grad-CAM explains
+        self.parts = list(self.predictor.predict_parts(pd.DataFrame({'designation': ['warm-up'], 'description': [''],
+                                                                     'image': [None]}))['parts'])
 
 # %% ../nbs/85_serve.ipynb #4e7567ef
 @patch
@@ -173,14 +197,17 @@ def predict_rows(self:Service,
                 )->list: # per row: probs (27,), parts {member: (27,)}, source
     "Predict rows in one call of the model."
     out = self.predictor.predict_parts(pd.DataFrame(rows, columns=list(FIELDS)))
-    return [dict(probs=out['probs'][i], parts={n: p[i] for n, p in out['parts'].items()}, source=out['source'][i]) for i in range(len(rows))]
+    return [dict(probs=out['probs'][i], parts={n: p[i] for n, p in out['parts'].items()}, source=out['source'][i])
+            for i in range(len(rows))]
 
 # %% ../nbs/85_serve.ipynb #0f6e336f
 @patch
 def top(self:Service, p:np.ndarray, k:int)->list: # the `k` most likely classes, named, with their probabilities
     "The most likely classes of one row's probabilities."
-    return [{**_names(self.model.classes[j], self.model.label_names), 'probability': round(float(p[j]), 5)} for j in np.argsort(-p)[:k]]
+    return [{**_names(self.model.classes[j], self.model.label_names), 'probability': round(float(p[j]), 5)}
+            for j in np.argsort(-p)[:k]]
 
+# %% ../nbs/85_serve.ipynb #c4809100
 @patch
 def answer(self:Service,
            result:dict, # one row's result from `predict_rows`
@@ -191,7 +218,8 @@ def answer(self:Service,
     if np.isnan(p).any(): raise RequestError(422, result['source'])
     best = self.top(p, 5)
     parts = {n: None if np.isnan(q).any() else self.top(q, 1)[0] for n, q in result['parts'].items()}
-    return dict(**best[0], top5=best, parts=parts, source=_scrub(result['source']), latency_ms=round(1000*(time.perf_counter() - (t0 or time.perf_counter())), 1))
+    return dict(**best[0], top5=best, parts=parts, source=_scrub(result['source']),
+                latency_ms=round(1000*(time.perf_counter() - (t0 or time.perf_counter())), 1))
 
 # %% ../nbs/85_serve.ipynb #893e60b0
 @patch
@@ -205,12 +233,16 @@ async def predict(self:Service,
 @patch
 def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, scores, card
     "What the served model is."
-    cfg = self.config; card = self.folder/'README.md' if self.folder else None
-    scores = {k: v for k, v in cfg.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and any(s in k for s in ('f1', 'acc', 'loss', 'score'))}
+    cfg = self.config
+    card = self.folder/'README.md' if self.folder else None
+    scores = {k: v for k, v in cfg.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+              and any(s in k for s in ('f1', 'acc', 'loss', 'score'))}
     return dict(name=self.name, kind=cfg['kind'], inputs=list(self.model.inputs), members=self.parts,
                 leaves=[dict(kind=m.kind, inputs=list(m.inputs)) for m in self.model.leaves()],
-                classes=[_names(c, self.model.label_names) for c in self.model.classes], scores=scores, max_batch=MAX_BATCH,
-                card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent.absolute(), Path.home()) if card and card.is_file() else None)
+                classes=[_names(c, self.model.label_names) for c in self.model.classes], scores=scores,
+                    max_batch=MAX_BATCH,
+                card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent.absolute(),
+                            Path.home()) if card and card.is_file() else None)
 
 # %% ../nbs/85_serve.ipynb #b945c2af
 @patch
@@ -226,9 +258,12 @@ def gradcam(self:Service,
     from rakuten.gradcam import cam_maps, overlay
     img = self.predictor.prep(path)[0]
     maps, _, _ = cam_maps(self.image_model, [img], [code])
-    fig = Figure(figsize=(4, 4), dpi=size/4); ax = fig.subplots()
-    overlay(ax, img.resize((size, size)), maps[0], f'Grad-CAM: {code} {_names(code, self.model.label_names)["name"]}'); ax.title.set_fontsize(9)
-    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
+    fig = Figure(figsize=(4, 4), dpi=size/4)
+    ax = fig.subplots()
+    overlay(ax, img.resize((size, size)), maps[0], f'Grad-CAM: {code} {_names(code, self.model.label_names)["name"]}')
+    ax.title.set_fontsize(9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight')
     return Image.open(buf)
 
 # %% ../nbs/85_serve.ipynb #a934d5a7
@@ -236,12 +271,14 @@ class LimitBody:
     "ASGI middleware: refuse (413) a request body over `max_bytes` before reading it whole."
     def __init__(self, app, max_bytes:int=MAX_REQUEST_BYTES): self.app, self.max_bytes = app, max_bytes
 
-    def _too_large(self, n): return JSONResponse({'error': f"request body of {n:,} bytes is over the limit of {self.max_bytes:,} bytes", 'field': None}, 413)
+    def _too_large(self, n): return JSONResponse({'error': f"request body of {n:,} bytes is over the limit of "
+                                                           f"{self.max_bytes:,} bytes", 'field': None}, 413)
 
     async def __call__(self, scope, receive, send):
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         size = dict(scope['headers']).get(b'content-length')
-        if size and size.isdigit() and int(size) > self.max_bytes: return await self._too_large(int(size))(scope, receive, send)
+        if size and size.isdigit() and int(size) > self.max_bytes:
+            return await self._too_large(int(size))(scope, receive, send)
         seen, started = 0, False
         async def counted():
             nonlocal seen
@@ -266,45 +303,66 @@ class Category(BaseModel):
     label:str = Field(description="the class: a challenge code, or a catalog's label")
     name:str = Field(description="its readable name")
     prdtypecode:int|None = Field(None, description="the challenge's code (null for a catalog's model)")
-    category_fr:str|None = None; category_en:str|None = None; probability:float
+    category_fr:str|None = None
+    category_en:str|None = None
+    probability:float
 
 # %% ../nbs/85_serve.ipynb #5864ade2
 class Prediction(Category):
     "The answer for one product."
     top5:list[Category] = Field(description="the five most likely product types")
-    parts:dict[str, Category|None] = Field(description="each member's most likely type (null: that member had no input); empty for a single model")
+    parts:dict[str, Category|None] = Field(description="each member's most likely type (null: that member had no "
+                                                       "input); empty for a single model")
     source:str = Field(description="what the answer is based on: 'text+image', 'text only: no photo'...")
     latency_ms:float = Field(description="time from the request to the answer, on the server")
 
 # %% ../nbs/85_serve.ipynb #ff151c6b
 class Problem(BaseModel):
     "Why a request or a product was refused."
-    error:str; field:str|None = None
+    error:str
+    field:str|None = None
 
 # %% ../nbs/85_serve.ipynb #fd251be3
 class Batch(BaseModel):
     "Several products, each as for `/predict`."
     model_config = ConfigDict(extra='forbid')
-    products:list[Any] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} products, each an object as for /predict (see Product)")
+    products:list[Any] = Field(min_length=1, max_length=MAX_BATCH,
+                               description=f"1 to {MAX_BATCH} products, each an object as for /predict (see Product)")
 
 # %% ../nbs/85_serve.ipynb #2c19e73a
 class BatchItem(BaseModel):
     "One product of a batch: its prediction, or why it has none."
-    index:int; status:int; prediction:Prediction|None = None; error:str|None = None; field:str|None = None
+    index:int
+    status:int
+    prediction:Prediction|None = None
+    error:str|None = None
+    field:str|None = None
 
 # %% ../nbs/85_serve.ipynb #1414b27c
 class BatchAnswer(BaseModel):
     "The answers of a batch, in its order."
-    results:list[BatchItem]; predicted:int; failed:int; latency_ms:float
+    results:list[BatchItem]
+    predicted:int
+    failed:int
+    latency_ms:float
 
 # %% ../nbs/85_serve.ipynb #0a784354
 class Health(BaseModel):
-    status:str; model:str; kind:str
+    status:str
+    model:str
+    kind:str
 
 # %% ../nbs/85_serve.ipynb #2f1dc2e0
 class ModelInfo(BaseModel):
     "The served model."
-    name:str; kind:str; inputs:list[str]; members:list[str]; leaves:list[dict]; classes:list[dict]; scores:dict[str, float]; max_batch:int
+    name:str
+    kind:str
+    inputs:list[str]
+    members:list[str]
+    leaves:list[dict]
+    classes:list[dict]
+    scores:dict[str, float]
+    max_batch:int
     card:str|None = Field(None, description="the model card (README.md of its folder), when it has one")
 
 # %% ../nbs/85_serve.ipynb #bfa21be3
@@ -328,21 +386,26 @@ async def classify(self:Service,
         done = iter(await self.predict(good) if good else [])
         out = []
         for r in rows:
-            if isinstance(r, RequestError): out.append(r); continue
+            if isinstance(r, RequestError):
+                out.append(r)
+                continue
             try: out.append(self.answer(next(done), t0))
             except RequestError as e: out.append(e)
-    log.info(f"{len(out)} product(s) in {1000*(time.perf_counter() - t0):.0f} ms: {sum(isinstance(o, dict) for o in out)} predicted")
+    log.info(f"{len(out)} product(s) in {1000*(time.perf_counter() - t0):.0f} ms: "
+             f"{sum(isinstance(o, dict) for o in out)} predicted")
     return out
 
 # %% ../nbs/85_serve.ipynb #5ecbaac2
 def _problem(e:RequestError)->JSONResponse: return JSONResponse({'error': str(e), 'field': e.field}, e.status)
 
+# %% ../nbs/85_serve.ipynb #439ef67f
 async def _request_fields(req:Request)->dict:
     "A product's fields from a JSON body or a form (a photo file as bytes)."
     ctype = req.headers.get('content-type', '').split(';')[0].strip().lower()
     if ctype == 'application/json':
         try: return json.loads(await req.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e: raise RequestError(400, f"not valid JSON ({str(e).splitlines()[0][:120]})", 'body') from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise RequestError(400, f"not valid JSON ({str(e).splitlines()[0][:120]})", 'body') from None
     if ctype in ('multipart/form-data', 'application/x-www-form-urlencoded'):
         form = await req.form(max_files=1, max_fields=10)
         fields = {}
@@ -350,12 +413,15 @@ async def _request_fields(req:Request)->dict:
             if k in fields: raise RequestError(422, "given twice", k)
             fields[k] = (await v.read() or None) if hasattr(v, 'read') else v
         return {k: v for k, v in fields.items() if v is not None}
-    raise RequestError(415, f"send JSON (application/json) or a form (multipart/form-data), not {ctype or 'no content type'!r}", 'content-type')
+    raise RequestError(415, f"send JSON (application/json) or a form (multipart/form-data), not "
+                            f"{ctype or 'no content type'!r}", 'content-type')
 
 # %% ../nbs/85_serve.ipynb #24871222
 _BODIES = {'required': True, 'content': {
     'application/json': {'schema': Product.model_json_schema()},
-    'multipart/form-data': {'schema': {'type': 'object', 'properties': {'designation': {'type': 'string'}, 'description': {'type': 'string'},
+    'multipart/form-data': {'schema': {'type': 'object',
+                                       'properties': {'designation': {'type': 'string'},
+                                                      'description': {'type': 'string'},
                                                                           'image': {'type': 'string', 'format': 'binary'}}}}}}
 
 # %% ../nbs/85_serve.ipynb #d3db9d74
@@ -363,7 +429,8 @@ def make_api(service:Service, # the served model
             )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs
     "The HTTP API of a served model."
     app = FastAPI(title='rakuten — product type classifier', version='1',
-                  description="Classify a Rakuten France product from its title, description and photo into one of the 27 product types (`prdtypecode`).")
+                  description="Classify a Rakuten France product from its title, description and photo into one of "
+                              "the 27 product types (`prdtypecode`).")
     app.add_middleware(LimitBody)
     app.state.service = service
     bad = {c: {'model': Problem} for c in (400, 413, 415, 422)}
@@ -373,24 +440,30 @@ def make_api(service:Service, # the served model
 
     @app.exception_handler(RequestValidationError)
     async def invalid(req, e):
-        err = e.errors()[0]; kind = err.get('type')
+        err = e.errors()[0]
+        kind = err.get('type')
         if kind == 'json_invalid': return JSONResponse({'error': 'body: not valid JSON', 'field': 'body'}, 400)
         field = '.'.join(str(x) for x in err.get('loc', ()) if x != 'body') or 'body'
         return JSONResponse({'error': f"{field}: {'unknown field' if kind == 'extra_forbidden' else err.get('msg', 'invalid')}", 'field': field}, 422)
 
-    @app.post('/predict', response_model=Prediction, responses=bad, openapi_extra={'requestBody': _BODIES}, summary='Classify one product')
+    @app.post('/predict', response_model=Prediction, responses=bad, openapi_extra={'requestBody': _BODIES},
+              summary='Classify one product')
     async def predict(req:Request):
         "One product: JSON (`image` base64) or a multipart form (`image` a file)."
         out = (await service.classify([await _request_fields(req)]))[0]
         if isinstance(out, RequestError): raise out
         return out
 
-    @app.post('/predict/batch', response_model=BatchAnswer, responses=bad, summary=f'Classify up to {MAX_BATCH} products')
+    @app.post('/predict/batch', response_model=BatchAnswer, responses=bad,
+              summary=f'Classify up to {MAX_BATCH} products')
     async def predict_batch(batch:Batch):
         "Several products (JSON, photos base64): each answered on its own, a bad one with its error."
-        t0 = time.perf_counter(); out = await service.classify(batch.products)
-        res = [dict(index=i, status=200, prediction=o) if isinstance(o, dict) else dict(index=i, status=o.status, error=str(o), field=o.field) for i, o in enumerate(out)]
-        return dict(results=res, predicted=sum(r['status'] == 200 for r in res), failed=sum(r['status'] != 200 for r in res),
+        t0 = time.perf_counter()
+        out = await service.classify(batch.products)
+        res = [dict(index=i, status=200, prediction=o) if isinstance(o, dict)
+               else dict(index=i, status=o.status, error=str(o), field=o.field) for i, o in enumerate(out)]
+        return dict(results=res, predicted=sum(r['status'] == 200 for r in res),
+                    failed=sum(r['status'] != 200 for r in res),
                     latency_ms=round(1000*(time.perf_counter() - t0), 1))
 
     @app.get('/model', response_model=ModelInfo, summary='The served model')
@@ -410,11 +483,14 @@ def workspace_examples(ws:Workspace|None, # the workspace (None: no examples)
     df = pd.read_parquet(p, columns=['prdtypecode', 'split', 'text', 'image'])
     df = df[(df.split == 'test') & df.image.notna() & (df.text.str.strip() != '')]
     df = df[[Path(i).is_file() for i in df.image]].groupby('prdtypecode').head(1).head(n)
-    return pd.DataFrame({'designation': df.text.str.slice(0, 200), 'description': '', 'image': df.image}).reset_index(drop=True)
+    return pd.DataFrame({'designation': df.text.str.slice(0, 200), 'description': '',
+                         'image': df.image}).reset_index(drop=True)
 
 # %% ../nbs/85_serve.ipynb #91fa247a
-def _label(service:Service, p:np.ndarray, k:int=5)->dict: return {f"{c['label']} {c['name']}": c['probability'] for c in service.top(p, k)}
+def _label(service:Service, p:np.ndarray, k:int=5)->dict: return {f"{c['label']} {c['name']}": c['probability']
+                                                                  for c in service.top(p, k)}
 
+# %% ../nbs/85_serve.ipynb #d81d55be
 def _summary(service:Service)->str:
     i = service.info()
     scores = ', '.join(f"{k} {v:.3f}" for k, v in i['scores'].items()) or 'no test score recorded'
@@ -434,14 +510,17 @@ async def page_classify(self:Service,
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='rakuten-serve-') as tmp:
         try:
-            row = read_product(dict(designation=designation or '', description=description or '', **({'image': Path(path).read_bytes()} if path else {})), Path(tmp))
+            row = read_product(dict(designation=designation or '', description=description or '',
+                                    **({'image': Path(path).read_bytes()} if path else {})), Path(tmp))
             res = (await self.predict([row]))[0]
             out = self.answer(res, t0)
         except RequestError as e: return (f"**Cannot classify:** {e}", *nothing)
         best = out['prdtypecode'] if out['prdtypecode'] is not None else out['label']
-        cam = await run_in_threadpool(self.gradcam, row['image'], best) if row['image'] and self.image_model is not None else None
+        cam = await run_in_threadpool(self.gradcam, row['image'],
+                                      best) if row['image'] and self.image_model is not None else None
     parts = [None if np.isnan(res['parts'][n]).any() else _label(self, res['parts'][n], 3) for n in self.parts]
-    msg = f"**{out['label']} {out['name']}**" + (f" ({out['category_en']})" if out['category_en'] else '') + f" — from {out['source']}, {out['latency_ms']:.0f} ms"
+    msg = f"**{out['label']} {out['name']}**" + (f" ({out['category_en']})" if out['category_en']
+                                                 else '') + f" — from {out['source']}, {out['latency_ms']:.0f} ms"
     return (msg, _label(self, res['probs']), cam, *parts)
 
 # %% ../nbs/85_serve.ipynb #0afcf200
@@ -458,7 +537,8 @@ def make_page(service:Service, # the served model
     "The demo page of a served model."
     gr = _gradio()
     with gr.Blocks(title='rakuten — product type', analytics_enabled=False) as page:
-        gr.Markdown("# Rakuten France: which product type?\nA listing's title, description and photo — any may be empty, "
+        gr.Markdown("# Rakuten France: which product type?\nA listing's title, description and photo — "
+                    "any may be empty, "
                     "not all — and the model's answer among the 27 product types.", elem_id='intro')
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
@@ -469,7 +549,8 @@ def make_page(service:Service, # the served model
             with gr.Column(scale=1):
                 message = gr.Markdown(elem_id='message')
                 top5 = gr.Label(num_top_classes=5, label='Top 5', elem_id='top5')
-                cam = gr.Image(label='Grad-CAM: where the image model looked', interactive=False, height=320, elem_id='gradcam',
+                cam = gr.Image(label='Grad-CAM: where the image model looked', interactive=False, height=320,
+                               elem_id='gradcam',
                                visible=service.image_model is not None)
         with gr.Row():
             parts = [gr.Label(num_top_classes=3, label=f"member '{n}'", elem_id=f'part-{n}') for n in service.parts]
@@ -477,7 +558,8 @@ def make_page(service:Service, # the served model
             gr.Examples(examples=examples[['designation', 'image']].values.tolist(), inputs=[designation, photo],
                         label='Examples from the workspace — click one to fill the form', elem_id='examples')
         gr.Markdown(_summary(service), elem_id='model')
-        go.click(service.page_classify, [designation, description, photo], [message, top5, cam, *parts], preprocess=False, api_name=False)
+        go.click(service.page_classify, [designation, description, photo], [message, top5, cam, *parts],
+                 preprocess=False, api_name=False)
     return page
 
 # %% ../nbs/85_serve.ipynb #53da5f28
@@ -507,7 +589,9 @@ def serve_in_thread(app, # the ASGI app
                    )->tuple: # (uvicorn server, base URL); `server.should_exit = True` stops it
     "Start an app with uvicorn in a background thread, on a free port; return once it answers."
     import uvicorn, httpx
-    with socket.socket() as s: s.bind((host, 0)); port = s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level='warning'))
     threading.Thread(target=server.run, daemon=True).start()
     url = f'http://{host}:{port}'

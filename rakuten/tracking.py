@@ -43,7 +43,8 @@ def tracking_enabled(enabled:bool|None=None, # True/False: decided by the caller
 def import_mlflow(uri:str='', # the tracking URI about to be used ('file:' ones need MLflow's opt-in)
                  ): # the `mlflow` module, or None (with a warning) when it is not installed
     "MLflow, imported now, with telemetry off; None when it is not installed."
-    os.environ.setdefault('MLFLOW_DISABLE_TELEMETRY', 'true'); os.environ.setdefault('DO_NOT_TRACK', 'true')
+    os.environ.setdefault('MLFLOW_DISABLE_TELEMETRY', 'true')
+    os.environ.setdefault('DO_NOT_TRACK', 'true')
     if uri.startswith('file:'): os.environ.setdefault('MLFLOW_ALLOW_FILE_STORE', 'true')
     try: import mlflow
     except ImportError:
@@ -138,22 +139,27 @@ def current_run()->TrackedRun: # the innermost open run, or one that logs nothin
 
 # %% ../nbs/07_tracking.ipynb #95344692
 RUNS_CSV = 'runs.csv'  # in the workspace's `reports` folder
-RUNS_COLUMNS = ['run_id', 'date', 'command', 'name', 'status', 'settings_digest', 'duration_s', 'scores', 'tracking_uri']
+RUNS_COLUMNS = ['run_id', 'date', 'command', 'name', 'status', 'settings_digest', 'duration_s', 'scores',
+                'tracking_uri']
 
 @contextmanager
 def _mlflow_run(client, experiment_id:str, name:str, tags:dict):
     "Create an MLflow run through `client` (no global state), yield its id, end it FINISHED, FAILED or KILLED."
     try:
-        from mlflow.tracking.context.registry import resolve_tags  # what `mlflow.start_run` adds: source, user, git commit
+        # what `mlflow.start_run` adds: source, user, git commit
+        from mlflow.tracking.context.registry import resolve_tags
         tags = resolve_tags(tags)
     except Exception: pass
     run_id, status = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id, 'FAILED'
     try:
         yield run_id
         status = 'FINISHED'
-    except KeyboardInterrupt: status = 'KILLED'; raise
+    except KeyboardInterrupt:
+        status = 'KILLED'
+        raise
     finally: client.set_terminated(run_id, status)
 
+# %% ../nbs/07_tracking.ipynb #a511dacd
 def _write_runs_line(ws:Workspace, row:dict):
     "Append one run to `reports/runs.csv` (header first when the file is new)."
     f = ws.reports/RUNS_CSV
@@ -189,19 +195,26 @@ def tracking(command:str|None=None, # the command or step, e.g. 'rakuten_pipelin
             client = mlflow.MlflowClient(uri)
             exp = client.get_experiment_by_name(experiment)
             exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
-            tags = {'command': command, 'command_line': shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]), 'settings_digest': digest}
-            run = TrackedRun(stack.enter_context(_mlflow_run(client, exp_id, name or command, tags)), client, uri, exp_id)
+            tags = {'command': command, 'command_line': shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]),
+                    'settings_digest': digest}
+            run = TrackedRun(stack.enter_context(_mlflow_run(client, exp_id, name or command, tags)), client, uri,
+                             exp_id)
         run.log_params(settings or {})
         _RUNS.append(run)
         try:
             yield run
             status = 'FINISHED'
-        except KeyboardInterrupt: status = 'KILLED'; raise
+        except KeyboardInterrupt:
+            status = 'KILLED'
+            raise
         finally:
             _RUNS.pop()
-            _write_runs_line(ws, dict(run_id=run.run_id, date=datetime.now(timezone.utc).isoformat(timespec='seconds'), command=command,
-                                      name=name or command, status=status, settings_digest=digest, duration_s=round(time.time() - start, 1),
-                                      scores=json.dumps(run.scores, sort_keys=True), tracking_uri=uri if run.tracked else ''))
+            _write_runs_line(ws, dict(run_id=run.run_id,
+                                      date=datetime.now(timezone.utc).isoformat(timespec='seconds'), command=command,
+                                      name=name or command, status=status, settings_digest=digest,
+                                          duration_s=round(time.time() - start, 1),
+                                      scores=json.dumps(run.scores, sort_keys=True), tracking_uri=uri if run.tracked
+                                          else ''))
     if run.tracked and not quiet: print(ui_command(uri))
 
 # %% ../nbs/07_tracking.ipynb #114dca0b
@@ -244,6 +257,7 @@ class TrackingCallback(Callback):
         run = current_run()
         if not run.tracked or rank_distrib() != 0: return
         rec = self.learn.recorder
-        vals = {f"{self.prefix}{n}": v for n, v in zip(rec.metric_names[1:], rec.values[-1])}  # [1:]: skip 'epoch'; zip drops 'time'
+        # [1:]: skip 'epoch'; zip drops 'time'
+        vals = {f"{self.prefix}{n}": v for n, v in zip(rec.metric_names[1:], rec.values[-1])}
         run.log_metrics(vals, step=self.step)
         self.step += 1

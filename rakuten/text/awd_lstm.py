@@ -11,8 +11,10 @@ import pandas as pd
 import torch
 from torch import nn
 from safetensors.torch import save_model, load_model as load_tensors
-from fastai.text.all import (DataBlock, TextBlock, CategoryBlock, ColReader, ColSplitter, RandomSplitter, SpacyTokenizer,
-                             AWD_LSTM, awd_lstm_clas_config, awd_lstm_lm_config, language_model_learner, text_classifier_learner,
+from fastai.text.all import (DataBlock, TextBlock, CategoryBlock, ColReader, ColSplitter, RandomSplitter,
+                             SpacyTokenizer,
+                             AWD_LSTM, awd_lstm_clas_config, awd_lstm_lm_config, language_model_learner,
+                                 text_classifier_learner,
                              get_text_classifier, TextLearner, CrossEntropyLossFlat, accuracy, F1Score, Perplexity)
 import fastai.callback.data  # `weighted_dataloaders`
 from ..core import CODES, host_reachable
@@ -40,9 +42,11 @@ class AWDLSTMModel(RakutenModel):
         self.seq_len, self.drop_mult, self.max_vocab, self.pretrained = seq_len, drop_mult, max_vocab, pretrained
         self.size = dict(emb_sz=emb_sz, n_hid=n_hid, n_layers=n_layers)
         self.vocab, self.model, self.classes = None, None, CODES
-        if pretrained and self.size != dict(emb_sz=400, n_hid=1152, n_layers=3): raise ValueError("pretrained weights exist for the default size only")
+        if pretrained and self.size != dict(emb_sz=400, n_hid=1152, n_layers=3):
+            raise ValueError("pretrained weights exist for the default size only")
 
-    def _config(self, kind='clas'): return {**(awd_lstm_clas_config if kind == 'clas' else awd_lstm_lm_config), **self.size}
+    def _config(self, kind='clas'): return {**(awd_lstm_clas_config if kind == 'clas' else awd_lstm_lm_config),
+                                            **self.size}
 
     def _clas_block(self, vocab):
         return DataBlock(blocks=(TextBlock.from_df('text', vocab=vocab, seq_len=self.seq_len, tok=SpacyTokenizer('fr')),
@@ -59,14 +63,18 @@ def fit_lm(self:AWDLSTMModel,
           ): # the language-model Learner
     "Train the language model on the corpus; keep its vocabulary."
     pretrained = self.pretrained and host_reachable('files.fast.ai')
-    if self.pretrained and not pretrained: print("fastai's pretrained AWD-LSTM is unreachable: the language model starts from scratch")
-    block = DataBlock(blocks=TextBlock.from_df('text', is_lm=True, seq_len=self.seq_len, max_vocab=self.max_vocab, tok=SpacyTokenizer('fr')),
+    if self.pretrained and not pretrained:
+        print("fastai's pretrained AWD-LSTM is unreachable: the language model starts from scratch")
+    block = DataBlock(blocks=TextBlock.from_df('text', is_lm=True, seq_len=self.seq_len, max_vocab=self.max_vocab,
+                                               tok=SpacyTokenizer('fr')),
                       get_x=ColReader('text'), splitter=RandomSplitter(0.1, seed=42))
     dls = block.dataloaders(pd.DataFrame({'text': corpus.fillna('')}), bs=bs, seq_len=self.seq_len)
-    lm = language_model_learner(dls, AWD_LSTM, config=self._config('lm'), drop_mult=self.drop_mult, pretrained=pretrained,
+    lm = language_model_learner(dls, AWD_LSTM, config=self._config('lm'), drop_mult=self.drop_mult,
+                                pretrained=pretrained,
                                 metrics=[accuracy, Perplexity()])
     if torch.cuda.is_available(): lm = lm.to_fp16()
-    lm.fit_one_cycle(epochs, lr)  # with several processes each trains it whole: its loader streams the corpus and cannot be
+    # with several processes each trains it whole: its loader streams the corpus and cannot be
+    lm.fit_one_cycle(epochs, lr)
                                   # dealt out by batches; the classifier then starts from the main process's weights
     self.vocab = list(dls.vocab)
     return lm
@@ -97,7 +105,8 @@ def fit(self:AWDLSTMModel,
         blk = self._clas_block(self.vocab)
         wgts = row_weights(train, balance)
         dls = blk.weighted_dataloaders(df, wgts=wgts, bs=bs) if wgts is not None else blk.dataloaders(df, bs=bs)
-        self.learn = text_classifier_learner(dls, AWD_LSTM, config=self._config(), drop_mult=self.drop_mult, pretrained=False,
+        self.learn = text_classifier_learner(dls, AWD_LSTM, config=self._config(), drop_mult=self.drop_mult,
+                                             pretrained=False,
                                              metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
         self.learn.model[0].module.load_state_dict(lm.model[0].state_dict())  # the language model's encoder
         if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
@@ -121,7 +130,8 @@ def predict_rows(self:AWDLSTMModel,
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         dls = self._clas_block(self.vocab).dataloaders(dummy, bs=2)
-        learn = TextLearner(dls, self.model, loss_func=CrossEntropyLossFlat())  # its callbacks reset the RNN and keep the logits
+        # its callbacks reset the RNN and keep the logits
+        learn = TextLearner(dls, self.model, loss_func=CrossEntropyLossFlat())
         probs, _ = learn.get_preds(dl=learn.dls.test_dl(pd.DataFrame({'text': rows.text.fillna('').tolist()}), bs=bs))
     return to_classes(probs.float().numpy(), self.classes, self.classes)
 
@@ -130,14 +140,18 @@ def predict_rows(self:AWDLSTMModel,
 def get_config(self:AWDLSTMModel)->dict:
     return dict(seq_len=self.seq_len, drop_mult=self.drop_mult, max_vocab=self.max_vocab, **self.size, vocab=self.vocab)
 
+# %% ../../nbs/31_text.awd_lstm.ipynb #6fbb1201
 @patch
 def save_weights(self:AWDLSTMModel, path:Path): save_model(self.model, path/WEIGHTS)
 
+# %% ../../nbs/31_text.awd_lstm.ipynb #169eae55
 @patch(cls_method=True)
 def from_config(cls:AWDLSTMModel, config:dict, path:Path)->AWDLSTMModel:
-    m = cls(config['seq_len'], config['drop_mult'], config['max_vocab'], config['emb_sz'], config['n_hid'], config['n_layers'])
+    m = cls(config['seq_len'], config['drop_mult'], config['max_vocab'], config['emb_sz'], config['n_hid'],
+            config['n_layers'])
     m.vocab, m.classes = config['vocab'], config['classes']
-    m.model = get_text_classifier(AWD_LSTM, len(m.vocab), len(m.classes), seq_len=m.seq_len, config=m._config(), drop_mult=m.drop_mult)
+    m.model = get_text_classifier(AWD_LSTM, len(m.vocab), len(m.classes), seq_len=m.seq_len, config=m._config(),
+                                  drop_mult=m.drop_mult)
     load_tensors(m.model, weights_file(path))
     m.model.eval()
     return m

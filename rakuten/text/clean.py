@@ -25,6 +25,7 @@ def _unescape(s:str)->str:
         s = u
     return s
 
+# %% ../../nbs/10_text.clean.ipynb #d7fa296e
 def clean_html(texts:pd.Series, # raw titles or descriptions; NaN allowed
               )->pd.Series: # the plain text ('' for missing), same index
     "Remove HTML tags and entities, repair mojibake and normalise whitespace."
@@ -62,6 +63,7 @@ def _get_detector():
         _detector = LanguageDetectorBuilder.from_languages(*langs).with_minimum_relative_distance(0.15).build()
     return _detector
 
+# %% ../../nbs/10_text.clean.ipynb #04eead9b
 def detect_lang(texts:pd.Series, # cleaned texts (title first)
                 default:str='fr', # answer when the text is too short or the detector is unsure
                 min_words:int=4, # texts with fewer words get `default` unless the detector is sure
@@ -72,6 +74,7 @@ def detect_lang(texts:pd.Series, # cleaned texts (title first)
     found = []
     for t in sample:
         lang = det.detect_language_of(t) if t else None
-        if lang is not None and len(t.split()) < min_words and det.compute_language_confidence(t, lang) < 0.9: lang = None
+        if lang is not None and len(t.split()) < min_words and det.compute_language_confidence(t, lang) < 0.9:
+            lang = None
         found.append(lang.iso_code_639_1.name.lower() if lang is not None else default)
     return pd.Series(found, index=texts.index, name='lang')

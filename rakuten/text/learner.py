@@ -55,9 +55,11 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     "Train, evaluate and save a text model."
     from fastai.torch_core import set_seed
     name = name or 'text_' + Path(model).name.replace('/', '_')
-    set_seed(seed); t0 = time.perf_counter()
+    set_seed(seed)
+    t0 = time.perf_counter()
     tr, va = (labelled_rows(products, (s,), need='text') for s in ('train', 'valid'))
-    m, fit = make_model(text_spec(model, max_len, pretrained=pretrained, epochs=epochs, lr=lr or DEFAULT_LR.get(model, 5e-5),
+    m, fit = make_model(text_spec(model, max_len, pretrained=pretrained, epochs=epochs, lr=lr
+                                  or DEFAULT_LR.get(model, 5e-5),
                                   bs=bs, balance=balance))
     if 'cbs' in model_settings(type(m))['fit']:  # a fastai learner: its epochs go to the tracked run, if any
         from rakuten.tracking import TrackingCallback
@@ -67,7 +69,10 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     scores, main = {}, is_main()  # with several processes, one writes
     for split in ('valid', 'test'):
         rows = labelled_rows(products, (split,), need='text')
-        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), m.classes, path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
+        if len(rows):
+            scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), m.classes,
+                                     path=ws.reports/f'metrics_{name}_{split}.json' if main else None,
+                                         name=name)['scores']
     info = dict(name=name, model=model, scores=scores, seconds=round(seconds, 1))
     if main: m.save(ws.models/name, train=info)
     wait_for_everyone()

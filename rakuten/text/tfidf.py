@@ -50,10 +50,13 @@ class TfidfModel(RakutenModel):
                  max_features:int=300_000, # largest vocabulary of each vectoriser
                  min_df:int=1, # ignore n-grams found in fewer documents
                 ):
-        if classifier not in ('svc', 'logistic'): raise ValueError(f"classifier must be 'svc' or 'logistic', not {classifier!r}")
-        self.classifier, self.C, self.max_features, self.min_df = classifier, C or (0.5 if classifier == 'svc' else 10.0), max_features, min_df
+        if classifier not in ('svc', 'logistic'):
+            raise ValueError(f"classifier must be 'svc' or 'logistic', not {classifier!r}")
+        self.classifier, self.C, self.max_features, self.min_df = classifier, C or (0.5 if classifier == 'svc'
+            else 10.0), max_features, min_df
         self.word = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), max_features=max_features, min_df=min_df)
-        self.char = TfidfVectorizer(sublinear_tf=True, analyzer='char_wb', ngram_range=(3, 5), max_features=max_features, min_df=min_df)
+        self.char = TfidfVectorizer(sublinear_tf=True, analyzer='char_wb', ngram_range=(3, 5),
+                                    max_features=max_features, min_df=min_df)
         self.clf = LinearSVC(C=self.C) if classifier == 'svc' else LogisticRegression(C=self.C, max_iter=2000)
         self.temperature = 1.0
 
@@ -69,7 +72,8 @@ class TfidfModel(RakutenModel):
             **kwargs, # other trainers' settings, ignored
            )->TfidfModel:
         "Fit the vectorisers and the classifier on the training rows."
-        self.word.fit(train.text); self.char.fit(train.text)
+        self.word.fit(train.text)
+        self.char.fit(train.text)
         self.classes = label_classes(train.prdtypecode, None if valid is None else valid.prdtypecode)
         x, y = self.features(train.text), labelled(train).prdtypecode.to_numpy()
         w = row_weights(train, balance)
@@ -93,9 +97,11 @@ class TfidfModel(RakutenModel):
 # %% ../../nbs/30_text.tfidf.ipynb #828b00b8
 @patch
 def get_config(self:TfidfModel)->dict:
-    return dict(classifier=self.classifier, C=self.C, max_features=self.max_features, min_df=self.min_df, temperature=self.temperature,
+    return dict(classifier=self.classifier, C=self.C, max_features=self.max_features, min_df=self.min_df,
+                temperature=self.temperature,
                 clf_classes=plain_labels(self.clf.classes_))
 
+# %% ../../nbs/30_text.tfidf.ipynb #478491e2
 @patch
 def save_weights(self:TfidfModel, path:Path):
     for name, v in (('word', self.word), ('char', self.char)):
@@ -103,28 +109,42 @@ def save_weights(self:TfidfModel, path:Path):
     save_file({'word_idf': self.word.idf_, 'char_idf': self.char.idf_, 'coef': np.ascontiguousarray(self.clf.coef_),
                'intercept': self.clf.intercept_}, path/WEIGHTS)
 
-def _min_df(v): return None if (isinstance(v, int) and not isinstance(v, bool) and v >= 1) or (isinstance(v, float) and 0 < v <= 1) else 'must be a count >= 1 or a share in (0, 1]'
+# %% ../../nbs/30_text.tfidf.ipynb #585c8e0a
+def _min_df(v): return None if (isinstance(v, int) and not isinstance(v, bool) and v >= 1) or (isinstance(v, float)
+    and 0 < v <= 1) else 'must be a count >= 1 or a share in (0, 1]'
 
+# %% ../../nbs/30_text.tfidf.ipynb #da3edf26
 def _read_vocab(f:Path)->dict:
     "A vectoriser's vocabulary file: n-gram -> column, the columns 0..n-1 each once."
     try: vocab = json.loads(f.read_text(encoding='utf-8'))
-    except FileNotFoundError: raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelError(f"{f}: not valid JSON ({e}); re-save or re-train the model") from None
-    ok = isinstance(vocab, dict) and all(isinstance(i, int) and not isinstance(i, bool) for i in vocab.values()) and sorted(vocab.values()) == list(range(len(vocab)))
-    if not ok: raise ModelError(f"{f}: not a vocabulary (n-gram -> column 0..{len(vocab) - 1 if isinstance(vocab, dict) else 'n'}, each once); re-save or re-train the model")
+    except FileNotFoundError:
+        raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelError(f"{f}: not valid JSON ({e}); re-save or re-train the model") from None
+    ok = isinstance(vocab, dict) and all(isinstance(i, int) and not isinstance(i, bool)
+                                         for i in vocab.values()) and sorted(vocab.values()) == list(range(len(vocab)))
+    if not ok:
+        raise ModelError(f"{f}: not a vocabulary (n-gram -> column "
+                         f"0..{len(vocab) - 1 if isinstance(vocab, dict) else 'n'}, each once); re-save or "
+                         f"re-train the model")
     return vocab
 
+# %% ../../nbs/30_text.tfidf.ipynb #eafbd0a7
 @patch(cls_method=True)
 def from_config(cls:TfidfModel, config:dict, path:Path)->TfidfModel:
     check_settings(config, path/CONFIG, {'classifier': ('svc', 'logistic'), 'min_df': _min_df})
-    m, t = cls(config.get('classifier', 'logistic'), config['C'], config['max_features'], config['min_df']), load_file(weights_file(path))
+    m, t = cls(config.get('classifier', 'logistic'), config['C'], config['max_features'],
+               config['min_df']), load_file(weights_file(path))
     m.temperature = config.get('temperature', 1.0)
     for name in ('word', 'char'):
-        v = getattr(m, name); v.vocabulary = _read_vocab(path/f'{name}_vocab.json')
+        v = getattr(m, name)
+        v.vocabulary = _read_vocab(path/f'{name}_vocab.json')
         check_shape(t, f'{name}_idf', (len(v.vocabulary),), path/WEIGHTS, f'one per n-gram of {name}_vocab.json')
         v.vocabulary_, v.idf_ = v.vocabulary, t[f'{name}_idf']
-    classes = config['clf_classes']; k = len(classes) if len(classes) > 2 else 1
-    check_shape(t, 'coef', (k, len(m.word.vocabulary) + len(m.char.vocabulary)), path/WEIGHTS, f"one row per class of 'clf_classes' ({len(classes)}), one column per n-gram")
+    classes = config['clf_classes']
+    k = len(classes) if len(classes) > 2 else 1
+    check_shape(t, 'coef', (k, len(m.word.vocabulary) + len(m.char.vocabulary)), path/WEIGHTS,
+                f"one row per class of 'clf_classes' ({len(classes)}), one column per n-gram")
     check_shape(t, 'intercept', (k,), path/WEIGHTS, f"one per class of 'clf_classes' ({len(classes)})")
     m.clf.coef_, m.clf.intercept_, m.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
     return m
@@ -135,6 +155,8 @@ def top_ngrams(model:TfidfModel, # a fitted model
               )->pd.DataFrame: # one row per class: its name and its strongest n-grams
     "The n-grams that weigh most for each class."
     names = np.concatenate([model.word.get_feature_names_out(), model.char.get_feature_names_out()])
-    rows = {c: ', '.join(names[np.argsort(-coef)[:n]]) for c, coef in zip(plain_labels(model.clf.classes_), model.clf.coef_)}
-    return pd.DataFrame({'category': [code_name(c, with_code=False, names=model.label_names or None) for c in rows], 'strongest n-grams': list(rows.values())},
+    rows = {c: ', '.join(names[np.argsort(-coef)[:n]])
+            for c, coef in zip(plain_labels(model.clf.classes_), model.clf.coef_)}
+    return pd.DataFrame({'category': [code_name(c, with_code=False, names=model.label_names or None) for c in rows],
+                         'strongest n-grams': list(rows.values())},
                         index=pd.Index(list(rows), name='prdtypecode'))

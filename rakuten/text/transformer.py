@@ -33,7 +33,8 @@ def from_hub(cls, # a transformers Auto class, e.g. `AutoTokenizer`
     "`cls.from_pretrained`, offline-aware: local folder, else hub, else local cache, else one clear error."
     if Path(checkpoint).is_dir() or host_reachable(): return cls.from_pretrained(checkpoint, **kwargs)
     try: return cls.from_pretrained(checkpoint, local_files_only=True, **kwargs)
-    except OSError: raise ModelError(f"{checkpoint!r} is not a local folder, not in the Hugging Face cache, and the hub is "
+    except OSError:
+        raise ModelError(f"{checkpoint!r} is not a local folder, not in the Hugging Face cache, and the hub is "
                                      "unreachable: download it where there is network and pass its folder") from None
 
 # %% ../../nbs/32_text.transformer.ipynb #edcc74ff
@@ -45,7 +46,8 @@ def with_labels(hf, # a Hugging Face sequence classifier
     from transformers import AutoModelForSequenceClassification, logging as hf_logging
     with tempfile.TemporaryDirectory() as d:
         hf.save_pretrained(d)
-        verbosity = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()  # the new head's "newly initialized" notice
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the new head's "newly initialized" notice
         try: return AutoModelForSequenceClassification.from_pretrained(d, num_labels=n, ignore_mismatched_sizes=True)
         finally: hf_logging.set_verbosity(verbosity)
 
@@ -66,21 +68,29 @@ def tiny_transformer(texts:list, # texts to train the tokenizer on
     wp.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
     specials = ['<pad>', '<unk>', '<s>', '</s>', '<mask>']
     words = Counter(w for t in texts for w, _ in wp.pre_tokenizer.pre_tokenize_str(wp.normalizer.normalize_str(str(t))))
-    chars = sorted({c for w in words for c in w})  # every word can be spelt: no unknown token for text like the sample's
-    common = sorted((w for w in words if len(w) > 1), key=lambda w: (-words[w], w))[:max(0, vocab_size - len(specials) - 2*len(chars))]
-    vocab = specials + chars + ['##' + c for c in chars] + common  # counted, not trained: the same texts give the same ids every time
+    # every word can be spelt: no unknown token for text like the sample's
+    chars = sorted({c for w in words for c in w})
+    common = sorted((w for w in words if len(w) > 1),
+                    key=lambda w: (-words[w], w))[:max(0, vocab_size - len(specials) - 2*len(chars))]
+    # counted, not trained: the same texts give the same ids every time
+    vocab = specials + chars + ['##' + c for c in chars] + common
     wp.model = tokenizers.models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token='<unk>')
-    wp.post_processor = tokenizers.processors.TemplateProcessing(single='<s> $A </s>', special_tokens=[('<s>', 2), ('</s>', 3)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=wp, pad_token='<pad>', unk_token='<unk>', bos_token='<s>', eos_token='</s>',
+    wp.post_processor = tokenizers.processors.TemplateProcessing(single='<s> $A </s>',
+                                                                 special_tokens=[('<s>', 2), ('</s>', 3)])
+    tok = PreTrainedTokenizerFast(tokenizer_object=wp, pad_token='<pad>', unk_token='<unk>', bos_token='<s>',
+                                  eos_token='</s>',
                                   cls_token='<s>', sep_token='</s>', mask_token='<mask>')
-    cfg = CamembertConfig(vocab_size=wp.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=2,
-                          intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0, bos_token_id=2, eos_token_id=3,
+    cfg = CamembertConfig(vocab_size=wp.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers,
+                          num_attention_heads=2,
+                          intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0,
+                              bos_token_id=2, eos_token_id=3,
                           num_labels=27)
     import torch
     with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state untouched
         torch.manual_seed(seed)
         net = CamembertForSequenceClassification(cfg)
-    net.save_pretrained(folder); tok.save_pretrained(folder)
+    net.save_pretrained(folder)
+    tok.save_pretrained(folder)
     return Path(folder)
 
 # %% ../../nbs/32_text.transformer.ipynb #a59d95e9
@@ -93,12 +103,17 @@ def pad_batch(items:list, # (token ids, label index) pairs
     lens = np.fromiter(map(len, ids), np.int64, len(ids))
     n = -(-int(lens.max())//multiple)*multiple
     mask = np.arange(n)[None] < lens[:, None]
-    x = np.full((len(ids), n), pad_id, np.int64); x[mask] = np.concatenate([np.asarray(i, np.int64) for i in ids])
-    return {'input_ids': torch.from_numpy(x), 'attention_mask': torch.from_numpy(mask.astype(np.int64))}, torch.tensor(ys)
+    x = np.full((len(ids), n), pad_id, np.int64)
+    x[mask] = np.concatenate([np.asarray(i, np.int64) for i in ids])
+    return {'input_ids': torch.from_numpy(x),
+            'attention_mask': torch.from_numpy(mask.astype(np.int64))}, torch.tensor(ys)
 
+# %% ../../nbs/32_text.transformer.ipynb #df592431
 class HFClassifier(nn.Module):
     "A Hugging Face sequence classifier that takes a dict batch and returns logits, for a fastai Learner."
-    def __init__(self, hf_model): super().__init__(); self.hf = hf_model
+    def __init__(self, hf_model):
+        super().__init__()
+        self.hf = hf_model
     def forward(self, x:dict): return self.hf(**x).logits
 
 # %% ../../nbs/32_text.transformer.ipynb #c750589b
@@ -114,10 +129,12 @@ class TransformerModel(RakutenModel):
         from transformers import AutoTokenizer, AutoModelForSequenceClassification
         self.checkpoint, self.max_len, self.classes = checkpoint, max_len, CODES
         self.tok = tokenizer or from_hub(AutoTokenizer, checkpoint)
-        self.hf = model or from_hub(AutoModelForSequenceClassification, checkpoint, num_labels=len(CODES), ignore_mismatched_sizes=True)
+        self.hf = model or from_hub(AutoModelForSequenceClassification, checkpoint, num_labels=len(CODES),
+                                    ignore_mismatched_sizes=True)
 
     def _items(self, texts, labels=None):
-        ids = self.tok(list(pd.Series(texts).fillna('').astype(str)), truncation=True, max_length=self.max_len)['input_ids']
+        ids = self.tok(list(pd.Series(texts).fillna('').astype(str)), truncation=True,
+                       max_length=self.max_len)['input_ids']
         pos = {c: i for i, c in enumerate(self.classes)}
         ys = [0]*len(ids) if labels is None else [pos[c] for c in labels]
         return list(zip(ids, ys))
@@ -125,7 +142,8 @@ class TransformerModel(RakutenModel):
     def _dl(self, items, bs, shuffle=False, wgts=None):
         from fastai.callback.data import WeightedDL
         from fastai.text.data import SortedDL
-        kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=0,  # batches of token ids: worker processes cost more than they save
+        # batches of token ids: worker processes cost more than they save
+        kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=0,
                   create_batch=lambda b: pad_batch(b, self.tok.pad_token_id or 0))
         if wgts is not None: return WeightedDL(items, wgts=wgts, **kw)
         if shuffle: return SortedDL(items, res=[len(i) for i, _ in items], **kw)  # length-bucketed, shuffled batches
@@ -151,7 +169,8 @@ def fit(self:TransformerModel,
     dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
                       self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
     if torch.cuda.is_available(): dls = dls.cuda()
-    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), opt_func=adamw, metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
+    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), opt_func=adamw,
+                         metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
     if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
     with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)
@@ -168,16 +187,19 @@ def predict_rows(self:TransformerModel,
     "Class probabilities of rows, from their text: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
     return shard_predict(lambda ts: self._predict(ts, bs), list(rows.text.fillna('').astype(str)))
 
+# %% ../../nbs/32_text.transformer.ipynb #b5e1dc5a
 @patch
 def _predict(self:TransformerModel, texts, bs):
-    model = self.hf.eval(); dev = next(model.parameters()).device
+    model = self.hf.eval()
+    dev = next(model.parameters()).device
     items = self._items(texts)
     order = np.argsort([len(i) for i, _ in items], kind='stable')
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
         for s in range(0, len(items), bs):
             x, _ = pad_batch([items[i] for i in order[s:s+bs]], self.tok.pad_token_id or 0)
-            out.append(torch.softmax(model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits.float(), 1))  # kept on the device
+            out.append(torch.softmax(model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits.float(),
+                                     1))  # kept on the device
     probs = np.zeros((len(items), len(self.classes)), np.float32)
     if out: probs[order] = torch.cat(out).cpu().numpy()  # one transfer, back in the input order
     return to_classes(probs, self.classes, self.classes)
@@ -186,14 +208,18 @@ def _predict(self:TransformerModel, texts, bs):
 @patch
 def get_config(self:TransformerModel)->dict: return dict(checkpoint=str(self.checkpoint), max_len=self.max_len)
 
+# %% ../../nbs/32_text.transformer.ipynb #c51254af
 @patch
 def save_weights(self:TransformerModel, path:Path):
-    self.hf.save_pretrained(path/'hf', safe_serialization=True); self.tok.save_pretrained(path/'hf')
+    self.hf.save_pretrained(path/'hf', safe_serialization=True)
+    self.tok.save_pretrained(path/'hf')
 
+# %% ../../nbs/32_text.transformer.ipynb #50d8bab8
 @patch(cls_method=True)
 def from_config(cls:TransformerModel, config:dict, path:Path)->TransformerModel:
     from transformers import AutoTokenizer, AutoModelForSequenceClassification
-    if not (path/'hf').is_dir(): raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
+    if not (path/'hf').is_dir():
+        raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
     weights_file(path/'hf')  # a truncated or pickled hf/model.safetensors: one line naming it
     m = cls(config['checkpoint'], config['max_len'], AutoTokenizer.from_pretrained(path/'hf'),
             AutoModelForSequenceClassification.from_pretrained(path/'hf', use_safetensors=True))

@@ -23,17 +23,21 @@ class TranslationCache:
         try: self._open()
         except sqlite3.DatabaseError as e:
             if getattr(self, 'db', None): self.db.close()
-            if not self.path.is_file(): raise RakutenError(f"{self.path}: cannot open the translation cache ({e}); remove it, or give a file path") from None
+            if not self.path.is_file():
+                raise RakutenError(f"{self.path}: cannot open the translation cache ({e}); remove it, or "
+                                   f"give a file path") from None
             aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
             for suffix in ('', '-wal', '-shm'):
                 if Path(f'{self.path}{suffix}').exists(): Path(f'{self.path}{suffix}').rename(f'{aside}{suffix}')
-            warnings.warn(f"{self.path}: not a valid translation cache ({e}); set aside as {aside.name}, starting an empty one (its translations will be fetched again)")
+            warnings.warn(f"{self.path}: not a valid translation cache ({e}); set aside as {aside.name}, starting an "
+                          f"empty one (its translations will be fetched again)")
             self._open()
 
     def _open(self):
         self.db = sqlite3.connect(self.path)
         self.db.execute('PRAGMA journal_mode=WAL')
-        self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, translation TEXT, '
+        self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, '
+                        'translation TEXT, '
                         'PRIMARY KEY (source, target, text))')
         self.db.execute('SELECT COUNT(*) FROM translations').fetchone()
 
@@ -62,13 +66,16 @@ def google_translator(source:str, # ISO 639-1 code of the texts' language
     from deep_translator import GoogleTranslator  # imported on first use: only translation needs it
     return GoogleTranslator(source=source, target=target)
 
-OFFLINE_ERRORS = (requests.exceptions.ConnectionError, ConnectionError)  # errors that mean no network: stop, don't retry
+# %% ../../nbs/11_text.translate.ipynb #c574dd6a
+# errors that mean no network: stop, don't retry
+OFFLINE_ERRORS = (requests.exceptions.ConnectionError, ConnectionError)
 
 def _cut(t:str, max_chars:int)->str:
     if len(t) <= max_chars: return t
     cut = t[:max_chars]
     return cut[:cut.rfind(' ')] if ' ' in cut else cut
 
+# %% ../../nbs/11_text.translate.ipynb #d006cf77
 def _batch_with_retry(translator, batch, retries, backoff, sleep):
     for attempt in range(retries + 1):
         try: return translator.translate_batch(batch)
@@ -77,6 +84,7 @@ def _batch_with_retry(translator, batch, retries, backoff, sleep):
             if attempt == retries: raise
             sleep(backoff * 2**attempt)
 
+# %% ../../nbs/11_text.translate.ipynb #914d6100
 def translate_texts(texts:pd.Series, # texts to translate (cleaned)
                     langs:pd.Series, # their language codes (ISO 639-1), same index
                     cache:TranslationCache, # where translations are kept
@@ -105,7 +113,8 @@ def translate_texts(texts:pd.Series, # texts to translate (cleaned)
             batch = missing[i:i+batch_size]
             try: out = _batch_with_retry(translator, batch, retries, backoff, sleep)
             except Exception as e:
-                stopped = e; break
+                stopped = e
+                break
             pairs = {s: t for s, t in zip(batch, out or []) if isinstance(t, str) and t.strip()}
             cache.put(pairs, source, target)
             done.update({(source, k): v for k, v in pairs.items()})

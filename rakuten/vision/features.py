@@ -19,6 +19,7 @@ __all__ = ['MAX_PIXELS', 'ImageError', 'open_image', 'product_box', 'image_featu
 class ImageError(OSError):
     "A product photo that cannot be read; the message names the file."
 
+# %% ../../nbs/20_vision.features.ipynb #feaee5a5
 MAX_PIXELS = 40_000_000  # most pixels one photo may decode to (120 MB as RGB); real product photos have 250,000
 
 def _to_8bit(img:Image.Image)->Image.Image:
@@ -32,6 +33,7 @@ def _to_8bit(img:Image.Image)->Image.Image:
     a = (a - rng[0]) * (255 / (rng[1] - rng[0]))
     return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), 'L').convert('RGB')
 
+# %% ../../nbs/20_vision.features.ipynb #ff2c92e2
 def open_image(path:str|Path, # a product photo
                draft:int|None=None, # decode JPEGs directly at the smallest scale at least this size
               )->tuple: # (RGB image, note: None, or what was converted or repaired)
@@ -46,7 +48,8 @@ def open_image(path:str|Path, # a product photo
         if img.format != 'JPEG': notes.append(f'{img.format} file named {path.suffix}')
         if draft and img.format == 'JPEG': img.draft('RGB', (draft, draft))
         if img.width*img.height > MAX_PIXELS:
-            raise ImageError(f"{path}: image too large to decode ({img.width}×{img.height} pixels; at most {MAX_PIXELS:,})")
+            raise ImageError(f"{path}: image too large to decode ({img.width}×{img.height} pixels; at "
+                             f"most {MAX_PIXELS:,})")
         try: img.load()
         except OSError as e:
             if 'truncated' not in str(e).lower(): raise
@@ -62,15 +65,20 @@ def open_image(path:str|Path, # a product photo
         raise ImageError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
     try: turned = img.getexif().get(0x0112, 1) not in (1, None)  # EXIF orientation: stored sideways or upside down
     except Exception: turned = False  # an unreadable EXIF block: the pixels as stored
-    if turned: img = ImageOps.exif_transpose(img); notes.append('EXIF orientation applied')
+    if turned:
+        img = ImageOps.exif_transpose(img)
+        notes.append('EXIF orientation applied')
     if img.mode in ('I', 'F') or img.mode.startswith('I;'):
-        mode, img = img.mode, _to_8bit(img); notes.append(f'{mode} scaled to 8 bits by its range')
+        mode, img = img.mode, _to_8bit(img)
+        notes.append(f'{mode} scaled to 8 bits by its range')
     elif img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
         rgba = img.convert('RGBA')
-        img = Image.new('RGB', img.size, (255, 255, 255)); img.paste(rgba, mask=rgba.getchannel('A'))
+        img = Image.new('RGB', img.size, (255, 255, 255))
+        img.paste(rgba, mask=rgba.getchannel('A'))
         notes.append('transparency flattened on white')
     elif img.mode != 'RGB':
-        notes.append(f'{img.mode} converted to RGB'); img = img.convert('RGB')
+        notes.append(f'{img.mode} converted to RGB')
+        img = img.convert('RGB')
     return img, '; '.join(notes) or None
 
 # %% ../../nbs/20_vision.features.ipynb #c2b46ad8
@@ -80,6 +88,7 @@ def _ink_mask(img:Image.Image, thresh:int)->Image.Image:
     r, g, b = (c.point(lut) for c in img.split())
     return Image.merge('RGB', (r, g, b)).convert('L').point([0] + [255]*255)
 
+# %% ../../nbs/20_vision.features.ipynb #86df5cdc
 def product_box(img:Image.Image, # an RGB photo
                 thresh:int=240, # channel values below this count as product, not background
                 min_ink:float=0.001, # below this share of product pixels the photo is blank
@@ -106,12 +115,14 @@ def image_features(path:str|Path, # a product photo
                 fill=bw*bh/(img.width*img.height), aspect=bw/bh if bh else np.nan, ink=ink,
                 blank=ink < 0.001, note=note, error=None)
 
+# %% ../../nbs/20_vision.features.ipynb #71c5d368
 def features_table(paths:list, # product photos
                    thresh:int=240, # background threshold
                    n_workers:int|None=None, # processes (default: all cores)
                   )->pd.DataFrame: # one row of `image_features` per photo
     "`image_features` of many photos, in parallel."
-    rows = parallel(image_features, list(map(str, paths)), thresh=thresh, n_workers=n_workers, progress=False, chunksize=64)
+    rows = parallel(image_features, list(map(str, paths)), thresh=thresh, n_workers=n_workers, progress=False,
+                    chunksize=64)
     return pd.DataFrame(list(rows))
 
 # %% ../../nbs/20_vision.features.ipynb #4c494843
@@ -127,6 +138,7 @@ def show_boxes(paths:list, # product photos
         if box:
             ImageDraw.Draw(img).rectangle(box, outline=(230, 0, 0), width=max(2, img.width//100))
         ax.imshow(img)
-        ax.set_title('blank' if box is None else f"fill {(box[2]-box[0])*(box[3]-box[1])/(img.width*img.height):.0%}", fontsize=8)
+        ax.set_title('blank' if box is None else f"fill {(box[2]-box[0])*(box[3]-box[1])/(img.width*img.height):.0%}",
+                     fontsize=8)
     fig.tight_layout()
     return fig

@@ -15,7 +15,8 @@ from PIL import Image
 from safetensors.torch import save_file, load_file
 from torch.utils.data import DataLoader as TorchDataLoader
 from fastai.vision.all import (DataBlock, CategoryBlock, ColReader, ColSplitter, aug_transforms,
-                               Normalize, imagenet_stats, vision_learner, accuracy, F1Score, create_timm_model, set_seed)
+                               Normalize, imagenet_stats, vision_learner, accuracy, F1Score, create_timm_model,
+                                   set_seed)
 import fastai.callback.data  # `weighted_dataloaders`
 from fastai.callback.channelslast import ChannelsLast
 from fastcore.basics import patch
@@ -46,9 +47,13 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
     df = rows
     photos = photo_cache(df.image, img_size, num_workers=num_workers)  # None: decoded from the JPEGs in the workers
     tfms = [*aug_transforms(size=img_size, max_rotate=10, min_scale=0.8, max_warp=0)] if augment else []
-    dblock = DataBlock(blocks=(PhotoBlock(photos, img_size), CategoryBlock(vocab=classes or label_classes(df.prdtypecode))), get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
+    dblock = DataBlock(blocks=(PhotoBlock(photos, img_size),
+                               CategoryBlock(vocab=classes or label_classes(df.prdtypecode))),
+                                   get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
                        splitter=ColSplitter('is_valid'), batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
-    if num_workers is None: num_workers = min(8 if photos else 16, os.cpu_count() or 1)  # reading the array is cheap; decoding JPEGs wants processes
+    if num_workers is None:
+        # reading the array is cheap; decoding JPEGs wants processes
+        num_workers = min(8 if photos else 16, os.cpu_count() or 1)
     kw = dict(bs=bs, seed=seed, pin_memory=torch.cuda.is_available(), num_workers=num_workers)
     wgts = row_weights(df[~df.is_valid], balance)  # class balancing and the rows' own `weight`, if any
     return dblock.dataloaders(df, **kw) if wgts is None else dblock.weighted_dataloaders(df, wgts=wgts, **kw)
@@ -56,17 +61,21 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
 # %% ../../nbs/35_vision.learner.ipynb #d1e57a16
 def _load_body_weights(learn, weights:str|Path):
     weights = Path(weights)
-    sd = load_file(weights) if weights.suffix == '.safetensors' else torch.load(weights, map_location='cpu', weights_only=True)
+    sd = load_file(weights) if weights.suffix == '.safetensors' else torch.load(weights, map_location='cpu',
+                                                                                weights_only=True)
     sd = sd.get('state_dict', sd)
     body = learn.model[0].model  # fastai's TimmBody wraps the timm model
     own = body.state_dict()
     fit = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
     if len(fit) < len(own)/2:
-        raise ValueError(f"{weights}: only {len(fit)} of the body's {len(own)} tensors are in it with the right shape — "
+        raise ValueError(f"{weights}: only {len(fit)} of the body's {len(own)} tensors are in it with "
+                         f"the right shape — "
                          "is it a checkpoint of this architecture?")
     body.load_state_dict(fit, strict=False)
-    print(f"loaded {len(fit)} of {len(own)} body tensors from {weights.name} ({len(sd) - len(fit)} of its tensors unused, e.g. the classifier)")
+    print(f"loaded {len(fit)} of {len(own)} body tensors from {weights.name} ({len(sd) - len(fit)} of its tensors "
+          f"unused, e.g. the classifier)")
 
+# %% ../../nbs/35_vision.learner.ipynb #95499533
 def make_vision_learner(dls, # from `vision_dls`
                         arch:str='efficientnet_b0', # any timm architecture name
                         pretrained:bool=True, # start from ImageNet weights when the hub is reachable
@@ -81,7 +90,8 @@ def make_vision_learner(dls, # from `vision_dls`
         pretrained = False
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        learn = vision_learner(dls, arch, pretrained=pretrained, metrics=[accuracy, F1Score(average='weighted')], **({'opt_func': adamw} | kwargs))
+        learn = vision_learner(dls, arch, pretrained=pretrained, metrics=[accuracy, F1Score(average='weighted')],
+                               **({'opt_func': adamw} | kwargs))
     if weights: _load_body_weights(learn, weights)
     learn.pretrained_ = pretrained or bool(weights)
     if torch.cuda.is_available(): learn = learn.to_fp16().add_cb(ChannelsLast())
@@ -130,7 +140,8 @@ class VisionModel(RakutenModel):
         rows = labelled(pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)]))
         dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed, classes=self.classes)
         learn = make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs)
-        with distributed(learn): self.learn = fit_vision(learn, epochs, lr)  # one process, or each its share of the batches
+        with distributed(learn):
+            self.learn = fit_vision(learn, epochs, lr)  # one process, or each its share of the batches
         self.pretrained = self.learn.pretrained_
         self.model = self.learn.model.eval()
         return self
@@ -143,11 +154,13 @@ class _PhotoBatches(torch.utils.data.Dataset):
         self.rows = [photos.fresh_row(i) for i in self.items] if photos is not None else [None]*len(self.items)
     def __len__(self): return -(-len(self.items)//self.bs)
     def __getitem__(self, k):
-        sl = slice(k*self.bs, (k + 1)*self.bs); rows = self.rows[sl]
+        sl = slice(k*self.bs, (k + 1)*self.bs)
+        rows = self.rows[sl]
         if all(r is not None for r in rows): return torch.from_numpy(self.photos.array[rows])  # one copy for the batch
         return torch.stack([torch.from_numpy(np.array(self.photos.array[r])) if r is not None else self.load(i)
                             for i, r in zip(self.items[sl], rows)])
 
+# %% ../../nbs/35_vision.learner.ipynb #2898cfa7
 def cudnn_autotune(on:bool=True, # search cuDNN's fastest algorithms for new input shapes (if searching is on at all)
                   ): # a context manager
     "Turn cuDNN's algorithm search off for a block: worth seconds per new input shape only for shapes that come back."
@@ -155,6 +168,7 @@ def cudnn_autotune(on:bool=True, # search cuDNN's fastest algorithms for new inp
     return c.flags(enabled=c.enabled, benchmark=on and c.benchmark, benchmark_limit=c.benchmark_limit,
                    deterministic=c.deterministic, allow_tf32=c.allow_tf32)
 
+# %% ../../nbs/35_vision.learner.ipynb #4157293a
 def _read_ahead(batches, # a sequence of uint8 batches (indexable)
                 pin:bool=False, # page-lock each batch, for an asynchronous copy to the GPU
                 depth:int=2, # batches read ahead
@@ -165,8 +179,10 @@ def _read_ahead(batches, # a sequence of uint8 batches (indexable)
         todo = [pool.submit(load, k) for k in range(min(depth, len(batches)))]
         for k in range(len(batches)):
             if k + depth < len(batches): todo.append(pool.submit(load, k + depth))
-            yield todo[k].result(); todo[k] = None
+            yield todo[k].result()
+            todo[k] = None
 
+# %% ../../nbs/35_vision.learner.ipynb #ec1fd0c5
 @patch
 def load_photo(self:VisionModel,
                item, # a photo: path or PIL image (prepared, or raw: it is resized)
@@ -174,6 +190,7 @@ def load_photo(self:VisionModel,
     "One photo, resized to the model's input, as a uint8 tensor."
     return decode_photo(item, self.img_size)
 
+# %% ../../nbs/35_vision.learner.ipynb #d9aeef42
 @patch
 def normalize(self:VisionModel,
               x:torch.Tensor, # (n, 3, h, w) uint8 photos, on any device
@@ -182,6 +199,7 @@ def normalize(self:VisionModel,
     mean, std = (torch.tensor(v, device=x.device).view(1, 3, 1, 1) for v in (self.mean, self.std))
     return (x.float()/255 - mean)/std
 
+# %% ../../nbs/35_vision.learner.ipynb #96099552
 @patch
 def photo_tensor(self:VisionModel, item)->torch.Tensor:
     "One photo as the network's normalised input, (3, img_size, img_size)."
@@ -198,18 +216,22 @@ def predict_rows(self:VisionModel,
     "Class probabilities of rows, from their photo, read from their photo array or decoded in parallel, batched on the model's device (split between processes, if several)."
     return shard_predict(lambda ps: self._predict(ps, bs, num_workers, tta), list(rows.image))
 
+# %% ../../nbs/35_vision.learner.ipynb #6eb98643
 @patch
 def _predict(self:VisionModel, photos, bs, num_workers, tta):
     model = self.model.eval()
-    dev = next(model.parameters()).device; cuda = dev.type == 'cuda'
+    dev = next(model.parameters()).device
+    cuda = dev.type == 'cuda'
     bs = bs or (256 if cuda else 64)
     many = len(photos) > bs  # more than one batch: worth the loading processes
     arr = PhotoArray.find(photos, self.img_size) if many else None  # prepared photos: read from their array
     batches = _PhotoBatches(photos, bs, self.load_photo, arr)
     held = sum(r is not None for r in batches.rows)
-    if num_workers is None:  # decoding JPEGs wants processes; a batch copied from the array is ready before the GPU is done with the last one
+    # decoding JPEGs wants processes; a batch copied from the array is ready before the GPU is done with the last one
+    if num_workers is None:
         num_workers = 0 if not many or held == len(photos) else min(16, os.cpu_count() or 1)
-    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers, pin_memory=cuda) if num_workers > 0 else _read_ahead(batches, pin=cuda)
+    dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers,
+                         pin_memory=cuda) if num_workers > 0 else _read_ahead(batches, pin=cuda)
     if cuda: model = model.to(memory_format=torch.channels_last)
     out = []
     with torch.no_grad(), torch.autocast(dev.type, enabled=cuda):
@@ -228,11 +250,13 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
 def get_config(self:VisionModel)->dict:
     return dict(arch=self.arch, img_size=self.img_size, mean=self.mean, std=self.std, pretrained=self.pretrained)
 
+# %% ../../nbs/35_vision.learner.ipynb #b621f315
 @patch
 def save_weights(self:VisionModel, path:Path):
     save_file({k: v.detach().float().contiguous().cpu() if v.is_floating_point() else v.detach().contiguous().cpu()
                for k, v in self.model.state_dict().items()}, path/WEIGHTS)
 
+# %% ../../nbs/35_vision.learner.ipynb #fd8f6343
 @patch(cls_method=True)
 def from_config(cls:VisionModel, config:dict, path:Path)->VisionModel:
     model, _ = create_timm_model(config['arch'], len(config['classes']), pretrained=False)
@@ -271,7 +295,8 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     name, t0 = name or f'vision_{arch}', time.perf_counter()
     set_seed(seed)
     train = labelled_rows(products, ('train',))
-    m = VisionModel(arch, img_size, pretrained, weights).fit(train, labelled_rows(products, ('valid',)), epochs, lr, bs, balance, num_workers, seed,
+    m = VisionModel(arch, img_size, pretrained, weights).fit(train, labelled_rows(products, ('valid',)), epochs, lr,
+                                                             bs, balance, num_workers, seed,
                                     cbs=[TrackingCallback()])  # its epochs go to the tracked run, if any
     m.trained_on = trained_on(train)  # for its model card
     if 'label_name' in train: m.label_names = label_names_of(train)
@@ -279,12 +304,17 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     main = is_main()  # with several processes, one writes
     if main:
         fig = plot_training(m.learn.recorder, f'{name}: {arch}, {img_size} px, {epochs} epochs')
-        fig.savefig(ws.figures('models_training')/f'{name}.png', dpi=100); plt.close(fig)
+        fig.savefig(ws.figures('models_training')/f'{name}.png', dpi=100)
+        plt.close(fig)
     scores = {}
     for split in ('valid', 'test'):
         rows = labelled_rows(products, (split,))
-        if len(rows): scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), m.classes, path=ws.reports/f'metrics_{name}_{split}.json' if main else None, name=name)['scores']
-    info = dict(name=name, scores=scores, seconds=round(seconds, 1), params=sum(p.numel() for p in m.model.parameters()), epochs=epochs)
+        if len(rows):
+            scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), m.classes,
+                                     path=ws.reports/f'metrics_{name}_{split}.json' if main else None,
+                                         name=name)['scores']
+    info = dict(name=name, scores=scores, seconds=round(seconds, 1),
+                params=sum(p.numel() for p in m.model.parameters()), epochs=epochs)
     if main: m.save(ws.models/name, train=info)
     wait_for_everyone()
     return info | {'path': str(ws.models/name)}

@@ -28,11 +28,13 @@ __all__ = ['ARRAY_MAX_SIZE', 'PhotoTooSmall', 'decode_photo', 'PhotoArray', 'che
 class PhotoTooSmall(RakutenError, ValueError):
     "A prepared photo smaller than a model's input: upscaling it would feed the model blurred photos."
 
+# %% ../../nbs/22_vision.photos.ipynb #b96cc94d
 class _Decode(torch.utils.data.Dataset):
     def __init__(self, paths, size): self.paths, self.size = paths, size
     def __len__(self): return len(self.paths)
     def __getitem__(self, i): return decode_photo(self.paths[i], self.size)
 
+# %% ../../nbs/22_vision.photos.ipynb #be5dbccb
 def decode_photo(photo:str|Path|Image.Image, # a photo file, or an image already open
                  size:int, # side of the square output
                 )->torch.Tensor: # (3, size, size) uint8
@@ -44,9 +46,12 @@ def decode_photo(photo:str|Path|Image.Image, # a photo file, or an image already
     if img.size != (size, size): img = img.resize((size, size), Image.BILINEAR)  # as fastai's `Resize`
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
+# %% ../../nbs/22_vision.photos.ipynb #20e11be7
 def _stamp(path)->list:
-    s = os.stat(path); return [s.st_size, s.st_mtime_ns]
+    s = os.stat(path)
+    return [s.st_size, s.st_mtime_ns]
 
+# %% ../../nbs/22_vision.photos.ipynb #cb9c77d7
 class PhotoArray:
     "Photos decoded once into one memory-mapped uint8 array `(n, 3, size, size)`, looked up by path."
     def __init__(self,
@@ -54,7 +59,9 @@ class PhotoArray:
                 ):
         self.folder = Path(folder)
         try: index = json.loads((self.folder/'index.json').read_text())
-        except (OSError, ValueError) as e: raise RakutenError(f"{self.folder/'index.json'}: unreadable photo index ({e}); delete {self.folder} to rebuild it") from None
+        except (OSError, ValueError) as e:
+            raise RakutenError(f"{self.folder/'index.json'}: unreadable photo index ({e}); delete "
+                               f"{self.folder} to rebuild it") from None
         self.size, self.paths, self.stamps = index['size'], index['paths'], index['stamps']
         self.row = {p: i for i, p in enumerate(self.paths)}
         self._array = None
@@ -99,20 +106,26 @@ def build(cls:PhotoArray,
           reuse:PhotoArray|None=None, # an older array: its rows of unchanged photos are copied, not decoded again
          )->PhotoArray:
     "Decode `paths` in parallel into a new array in `folder`."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = list(dict.fromkeys(str(p) for p in paths))
     tmp = folder/'photos.tmp.npy'
-    check_free_space(folder, len(paths)*3*size*size + (tmp.stat().st_size if tmp.exists() else 0), f"a photo array of {len(paths)} photos at {size} px")
-    kept = {} if reuse is None or reuse.size != size else {i: k for i, p in enumerate(paths) if (k := reuse.fresh_row(p)) is not None}
+    check_free_space(folder, len(paths)*3*size*size + (tmp.stat().st_size if tmp.exists() else 0),
+                     f"a photo array of {len(paths)} photos at {size} px")
+    kept = {} if reuse is None or reuse.size != size else {i: k for i, p in enumerate(paths)
+                                                           if (k := reuse.fresh_row(p)) is not None}
     todo = [i for i in range(len(paths)) if i not in kept]
     if num_workers is None: num_workers = min(16, os.cpu_count() or 1) if len(todo) > 256 else 0
     batches = iter(TorchDataLoader(_Decode([paths[i] for i in todo], size), batch_size=64, num_workers=num_workers))
     def rows():  # every row in order: copied from the old array, or decoded
         buf, pos = None, 0
         for i in range(len(paths)):
-            if i in kept: yield reuse.array[kept[i]]; continue
+            if i in kept:
+                yield reuse.array[kept[i]]
+                continue
             if buf is None or pos == len(buf): buf, pos = next(batches).numpy(), 0
-            yield buf[pos]; pos += 1
+            yield buf[pos]
+            pos += 1
     header = {'descr': '|u1', 'fortran_order': False, 'shape': (len(paths), 3, size, size)}
     try:
         with open(tmp, 'wb') as f:  # written, not memory-mapped: the rows pass through, the process's memory stays flat
@@ -134,7 +147,8 @@ def check_free_space(folder:str|Path, # where the data will be written
     import shutil
     free = shutil.disk_usage(folder).free
     if needed > free:
-        raise RakutenError(f"{folder}: {what} needs {needed/1e9:.2f} GB; {free/1e9:.2f} GB free there — free space, or lower --photo_cache_gb")
+        raise RakutenError(f"{folder}: {what} needs {needed/1e9:.2f} GB; {free/1e9:.2f} GB free there — free space, "
+                           f"or lower --photo_cache_gb")
 
 # %% ../../nbs/22_vision.photos.ipynb #2c3bad10
 def _photos_folder(paths:list, size:int)->Path:
@@ -142,6 +156,7 @@ def _photos_folder(paths:list, size:int)->Path:
     except ValueError: raise RakutenError("photo array: the photos share no folder; pass `folder=`") from None
     return common.parent/f'{common.name}.array{size}'
 
+# %% ../../nbs/22_vision.photos.ipynb #a409aed8
 @patch(cls_method=True)
 def for_photos(cls:PhotoArray,
                paths, # photo files (missing ones — None, NaN — are skipped)
@@ -186,7 +201,8 @@ def photo_cache(paths, # prepared photo files (None, NaN skipped)
     import shutil
     paths = [str(p) for p in dict.fromkeys(paths) if isinstance(p, (str, Path)) and str(p)]
     if not paths: return None
-    if budget is None and os.environ.get('RAKUTEN_PHOTO_CACHE_GB'): budget = float(os.environ['RAKUTEN_PHOTO_CACHE_GB'])*1e9
+    if budget is None and os.environ.get('RAKUTEN_PHOTO_CACHE_GB'):
+        budget = float(os.environ['RAKUTEN_PHOTO_CACHE_GB'])*1e9
     if budget is None: budget = shutil.disk_usage(Path(paths[0]).parent).free/2
     return PhotoArray.for_photos(paths, size, num_workers=num_workers) if array_pays(len(paths), size, budget) else None
 
@@ -197,13 +213,16 @@ class LoadPhoto(Transform):
                  photos:PhotoArray|None, # the array (or None: decode every file)
                  size:int, # side of the photos
                 ):
-        super().__init__(); self.photos, self.size = photos, size
+        super().__init__()
+        self.photos, self.size = photos, size
     def encodes(self, path):
         if isinstance(path, Image.Image): return TensorImage(decode_photo(path, self.size))  # a photo already open
-        if not isinstance(path, (str, Path)) or not str(path): return TensorImage(torch.zeros(3, self.size, self.size, dtype=torch.uint8))
+        if not isinstance(path, (str, Path)) or not str(path):
+            return TensorImage(torch.zeros(3, self.size, self.size, dtype=torch.uint8))
         if self.photos is not None and path in self.photos: return TensorImage(self.photos[path])
         return TensorImage(decode_photo(path, self.size))
 
+# %% ../../nbs/22_vision.photos.ipynb #8d2124b3
 def PhotoBlock(photos:PhotoArray|None, # from `PhotoArray.for_photos` (or None: decode every file)
                size:int, # side of the photos
               )->TransformBlock:

@@ -53,11 +53,13 @@ def die_with_parent():
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() == 1: os._exit(1)  # the parent was already gone
 
+# %% ../../nbs/21_vision.preprocess.ipynb #a2b545b1
 def _fresh(src, dest)->bool:
     "A prepared photo newer than its source: a photo replaced since (same name, new content) is prepared again."
     try: return os.stat(dest).st_mtime_ns >= os.stat(src).st_mtime_ns
     except OSError: return False
 
+# %% ../../nbs/21_vision.preprocess.ipynb #0f47547f
 def _prep_one(item, prep:ImagePrep):
     die_with_parent()
     src, dest = item
@@ -69,6 +71,7 @@ def _prep_one(item, prep:ImagePrep):
     os.replace(f'{dest}.tmp', dest)
     return ('converted' if note else 'ok'), note
 
+# %% ../../nbs/21_vision.preprocess.ipynb #9a9bc428
 def preprocess_images(paths:list, # source photos
                       dest:str|Path, # output folder (one per setting)
                       prep:ImagePrep|None=None, # the preprocessing (default `ImagePrep()`)
@@ -83,12 +86,16 @@ def preprocess_images(paths:list, # source photos
     (dest/STAMP).write_text(stamp)
     paths = pd.Series(paths).astype(str)
     names = [Path(p).name for p in paths]
-    if len(set(names)) < len(names): names = [f"{k}_{n}" for k, n in enumerate(names)]  # photos of the same name in several folders (a catalog's): kept apart
+    if len(set(names)) < len(names):
+        # photos of the same name in several folders (a catalog's): kept apart
+        names = [f"{k}_{n}" for k, n in enumerate(names)]
     outs = [str(dest/n) for n in names]
-    res = parallel(_prep_one, list(zip(paths, outs)), prep=prep, n_workers=n_workers if n_workers is not None else os.cpu_count(),
+    res = parallel(_prep_one, list(zip(paths, outs)), prep=prep, n_workers=n_workers if n_workers is not None
+                   else os.cpu_count(),
                    progress=progress, chunksize=32)
     df = pd.DataFrame(list(res), columns=['status', 'note'], index=paths.index)
-    df.insert(0, 'src', paths.values); df.insert(1, 'dest', outs)
+    df.insert(0, 'src', paths.values)
+    df.insert(1, 'dest', outs)
     df.loc[df.status.isin(['failed', 'missing']), 'dest'] = None
     issues = df[df.note.notna()]
     issues[['src', 'status', 'note']].to_csv(dest/REPORT, index=False)
