@@ -76,7 +76,7 @@ def measure_model(name:str, # the row's name
     return dict(model=name, **res['scores'], params_m=count_params(model)/1e6,
                 train_s_per_epoch=train_s/max(1, fit.get('epochs', 1)),
                 infer_per_s=len(test)/infer_s, peak_mem_mb=_peak_mb(mem0),
-                    per_class_f1={c: v['f1'] for c, v in res['per_class'].items()})
+                per_class_f1={c: v['f1'] for c, v in res['per_class'].items()})
 
 # %% ../nbs/40_benchmark.ipynb #b623ea52
 def _cached(path:Path, settings:dict)->dict|None:

@@ -394,6 +394,7 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                      clean_labels:str=None, # with --recipe: drop, relabel or weight the labels cleanlab flags
                      refit:bool=False, # with --recipe: train each member once more on all folds, so the saved ensemble runs one model per member
                      dry_run:bool=False, # with --recipe: build and time each member, price time, disk and memory; train nothing
+                     price_for:int=None, # with --dry_run: price the recipe for this many products (e.g. 98728) while timing on the data at hand
                      photo_cache_gb:float=None, # disk budget of photo arrays (default: half the free disk)
                      no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                      quiet:bool=False, # print only stage results and errors, no progress
@@ -411,7 +412,7 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
         data = data_or_catalog(data, catalog, text, image, label, id, label_names)
         if dry_run and not recipe:
             raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")
-        if dry_run: print_dry_run(data, ws, recipe, members, folds, refit)
+        if dry_run: print_dry_run(data, ws, recipe, members, folds, refit, scale_to=price_for)
         elif recipe:
             rep = run_recipe(data, ws, recipe, members, folds, clean_labels=clean_labels, refit=refit or None,
                              translate=not no_translate, photo_cache_gb=photo_cache_gb)

@@ -351,7 +351,7 @@ def load_catalog(catalog:Catalog, # the file and its columns
     out = pd.DataFrame({'designation': text.iloc[:, 0].to_numpy(),
                         'description': [' '.join(t for t in row if t) for row in text.iloc[:, 1:].to_numpy()],
                         'productid': pid, 'imageid': n, 'prdtypecode': label.to_numpy(),
-                            'source': np.where(label.notna(), 'train', 'test'),
+                        'source': np.where(label.notna(), 'train', 'test'),
                         'image': image, 'catalog_id': ids.to_numpy()}, index=n)
     out['description'] = out.description.replace('', None)
     if catalog.label_names:

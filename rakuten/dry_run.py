@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from .core import Workspace, RakutenError, host_reachable
 from .model import ModelError, split_settings, accepted, load_model
-from .data import load_products, load_split
+from .data import load_products, load_catalog, load_split, labelled, Catalog
 from .text.clean import join_text
 from .vision.preprocess import ImagePrep, preprocess_images
 from .vision.photos import array_pays
@@ -28,7 +28,7 @@ CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of ea
     'camembert/camembert-large': dict(model_type='camembert', hidden_size=1024, num_hidden_layers=24,
                                       num_attention_heads=16,
                                       intermediate_size=4096, vocab_size=32005, max_position_embeddings=514,
-                                          type_vocab_size=1),
+                                      type_vocab_size=1),
     'almanach/camembertav2-base': dict(model_type='deberta-v2', hidden_size=768, num_hidden_layers=12,
                                        num_attention_heads=12,
                                        intermediate_size=3072, vocab_size=32768, max_position_embeddings=1024,
@@ -37,7 +37,7 @@ CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of ea
                                        max_relative_positions=-1, type_vocab_size=0, layer_norm_eps=1e-7),
     'xlm-roberta-large': dict(model_type='xlm-roberta', hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
                               intermediate_size=4096, vocab_size=250002, max_position_embeddings=514,
-                                  type_vocab_size=1),
+                              type_vocab_size=1),
 }
 # the tokenizer each family ships
 TOKENIZER_KINDS = {'camembert': 'unigram', 'xlm-roberta': 'unigram', 'deberta-v2': 'wordpiece'}
@@ -125,8 +125,7 @@ def offline_spec(spec:dict, # a member's kind and settings
 def _rows(products:pd.DataFrame, split:str, n:int, model)->pd.DataFrame:
     "Up to `n` labelled rows of a split that a model can read."
     rows = products[(products.split == split) & products.prdtypecode.notna()]
-    rows = rows[model.usable(rows)].head(n)
-    return rows.assign(prdtypecode=rows.prdtypecode.astype(int))
+    return labelled(rows[model.usable(rows)].head(n))
 
 # %% ../nbs/66_dry_run.ipynb #7d694ea0
 def try_member(name:str, # the member's name
@@ -248,10 +247,10 @@ def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|No
     imgs = preprocess_images(mini.image, ws.interim/'dry_run'/f'images_{size}', ImagePrep(size), n_workers=n_workers,
                              progress=False)
     return pd.DataFrame({'text': join_text(mini.designation.fillna(''), mini.description), 'image': imgs.dest,
-                         'prdtypecode': mini.prdtypecode.astype(int), 'split': mini.split}, index=mini.index)
+                         'prdtypecode': labelled(mini).prdtypecode, 'split': mini.split}, index=mini.index)
 
 # %% ../nbs/66_dry_run.ipynb #6b083270
-def dry_run(data:str|Path|None, # folder in the official layout (None: the embedded sample)
+def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
             ws:Workspace, # the workspace: its split is used (made when absent), `reports/dry_run.json` written
             recipe:str|dict, # a recipe name, file or dict
             bs:int|None=None, # batch size timed (default: the recipe's on a GPU, at most 4 on a CPU, scaled)
@@ -261,12 +260,14 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
             hub:bool|None=None, # whether the hub is reachable (default: checked now)
             tiny:bool=False, # time tiny twins of the members (for tests)
             n_workers:int|None=None, # processes for the few photos prepared
+            scale_to:int|None=None, # price it for this many products (e.g. 98,728, the challenge) while timing on these
            )->dict: # per member, per product and totals; also in reports/dry_run.json
     "What a recipe will cost on this data and machine: time, disk and memory per member, refused when the disk cannot hold it."
     import torch
     r, hub = load_recipe(recipe), host_reachable() if hub is None else hub
     check_members(r, hub)
-    products = load_products(data if data is not None else get_data_folder(ws), on_missing_image='ignore')
+    products = (load_catalog(data, on_missing_image='ignore') if isinstance(data, Catalog) else
+                load_products(data if data is not None else get_data_folder(ws), on_missing_image='ignore'))
     products['split'] = load_split(products, ws)
     free = shutil.disk_usage(ws.root).free if free_disk is None else free_disk
     budget = (photo_cache_gb*1e9) if photo_cache_gb is not None else free/2
@@ -275,6 +276,9 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
     mini = _mini(products, ws, size or 64, 8*(batches + 2), n_workers)
     jpeg_bytes = float(np.mean([Path(p).stat().st_size for p in mini.image.dropna()])) if size else 0.0
     counts, runs = _counts(products, k), k + int(r.get('refit', False))
+    if scale_to:  # the same shares of photos, folds and splits, for `scale_to` products
+        factor = scale_to/len(products)
+        n_photos, counts = round(n_photos*factor), {c: round(v*factor) for c, v in counts.items()}
     members = {}
     for name, spec in r['members'].items():
         s, notes = offline_spec(spec, mini.text.tolist(), ws.interim/'dry_run'/'stand_in', tiny, hub)
@@ -285,11 +289,11 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
         epochs = int(fit.get('epochs', 1)) if t['batch_s'] else 1
         scale = real_bs/timed_bs
         train_row_s = t['batch_s']/timed_bs if t['batch_s'] else t['row_s']
-        img = int(init.get('img_size', 0)) if 'image' in cls.inputs else 0
+        img = int(spec.get('img_size', init.get('img_size', 0))) if 'image' in cls.inputs else 0  # the recipe's size, even when a tiny twin is timed
         array = bool(img) and array_pays(n_photos, img, budget)
         members[name] = dict(kind=s['kind'], notes=notes, timed_bs=timed_bs, recipe_bs=real_bs, img_size=img or None,
                              train_s=train_row_s*counts['fit']*epochs*runs,
-                                 predict_s=t['predict_s']*counts['predicted']*runs,
+                             predict_s=t['predict_s']*counts['predicted']*runs,
                              photo_array_bytes=n_photos*3*img*img if array else 0, models_bytes=t['model_bytes']*runs,
                              peak_memory_bytes=int(t['peak_bytes']),
                              per_product=dict(train_s_per_epoch=train_row_s, predict_s=t['predict_s']))
@@ -297,10 +301,11 @@ def dry_run(data:str|Path|None, # folder in the official layout (None: the embed
         if not gpu: members[name]['notes'].append("memory: growth of the process's peak RSS at the timed batch")
     photos = n_photos*jpeg_bytes
     disk = photos + sum(m['photo_array_bytes'] + m['models_bytes'] for m in members.values())
-    report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=len(products), photos=n_photos,
+    report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=scale_to or len(products),
+                  timed_on_products=len(products), photos=n_photos,
                   photo_size=size,
                   device=torch.cuda.get_device_name() if gpu else f"cpu ({os.cpu_count()} cores)", hub=hub,
-                      counts=counts,
+                  counts=counts,
                   members=members, per_product=dict(photo_bytes=jpeg_bytes),
                   totals=dict(train_s=sum(m['train_s'] for m in members.values()),
                               predict_s=sum(m['predict_s'] for m in members.values()),
@@ -340,4 +345,4 @@ def dry_run_table(report:dict, # from `dry_run`
     return pd.DataFrame({'kind': m.kind, 'img_size': m.img_size, 'train_h': m.train_s.astype(float)/3600,
                          'predict_h': m.predict_s.astype(float)/3600, 'array_gb': m.photo_array_bytes.astype(float)/1e9,
                          'models_gb': m.models_bytes.astype(float)/1e9,
-                             'peak_gb': m.peak_memory_bytes.astype(float)/1e9})
+                         'peak_gb': m.peak_memory_bytes.astype(float)/1e9})

@@ -119,8 +119,9 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
         return folds
     lab = products[products.split.isin(['train', 'valid'])]
     y = labelled(lab).prdtypecode
-    n = int(min(k, y.value_counts().min()))
-    if n < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class; the smallest class has {n}")
+    counts = y.value_counts()
+    if counts.min() < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class outside the test split; "
+                                           f"class {counts.idxmin()!r} has {counts.min()} (fewer folds, or more rows of it)")
     for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)):
         folds[lab.index[te]] = f
     return folds

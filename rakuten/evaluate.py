@@ -84,9 +84,9 @@ def plot_confusion(y_true, # true codes
     ConfusionMatrixDisplay.from_predictions(label_array(y_true), predicted_codes(probs, classes), labels=classes,
                                             normalize='true',
                                             display_labels=[code_name(c) for c in classes], include_values=False,
-                                                cmap='Blues',
+                                            cmap='Blues',
                                             xticks_rotation='vertical', ax=ax, colorbar=True,
-                                                im_kw=dict(vmin=0, vmax=1))
+                                            im_kw=dict(vmin=0, vmax=1))
     ax.tick_params(labelsize=7)
     ax.set_xlabel('predicted')
     ax.set_ylabel('true')

@@ -188,7 +188,7 @@ def get_config(self:Stack)->dict: # JSON-able settings and scores
     cfg = dict(members=self.members, methods=list(self.methods), folds=self.folds, seed=self.seed,
                temperatures=self.temperatures,
                weights=[float(w) for w in self.weights], chosen=self.chosen, cv_scores=self.cv_scores,
-                   classes=self.classes)
+               classes=self.classes)
     if self.chosen != 'weighted':
         cfg['clf_classes'] = plain_labels(self.clf.classes_ if hasattr(self.clf, 'classes_') else self.clf[1])
     return cfg

@@ -116,9 +116,9 @@ def joint_block(tok, # the text encoder's tokenizer
     "The joint model's DataBlock: (token ids, photo, has text, has photo) -> product type."
     return DataBlock(blocks=(TransformBlock(type_tfms=Tokenize(tok, max_len)), PhotoBlock(photos, img_size),
                              TransformBlock(type_tfms=Present()), TransformBlock(type_tfms=Present()),
-                                 CategoryBlock(vocab=classes)),
+                             CategoryBlock(vocab=classes)),
                      getters=[product_text, product_photo, product_text, product_photo, ColReader('prdtypecode')],
-                         n_inp=4,
+                     n_inp=4,
                      splitter=ColSplitter('is_valid'), batch_tfms=Normalize.from_stats(*imagenet_stats))
 
 # %% ../nbs/38_joint.ipynb #48389c14

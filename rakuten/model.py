@@ -122,9 +122,9 @@ def _label_names(v): return None if isinstance(v, dict) and all(isinstance(k, st
 SETTING_CHECKS = {'classes': _classes, 'label_names': _label_names, 'clf_classes': _clf_classes,
                   'temperature': _positive, 'temperatures': _temperatures,
                   'img_size': _positive_int, 'mean': _per_channel(False), 'std': _per_channel(True),
-                      'max_len': _positive_int,
+                  'max_len': _positive_int,
                   'seq_len': _positive_int, 'max_features': _positive_int, 'max_vocab': _positive_int,
-                      'hidden': _positive_int,
+                  'hidden': _positive_int,
                   'emb_sz': _positive_int, 'n_hid': _positive_int, 'n_layers': _positive_int, 'C': _positive,
                   'arch': _text, 'checkpoint': _text}  # settings checked wherever they appear, for every kind
 

@@ -130,7 +130,7 @@ def _train_and_report(data, ws, cfg, n_workers):
     timings['image'] = state.run('image', k_img, [ws.models/image_name/'config.json'], settings=s_img,
                                  fn=lambda: train_vision(
         products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'],
-            cfg['pretrained'],
+        cfg['pretrained'],
         balance=cfg['balance'], name=image_name, seed=cfg['seed']))
     wait_for_everyone()
     if not is_main(): return {}  # with several processes, the others' part ends with the training
@@ -155,7 +155,7 @@ def _fuse_evaluate_predict(products, ws, cfg, *, state, timings, t0, names, keys
     timings['total'] = time.perf_counter() - t0
     metrics = {k: r['scores'] for k, r in results.items() if k not in ('sources', 'error_analysis')} | {
         'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg,
-            'fusion_kind': predictor.model.stack.chosen,
+        'fusion_kind': predictor.model.stack.chosen,
         'test_sources': results['sources'], 'submission_rows': sub_rows, 'submission_file': PREDICTIONS
             if 'catalog_id' in products else 'submission.csv'}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
@@ -182,7 +182,7 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
     figs, ok = ws.figures('models_training'), has['fusion']
     for name, fig in (('confusion_fusion',
                        plot_confusion(y[ok], probs['fusion'][ok], classes, title='fusion, test split')),
-                           ('per_class_f1', plot_per_class_f1(res))):
+                       ('per_class_f1', plot_per_class_f1(res))):
         fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight')
         plt.close(fig)
     # before calibration
@@ -281,19 +281,21 @@ def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout,
             return rep
 
 # %% ../nbs/80_pipeline.ipynb #ca34d972
-def print_dry_run(data:str|Path|None, # folder in the official layout (None: the embedded sample)
+def print_dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
                   ws:Workspace, # the workspace
                   recipe:str, # a recipe name or file
                   members:str|None=None, # only these members, comma-separated
                   folds:int|None=None, # override its folds
                   refit:bool=False, # price the refit too
+                  scale_to:int|None=None, # price it for this many products (timed on the data at hand)
                  )->dict: # the dry run's report
     "Run a recipe's dry run and print its estimates."
     r = load_recipe(recipe, members, folds=folds, refit=refit or None)
-    rep = dry_run(data, ws, r)
+    rep = dry_run(data, ws, r, scale_to=scale_to)
     print(dry_run_table(rep).round(3).to_string())
     t = rep['totals']
-    print(f"recipe {rep['recipe']!r} on {rep['products']} products, {rep['device']}: training "
+    scaled = f" (timed on {rep['timed_on_products']})" if rep['products'] != rep['timed_on_products'] else ''
+    print(f"recipe {rep['recipe']!r} on {rep['products']} products{scaled}, {rep['device']}: training "
           f"{t['train_s']/3600:.2f} h, prediction "
           f"{t['predict_s']/3600:.2f} h, disk {t['disk_bytes']/1e9:.1f} GB of {t['free_disk_bytes']/1e9:.0f} GB "
           f"free, peak memory "

@@ -108,7 +108,7 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_ca
                'images_missing_or_unreadable': int(out.image.isna().sum()),
                'images_converted': int((imgs.dest.notna() & imgs.note.notna()).sum()),
                'photo_array': str(photos.folder) if photos else None,
-                   'seconds': {k: round(v, 2) for k, v in times.items()}}
+               'seconds': {k: round(v, 2) for k, v in times.items()}}
     (ws.reports/'prepare.json').write_text(json.dumps(summary, indent=2))
     print(f"products.parquet: {len(out)} products ({n_lab} labelled); "
           f"{summary['translated']} translated, {summary['images_missing_or_unreadable']} without a usable photo")

@@ -95,7 +95,7 @@ _GROUPS = {  # confusable groups, the words their classes share, and the shape o
                "enfant|child|Kind; jeu|game|Spiel; cadeau|gift|Geschenk; dès 3 ans|from age 3|ab 3 Jahren", 'ellipse'),
     'home':   ([1560, 1920, 2060, 2522],
                "maison|home|Haus; salon|living room|Wohnzimmer; chambre|bedroom|Schlafzimmer; design|design|Design",
-                   'rectangle'),
+               'rectangle'),
     'garden': ([2582, 2583, 2585],
                "jardin|garden|Garten; extérieur|outdoor|Außen; été|summer|Sommer; terrasse|patio|Terrasse", 'triangle'),
     'misc':   ([1940, 2220], "naturel|natural|natürlich; qualité|quality|Qualität; sachet|bag|Beutel; "
@@ -113,7 +113,7 @@ _SENTENCES = {
     'fr': ["{a} de haute qualité, idéal pour {b}.", "Caractéristiques : {a}, {b}, {f}.",
            "Marque : {brand}. Référence : {ref}.",
            "Ce {a} est livré avec {b}.", "Dimensions : {size}. Couleur : {f}.",
-               "Produit {f}, {a} et {b}, en très bon état."],
+           "Produit {f}, {a} et {b}, en très bon état."],
     'en': ["High quality {a}, perfect for {b}.", "Features: {a}, {b}, {f}.", "Brand: {brand}. Reference: {ref}.",
            "This {a} comes with {b}.", "Dimensions: {size}. Colour: {f}."],
     'de': ["Hochwertige {a}, ideal für {b}.", "Eigenschaften: {a}, {b}, {f}.", "Marke: {brand}. Artikelnummer: {ref}.",
@@ -310,7 +310,7 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
     rows = [_title_desc(int(c), l, rng, confuse) for c, l in zip(codes, langs)]
     df = pd.DataFrame({'designation': [t for t, _ in rows], 'description': [d for _, d in rows],
                        'productid': _ids(rng, total, 10**7, 4_300_000_000),
-                           'imageid': _ids(rng, total, 10**8, 1_330_000_000)})
+                       'imageid': _ids(rng, total, 10**8, 1_330_000_000)})
     for d in IMAGE_DIRS.values(): (dest/d).mkdir(parents=True, exist_ok=True)
     df.iloc[:n].to_csv(dest/X_TRAIN)
     pd.DataFrame({'prdtypecode': flip_labels(codes[:n], label_noise, seed)}).to_csv(dest/Y_TRAIN)
@@ -324,9 +324,9 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
 # %% ../nbs/02_sample.ipynb #a598fe54
 CATALOG_GROUPS = {  # a second taxonomy: 8 English-named categories, each a group of the challenge's codes
     'books': ('Books & magazines', (10, 2280, 2403, 2705)),
-        'video_games': ('Video games & consoles', (40, 50, 60, 2462, 2905)),
+    'video_games': ('Video games & consoles', (40, 50, 60, 2462, 2905)),
     'collectibles': ('Figurines & trading cards', (1140, 1160, 1180)),
-        'toys': ('Toys & games', (1280, 1281, 1300, 1302)),
+    'toys': ('Toys & games', (1280, 1281, 1300, 1302)),
     'baby': ('Baby & childcare', (1301, 1320)), 'home': ('Home, pets & grocery', (1560, 1920, 2060, 2220, 1940)),
     'garden': ('Garden & pool', (2582, 2583, 2585)), 'office': ('Stationery', (2522,))}
 

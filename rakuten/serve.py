@@ -240,7 +240,7 @@ def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, sc
     return dict(name=self.name, kind=cfg['kind'], inputs=list(self.model.inputs), members=self.parts,
                 leaves=[dict(kind=m.kind, inputs=list(m.inputs)) for m in self.model.leaves()],
                 classes=[_names(c, self.model.label_names) for c in self.model.classes], scores=scores,
-                    max_batch=MAX_BATCH,
+                max_batch=MAX_BATCH,
                 card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent.absolute(),
                             Path.home()) if card and card.is_file() else None)
 
@@ -428,9 +428,10 @@ _BODIES = {'required': True, 'content': {
 def make_api(service:Service, # the served model
             )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs
     "The HTTP API of a served model."
+    classes = service.model.classes
+    what = "the 27 product types of Rakuten France (`prdtypecode`)" if classes == CODES else f"the model's {len(classes)} classes"
     app = FastAPI(title='rakuten — product type classifier', version='1',
-                  description="Classify a Rakuten France product from its title, description and photo into one of "
-                              "the 27 product types (`prdtypecode`).")
+                  description=f"Classify a product from its title, description and photo into one of {what}.")
     app.add_middleware(LimitBody)
     app.state.service = service
     bad = {c: {'model': Problem} for c in (400, 413, 415, 422)}
@@ -537,9 +538,10 @@ def make_page(service:Service, # the served model
     "The demo page of a served model."
     gr = _gradio()
     with gr.Blocks(title='rakuten — product type', analytics_enabled=False) as page:
-        gr.Markdown("# Rakuten France: which product type?\nA listing's title, description and photo — "
-                    "any may be empty, "
-                    "not all — and the model's answer among the 27 product types.", elem_id='intro')
+        challenge = service.model.classes == CODES
+        gr.Markdown(f"# {'Rakuten France: w' if challenge else 'W'}hich product type?\nA listing's title, description and "
+                    f"photo — any may be empty, not all — and the model's answer among its {len(service.model.classes)} "
+                    f"{'product types' if challenge else 'classes'}.", elem_id='intro')
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 designation = gr.Textbox(label='Title (designation)', elem_id='designation')

@@ -212,7 +212,7 @@ def tracking(command:str|None=None, # the command or step, e.g. 'rakuten_pipelin
             _write_runs_line(ws, dict(run_id=run.run_id,
                                       date=datetime.now(timezone.utc).isoformat(timespec='seconds'), command=command,
                                       name=name or command, status=status, settings_digest=digest,
-                                          duration_s=round(time.time() - start, 1),
+                                      duration_s=round(time.time() - start, 1),
                                       scores=json.dumps(run.scores, sort_keys=True), tracking_uri=uri if run.tracked
                                           else ''))
     if run.tracked and not quiet: print(ui_command(uri))

@@ -153,9 +153,11 @@ def main(d):
     @check('rakuten_pipeline --recipe sample --dry_run')
     def _():
         dws = d/'dry'
-        log, _ = run('rakuten_pipeline', '--data', str(data), '--workspace', str(dws), '--recipe', 'sample', '--dry_run')
+        log, _ = run('rakuten_pipeline', '--data', str(data), '--workspace', str(dws), '--recipe', 'sample', '--dry_run',
+                     '--price_for', '98728')
         rep = json.loads((dws/'reports'/'dry_run.json').read_text())
         assert set(rep['members']) == {'tfidf', 'resnet18'} and rep['totals']['train_s'] > 0, rep
+        assert rep['products'] == 98728 and rep['timed_on_products'] < 1000 and 'on 98728 products (timed on' in log, log[-500:]
         assert not (dws/'models').exists() or not any((dws/'models').iterdir()), 'a dry run trained something'
         return log.strip().splitlines()[-1][:160]
 

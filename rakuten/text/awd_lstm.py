@@ -14,7 +14,7 @@ from safetensors.torch import save_model, load_model as load_tensors
 from fastai.text.all import (DataBlock, TextBlock, CategoryBlock, ColReader, ColSplitter, RandomSplitter,
                              SpacyTokenizer,
                              AWD_LSTM, awd_lstm_clas_config, awd_lstm_lm_config, language_model_learner,
-                                 text_classifier_learner,
+                             text_classifier_learner,
                              get_text_classifier, TextLearner, CrossEntropyLossFlat, accuracy, F1Score, Perplexity)
 import fastai.callback.data  # `weighted_dataloaders`
 from ..core import CODES, host_reachable

@@ -72,7 +72,7 @@ def train_text(products:pd.DataFrame, # `products.parquet`
         if len(rows):
             scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), m.classes,
                                      path=ws.reports/f'metrics_{name}_{split}.json' if main else None,
-                                         name=name)['scores']
+                                     name=name)['scores']
     info = dict(name=name, model=model, scores=scores, seconds=round(seconds, 1))
     if main: m.save(ws.models/name, train=info)
     wait_for_everyone()

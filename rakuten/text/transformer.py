@@ -83,7 +83,7 @@ def tiny_transformer(texts:list, # texts to train the tokenizer on
     cfg = CamembertConfig(vocab_size=wp.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers,
                           num_attention_heads=2,
                           intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0,
-                              bos_token_id=2, eos_token_id=3,
+                          bos_token_id=2, eos_token_id=3,
                           num_labels=27)
     import torch
     with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state untouched

@@ -16,7 +16,7 @@ from safetensors.torch import save_file, load_file
 from torch.utils.data import DataLoader as TorchDataLoader
 from fastai.vision.all import (DataBlock, CategoryBlock, ColReader, ColSplitter, aug_transforms,
                                Normalize, imagenet_stats, vision_learner, accuracy, F1Score, create_timm_model,
-                                   set_seed)
+                               set_seed)
 import fastai.callback.data  # `weighted_dataloaders`
 from fastai.callback.channelslast import ChannelsLast
 from fastcore.basics import patch
@@ -49,7 +49,7 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
     tfms = [*aug_transforms(size=img_size, max_rotate=10, min_scale=0.8, max_warp=0)] if augment else []
     dblock = DataBlock(blocks=(PhotoBlock(photos, img_size),
                                CategoryBlock(vocab=classes or label_classes(df.prdtypecode))),
-                                   get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
+                               get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
                        splitter=ColSplitter('is_valid'), batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
     if num_workers is None:
         # reading the array is cheap; decoding JPEGs wants processes
@@ -312,7 +312,7 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
         if len(rows):
             scores[split] = evaluate(rows.prdtypecode, m.predict(rows.image), m.classes,
                                      path=ws.reports/f'metrics_{name}_{split}.json' if main else None,
-                                         name=name)['scores']
+                                     name=name)['scores']
     info = dict(name=name, scores=scores, seconds=round(seconds, 1),
                 params=sum(p.numel() for p in m.model.parameters()), epochs=epochs)
     if main: m.save(ws.models/name, train=info)
