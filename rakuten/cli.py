@@ -227,11 +227,10 @@ def rakuten_train_vision(data:str=None, # folder in the official layout (default
 
 # %% ../nbs/97_cli.ipynb #97c11a30
 def _model_folder(model:str|None, ws)->Path:
-    "The model folder `--model` names: a folder, a name under `models/`, or (None) the best one the workspace trained."
+    "The model folder `--model` names: a folder, a name under `models/`, a path inside the workspace (`models/ensemble`), or (None) the best one the workspace trained."
     from rakuten.predict import best_model
     if model is None: return best_model(ws)
-    p = Path(model)
-    return p if p.is_dir() or not (ws.models/model).is_dir() else ws.models/model
+    return next((p for p in (Path(model), ws.models/model, ws.root/model) if p.is_dir()), Path(model))
 
 # %% ../nbs/97_cli.ipynb #cbeaa1ff
 @call_parse
@@ -241,10 +240,11 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
                     text:str=None, # text columns of --products/--catalog, joined in order (default: designation,description; title,description with --catalog)
                     image:str='image', # photo column of --products/--catalog; '' for none
                     id:str=None, # a column of ids of --products/--catalog, kept in the predictions
+                    label:str=None, # a column of known labels of --products/--catalog, kept beside the predictions as `given`
                     data:str=None, # without --products: a folder in the official layout (default: the embedded sample)
                     workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
                     x_file:str=None, # without --products: an X file to predict (default: X_test_update.csv of --data)
-                    out:str=None, # where to write (default: reports/predictions.csv for --products, reports/submission.csv otherwise)
+                    out:str=None, # where to write (default: reports/predicted_<file name>.csv for --products/--catalog, reports/submission.csv otherwise)
                     no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
@@ -255,14 +255,16 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
         from rakuten.predict import Predictor, read_products, write_submission
         from rakuten.data import read_official_csv, X_COLUMNS, image_path
         from rakuten.model import read_config
+        from rakuten.core import RakutenError
         folder = _model_folder(model, ws)
         predictor = Predictor.from_folder(folder)
+        if products and catalog: raise RakutenError("give --products or --catalog, not both")
         if products or catalog:
-            rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id)
+            rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id, label)
             pred, _ = predictor.predict(rows)
-            path = Path(out or ws.reports/'predictions.csv')
+            path = Path(out or ws.reports/f"predicted_{Path(products or catalog).stem}.csv")  # not the pipeline's predictions.csv
             path.parent.mkdir(parents=True, exist_ok=True)
-            pd.concat([rows[[c for c in ('id', 'designation') if c in rows]], pred], axis=1).to_csv(path,
+            pd.concat([rows[[c for c in ('id', 'designation', 'given') if c in rows]], pred], axis=1).to_csv(path,
                 index_label='row')
         else:
             from rakuten.sample import get_data

@@ -71,7 +71,7 @@ def _check_utf8(path:Path):
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b'\n') + 1
         raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}); "
-                        "the official files are UTF-8 — was the file re-saved in another encoding?") from None
+                        "rakuten reads UTF-8 — was the file saved in another encoding? Save it as UTF-8") from None
 
 # %% ../nbs/01_data.ipynb #b2f1e360
 _INT64 = (-2**63, 2**63 - 1)
@@ -293,13 +293,19 @@ def read_table(path:str|Path, # a CSV (UTF-8, comma-separated) or Parquet file
     "Read a user's table, CSV or Parquet, with one clear error naming the file when it cannot be read."
     path = regular_file(Path(path), error=DataError)
     parquet = path.suffix.lower() in ('.parquet', '.pq')
-    if not parquet: _check_utf8(path)
+    if not parquet:
+        _check_utf8(path)
+        with path.open(encoding='utf-8') as f: header = f.readline()
+        if ';' in header and ',' not in header:
+            raise DataError(f"{path}: columns are separated by ';' — save it comma-separated (CSV), or as Parquet")
     try: return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as e:
         raise DataError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
 
 # %% ../nbs/01_data.ipynb #836ff2cc
-def _text_of(v)->str: return '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+def _text_of(v)->str: # a cell as text: '' when empty, whole floats (a Parquet column with gaps) as integers
+    if v is None or (isinstance(v, float) and np.isnan(v)): return ''
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
 
 # %% ../nbs/01_data.ipynb #d30c3f25
 def read_label_names(path:str|Path, # a CSV file: label, name (a header row, then one row per class)

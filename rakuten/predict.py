@@ -210,14 +210,15 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
                   text:str|list|None=None, # its text columns, joined in order (default: those of `PRODUCT_COLUMNS` it has)
                   image:str|None='image', # its photo column (a path relative to the file; may be empty)
                   id:str|None=None, # a column of ids, kept as `id` in the predictions
-                 )->pd.DataFrame: # designation, description, image (None where empty), id if asked
+                  label:str|None=None, # a column of known labels, kept as `given` beside the predictions
+                 )->pd.DataFrame: # designation, description, image (None where empty), id and given if asked
     "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file); any columns with `text`, `image`, `id`."
     path = Path(path)
-    if text is not None or image != 'image' or id is not None:  # a catalog's own columns: read as a catalog is
+    if text is not None or image != 'image' or id is not None or label is not None:  # a catalog's own columns: read as a catalog is
         cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text
             or ['designation', 'description'])
         df = read_table(path)
-        missing = [c for c in [*cols, *([image] if image else []), *([id] if id else [])] if c not in df.columns]
+        missing = [c for c in [*cols, *([image] if image else []), *([id] if id else []), *([label] if label else [])] if c not in df.columns]
         if missing:
             raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns "
                                f"with --text, --image, --id")
@@ -228,6 +229,7 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
                         else str(Path(p) if Path(p).is_absolute() else path.parent/p)
                             for p in (df[image] if image else [None]*len(df))]
         if id: out['id'] = df[id].astype(str).to_numpy()
+        if label: out['given'] = df[label].to_numpy()
         return out
     if not path.is_file(): raise RakutenError(f"{path}: no such products file")
     try:

@@ -235,10 +235,12 @@ def main(d):
 
     @check('rakuten_predict --catalog')
     def _():
-        log, _ = run('rakuten_predict', '--catalog', str(cat_dir/'catalog.csv'), *cols, '--model', str(cws/'models'/'fusion'),
-                     '--workspace', str(cws), '--out', str(d/'shop_predicted.csv'))
-        out = pd.read_csv(d/'shop_predicted.csv')
-        assert {'id', 'label', 'name', 'probability'} <= set(out.columns) and len(out) == 240, out.columns
+        log, _ = run('rakuten_predict', '--catalog', str(cat_dir/'catalog.csv'), *cols, '--label', 'category', '--model', 'models/fusion',
+                     '--workspace', str(cws))  # a model named by its path inside the workspace
+        out = pd.read_csv(cws/'reports'/'predicted_catalog.csv', keep_default_na=False)
+        assert {'id', 'given', 'label', 'name', 'probability'} <= set(out.columns) and len(out) == 240, out.columns
+        assert (out.label == out.given)[out.given != ''].mean() > 0.5, out[['given', 'label']].head()
+        assert len(pd.read_csv(cws/'reports'/'predictions.csv')) < 240  # the pipeline's predictions of the unlabelled rows, kept
         return log.strip().splitlines()[-2][:120]
 
     declared = console_scripts()
