@@ -260,9 +260,11 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
         predictor = Predictor.from_folder(folder)
         if products and catalog: raise RakutenError("give --products or --catalog, not both")
         if products or catalog:
-            rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id, label)
+            rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id,
+                                 label)
             pred, _ = predictor.predict(rows)
-            path = Path(out or ws.reports/f"predicted_{Path(products or catalog).stem}.csv")  # not the pipeline's predictions.csv
+            # not the pipeline's predictions.csv
+            path = Path(out or ws.reports/f"predicted_{Path(products or catalog).stem}.csv")
             path.parent.mkdir(parents=True, exist_ok=True)
             pd.concat([rows[[c for c in ('id', 'designation', 'given') if c in rows]], pred], axis=1).to_csv(path,
                 index_label='row')

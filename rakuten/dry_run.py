@@ -289,7 +289,8 @@ def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Cata
         epochs = int(fit.get('epochs', 1)) if t['batch_s'] else 1
         scale = real_bs/timed_bs
         train_row_s = t['batch_s']/timed_bs if t['batch_s'] else t['row_s']
-        img = int(spec.get('img_size', init.get('img_size', 0))) if 'image' in cls.inputs else 0  # the recipe's size, even when a tiny twin is timed
+        # the recipe's size, even when a tiny twin is timed
+        img = int(spec.get('img_size', init.get('img_size', 0))) if 'image' in cls.inputs else 0
         array = bool(img) and array_pays(n_photos, img, budget)
         members[name] = dict(kind=s['kind'], notes=notes, timed_bs=timed_bs, recipe_bs=real_bs, img_size=img or None,
                              train_s=train_row_s*counts['fit']*epochs*runs,

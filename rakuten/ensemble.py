@@ -121,7 +121,8 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
     y = labelled(lab).prdtypecode
     counts = y.value_counts()
     if counts.min() < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class outside the test split; "
-                                           f"class {counts.idxmin()!r} has {counts.min()} (fewer folds, or more rows of it)")
+                                           f"class {counts.idxmin()!r} has {counts.min()} (fewer folds, or "
+                                           f"more rows of it)")
     for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)):
         folds[lab.index[te]] = f
     return folds

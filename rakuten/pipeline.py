@@ -164,7 +164,8 @@ def _fuse_evaluate_predict(products, ws, cfg, *, state, timings, t0, names, keys
         record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
           f"fusion {metrics['fusion']['weighted_f1']:.3f} -> {ws.reports}")
-    if 'catalog_id' in products and sub_rows: print(f"{sub_rows} unlabelled products predicted -> {ws.reports/PREDICTIONS}")
+    if 'catalog_id' in products and sub_rows:
+        print(f"{sub_rows} unlabelled products predicted -> {ws.reports/PREDICTIONS}")
     return metrics
 
 # %% ../nbs/80_pipeline.ipynb #24b4ca32

@@ -214,11 +214,13 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
                  )->pd.DataFrame: # designation, description, image (None where empty), id and given if asked
     "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file); any columns with `text`, `image`, `id`."
     path = Path(path)
-    if text is not None or image != 'image' or id is not None or label is not None:  # a catalog's own columns: read as a catalog is
+    # a catalog's own columns: read as a catalog is
+    if text is not None or image != 'image' or id is not None or label is not None:
         cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text
             or ['designation', 'description'])
         df = read_table(path)
-        missing = [c for c in [*cols, *([image] if image else []), *([id] if id else []), *([label] if label else [])] if c not in df.columns]
+        missing = [c for c in [*cols, *([image] if image else []), *([id] if id else []), *([label] if label else [])]
+                   if c not in df.columns]
         if missing:
             raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns "
                                f"with --text, --image, --id")

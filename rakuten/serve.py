@@ -539,8 +539,10 @@ def make_page(service:Service, # the served model
     gr = _gradio()
     with gr.Blocks(title='rakuten — product type', analytics_enabled=False) as page:
         challenge = service.model.classes == CODES
-        gr.Markdown(f"# {'Rakuten France: w' if challenge else 'W'}hich product type?\nA listing's title, description and "
-                    f"photo — any may be empty, not all — and the model's answer among its {len(service.model.classes)} "
+        gr.Markdown(f"# {'Rakuten France: w' if challenge else 'W'}hich product type?\nA listing's title, "
+                    f"description and "
+                    f"photo — any may be empty, not all — and the model's answer among its "
+                    f"{len(service.model.classes)} "
                     f"{'product types' if challenge else 'classes'}.", elem_id='intro')
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
