@@ -22,7 +22,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastcore.basics import patch
 from ..core import CODES, Workspace, host_reachable
 from ..data import labelled_rows
-from ..model import RakutenModel, to_classes, label_classes, labelled, label_names_of, weights_file, WEIGHTS, adamw, trained_on
+from ..model import RakutenModel, to_classes, label_classes, labelled, weights_file, WEIGHTS, adamw, fit_model
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict, is_main, wait_for_everyone
 from ..evaluate import evaluate, plot_training
@@ -295,11 +295,10 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     name, t0 = name or f'vision_{arch}', time.perf_counter()
     set_seed(seed)
     train = labelled_rows(products, ('train',))
-    m = VisionModel(arch, img_size, pretrained, weights).fit(train, labelled_rows(products, ('valid',)), epochs, lr,
-                                                             bs, balance, num_workers, seed,
-                                    cbs=[TrackingCallback()])  # its epochs go to the tracked run, if any
-    m.trained_on = trained_on(train)  # for its model card
-    if 'label_name' in train: m.label_names = label_names_of(train)
+    valid = labelled_rows(products, ('valid',))
+    m = fit_model(VisionModel(arch, img_size, pretrained, weights), train, valid, epochs=epochs, lr=lr, bs=bs,
+                  balance=balance, num_workers=num_workers, seed=seed,
+                  cbs=[TrackingCallback()])  # epochs to the tracked run; the card says what it learnt from
     seconds = time.perf_counter() - t0
     main = is_main()  # with several processes, one writes
     if main:
