@@ -12,7 +12,7 @@ __all__ = ['class_weights', 'resample_index', 'row_weights']
 
 # %% ../nbs/04_balance.ipynb #36b59f25
 def class_weights(labels:pd.Series|np.ndarray, # the class of each training row
-                  power:float=0.5, # 0: no balancing; 1: every class equally likely
+                  power:float=0.5, # 0: no balancing, 1: every class equally likely
                  )->np.ndarray: # one weight per row, summing to 1
     "Per-row sampling weights that give class c a share proportional to count(c)**(1 - power)."
     labels = pd.Series(np.asarray(labels))
@@ -38,7 +38,7 @@ def resample_index(labels:pd.Series|np.ndarray, # the class of each training row
 # %% ../nbs/04_balance.ipynb #ea249859
 def row_weights(rows:pd.DataFrame, # training rows with `prdtypecode`, maybe a `weight` column
                 balance:float=0, # class balancing power (see `class_weights`)
-               )->np.ndarray|None: # one weight per row, summing to 1; None when all rows weigh the same
+               )->np.ndarray|None: # one weight per row, summing to 1, None when all rows weigh the same
     "Per-row sampling weights: class balancing times the rows' own `weight`."
     w = class_weights(rows.prdtypecode, balance) if balance else np.full(len(rows), 1/len(rows))
     if 'weight' in rows.columns:

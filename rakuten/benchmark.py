@@ -46,7 +46,7 @@ def count_params(model:RakutenModel, # a trained model of any kind
 # %% ../nbs/40_benchmark.ipynb #baacd0b4
 def check_specs(specs:dict, # name -> a kind and its settings
                ):
-    "Check every spec before anything trains; all problems in one error."
+    "Check every spec before anything trains, all problems in one error."
     problems = []
     for name, spec in specs.items():
         try: split_settings(spec, f"benchmark model {name!r}")
@@ -92,7 +92,7 @@ def benchmark_models(products:pd.DataFrame, # `products.parquet`
                      folder:str='benchmark_models_results', # under reports/figures/
                      seed:int=42, # the same for every model
                     )->pd.DataFrame: # one row per model that could be trained
-    "Train and measure several models under one budget; results, table and plots in `folder`."
+    "Train and measure several models under one budget: results, table and plots in `folder`."
     check_specs(specs)
     out_dir, rows = ws.figures(folder), []
     for name, spec in specs.items():

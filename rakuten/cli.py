@@ -66,8 +66,7 @@ def command_run(command, # the console command (its name and defaults are read f
     name, quiet = command.__name__, args.get('quiet', False)
     with console_command(quiet), ExitStack() as stack:
         ws = Workspace(args.get('workspace'))
-        if lock:
-            stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops the command at once
+        if lock: stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops at once
         if int(os.environ.get('RANK', '0')) == 0:
             what = what or (f"catalog {Path(args['catalog']).expanduser().absolute()}" if args.get('catalog') else None)
             print(start_line(name, ws, args.get('data'), changed_settings(command, args), what), flush=True)
@@ -128,10 +127,10 @@ def rakuten_sample(dest:str, # folder to write the dataset into
                    seed:int=0, # random seed: the same seed writes the same files
                    bad_images:bool=False, # also damage a few photos (one of each kind in `BAD_IMAGE_KINDS`)
                    label_noise:float=0, # share of training labels flipped to a confusable class (true ones in Y_train_true.csv)
-                   catalog:bool=False, # write a catalog of one's own instead: catalog.csv (sku, name, details, picture, category; 8 classes) + category_names.csv
+                   catalog:bool=False, # write a catalog of one's own instead: catalog.csv (sku, name, details, picture, category: 8 classes) + category_names.csv
                    quiet:bool=False, # print only stage results and errors, no progress
                   ):
-    "Write a synthetic mini-Rakuten dataset in the official layout; e.g. `rakuten_sample data/sample --n 1000`"
+    "Write a synthetic mini-Rakuten dataset in the official layout, e.g. `rakuten_sample data/sample --n 1000`"
     from rakuten.core import console_command
     with console_command(quiet):
         print(start_line('rakuten_sample', what=f"writing into {Path(dest).expanduser().absolute()}",
@@ -154,8 +153,8 @@ def rakuten_sample(dest:str, # folder to write the dataset into
 def rakuten_prepare(data:str=None, # folder in the official layout (default: the embedded sample)
                     catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
                     text:str='title,description', # with --catalog: text columns, joined in order
-                    image:str='image', # with --catalog: photo column, a path relative to the file (may be empty); '' for none
-                    label:str='label', # with --catalog: class column; rows with an empty label are predicted
+                    image:str='image', # with --catalog: photo column, a path relative to the file (may be empty), '' for none
+                    label:str='label', # with --catalog: class column, rows with an empty label are predicted
                     id:str=None, # with --catalog: a column of unique ids (default: the row number)
                     label_names:str=None, # with --catalog: a CSV of (label, name) rows naming the classes
                     workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
@@ -165,7 +164,7 @@ def rakuten_prepare(data:str=None, # folder in the official layout (default: the
                     photo_cache_gb:float=None, # disk budget of the photo array (default: half the free disk)
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Prepare the data: validated products, split, clean French text, prepared photos -> products.parquet; e.g. `rakuten_prepare --data path/to/challenge --workspace ws`"
+    "Prepare the data: validated products, split, clean French text, prepared photos -> products.parquet, e.g. `rakuten_prepare --data path/to/challenge --workspace ws`"
     with command_run(rakuten_prepare, locals()) as (ws, _):
         from rakuten.prepare import prepare
         prepare(data_or_catalog(data, catalog, text, image, label, id, label_names), ws, img_size=img_size,
@@ -186,7 +185,7 @@ def rakuten_train_text(data:str=None, # folder in the official layout (default: 
                        no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                        quiet:bool=False, # print only stage results and errors, no progress
                       ):
-    "Train a text model on products.parquet; save it with its test metrics; e.g. `rakuten_train_text --data path/to/challenge --model camembert-base --epochs 3`"
+    "Train a text model on products.parquet and save it with its test metrics, e.g. `rakuten_train_text --data path/to/challenge --model camembert-base --epochs 3`"
     with command_run(rakuten_train_text, locals(), track=True) as (ws, run):
         from rakuten.core import stage
         from rakuten.prepare import prepare
@@ -213,7 +212,7 @@ def rakuten_train_vision(data:str=None, # folder in the official layout (default
                          no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                          quiet:bool=False, # print only stage results and errors, no progress
                         ):
-    "Train the image model on products.parquet; save it with its curves and test metrics; e.g. `rakuten_train_vision --data path/to/challenge --arch efficientnet_b0 --epochs 5`"
+    "Train the image model on products.parquet and save it with its curves and test metrics, e.g. `rakuten_train_vision --data path/to/challenge --arch efficientnet_b0 --epochs 5`"
     with command_run(rakuten_train_vision, locals(), track=True) as (ws, run):
         from rakuten.core import stage
         from rakuten.prepare import prepare
@@ -237,8 +236,8 @@ def _model_folder(model:str|None, ws)->Path:
 def rakuten_predict(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                     products:str=None, # a CSV/Parquet of new products: designation, description, image (a photo path relative to the file)
                     catalog:str=None, # like --products, a catalog file with its own columns (--text, --image, --id)
-                    text:str=None, # text columns of --products/--catalog, joined in order (default: designation,description; title,description with --catalog)
-                    image:str='image', # photo column of --products/--catalog; '' for none
+                    text:str=None, # text columns of --products/--catalog, joined in order (default designation,description, or title,description with --catalog)
+                    image:str='image', # photo column of --products/--catalog, '' for none
                     id:str=None, # a column of ids of --products/--catalog, kept in the predictions
                     label:str=None, # a column of known labels of --products/--catalog, kept beside the predictions as `given`
                     data:str=None, # without --products: a folder in the official layout (default: the embedded sample)
@@ -248,7 +247,7 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
                     no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Predict new products (`--products FILE`) or an official X file with any saved model; e.g. `rakuten_predict --products new.csv --model models/ensemble`"
+    "Predict new products (`--products FILE`) or an official X file with any saved model, e.g. `rakuten_predict --products new.csv --model models/ensemble`"
     what = f"products {Path(products or catalog).absolute()}" if products or catalog else f"X file {Path(x_file).absolute()}" if x_file else None
     with command_run(rakuten_predict, locals(), track=True, what=what) as (ws, run):
         import pandas as pd
@@ -281,7 +280,7 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
         run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v
                                                    for k, v in sources.items()})
         run.log_artifacts(path, 'predictions')
-        print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']}; {sources}) -> {path}")
+        print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']} — {sources}) -> {path}")
 
 # %% ../nbs/97_cli.ipynb #97c11a31
 @call_parse
@@ -298,7 +297,7 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
                       no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                       quiet:bool=False, # print only stage results and errors, no progress
                      ):
-    "Benchmark models under one budget; write tables and plots; e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0'`"
+    "Benchmark models under one budget and write tables and plots, e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0'`"
     with command_run(rakuten_benchmark, locals(), track=True) as (ws, run):
         from rakuten.core import stage
         from rakuten.prepare import prepare
@@ -333,14 +332,14 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
                     classes:str='', # space-separated classes to show: codes, or a catalog's labels (default: every class)
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
-    "Save a Grad-CAM gallery per class under reports/figures/gradcam/; e.g. `rakuten_gradcam --model vision_efficientnet_b0 --classes '2583 1280'`"
+    "Save a Grad-CAM gallery per class under reports/figures/gradcam/, e.g. `rakuten_gradcam --model vision_efficientnet_b0 --classes '2583 1280'`"
     with command_run(rakuten_gradcam, locals()) as (ws, _):
         from rakuten.core import CODES, RakutenError
         from rakuten.gradcam import CAM_METHODS, gradcam_galleries
         if method not in CAM_METHODS:
-            raise RakutenError(f"--method {method!r}: unknown; use one of {list(CAM_METHODS)}")
+            raise RakutenError(f"--method {method!r}: unknown — use one of {list(CAM_METHODS)}")
         if split not in ('train', 'valid', 'test'):
-            raise RakutenError(f"--split {split!r}: unknown; use train, valid or test")
+            raise RakutenError(f"--split {split!r}: unknown — use train, valid or test")
         import pandas as pd, matplotlib.pyplot as plt
         from rakuten.prepare import prepare
         from rakuten.sample import get_data
@@ -350,9 +349,9 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
         by_name = {str(c): c for c in vm.classes}  # the model's classes: the challenge's codes, or a catalog's labels
         bad = [c for c in classes.split() if c not in by_name]
         if bad:
-            raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model}; it knows "
+            raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model} — it knows "
                                f"{', '.join(list(by_name)[:6])}...")
-        prepared = ws.processed/'products.parquet'  # the pipeline's; else prepared now (photos only: no translation)
+        prepared = ws.processed/'products.parquet'  # the pipeline's, else prepared now (photos only: no translation)
         products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size,
                                                                                translate=False)
         if 'catalog_id' not in products:
@@ -367,7 +366,7 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
             fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight')
             plt.close(fig)
         missing = [c for c in wanted if c not in figs]
-        print(f"{len(figs)} galleries -> {out}" + (f"; no product with a photo in the {split} split for {missing}"
+        print(f"{len(figs)} galleries -> {out}" + (f" — no product with a photo in the {split} split for {missing}"
                                                    if missing else ''))
 
 # %% ../nbs/97_cli.ipynb #97c11a34
@@ -375,8 +374,8 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
 def rakuten_pipeline(data:str=None, # folder in the official layout (default: the embedded sample, CPU budget)
                      catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
                      text:str='title,description', # with --catalog: text columns, joined in order
-                     image:str='image', # with --catalog: photo column, a path relative to the file (may be empty); '' for none
-                     label:str='label', # with --catalog: class column; rows with an empty label are predicted
+                     image:str='image', # with --catalog: photo column, a path relative to the file (may be empty), '' for none
+                     label:str='label', # with --catalog: class column, rows with an empty label are predicted
                      id:str=None, # with --catalog: a column of unique ids (default: the row number)
                      label_names:str=None, # with --catalog: a CSV of (label, name) rows naming the classes
                      workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
@@ -397,13 +396,13 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                      folds:int=None, # with --recipe: override its number of folds
                      clean_labels:str=None, # with --recipe: drop, relabel or weight the labels cleanlab flags
                      refit:bool=False, # with --recipe: train each member once more on all folds, so the saved ensemble runs one model per member
-                     dry_run:bool=False, # with --recipe: build and time each member, price time, disk and memory; train nothing
+                     dry_run:bool=False, # with --recipe: build and time each member, price time, disk and memory, train nothing
                      price_for:int=None, # with --dry_run: price the recipe for this many products (e.g. 98728) while timing on the data at hand
                      photo_cache_gb:float=None, # disk budget of photo arrays (default: half the free disk)
                      no_tracking:bool=False, # record no MLflow run and no line of reports/runs.csv
                      quiet:bool=False, # print only stage results and errors, no progress
                     ):
-    "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report; e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
+    "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report, e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
     with command_run(rakuten_pipeline, locals(), track=not dry_run) as (ws, run):
         from rakuten.pipeline import SettingsError, print_dry_run, run_recipe, run_pipeline
         over = dict(text_model=text_model, arch=arch, img_size=img_size, epochs_text=epochs_text,
@@ -443,7 +442,7 @@ def rakuten_serve(model:str=None, # a model folder, or its name under models/ (d
                   no_page:bool=False, # serve the API only
                   quiet:bool=False, # print only the first line and errors
                  ):
-    "Serve a model: the demo page at /, POST /predict and /predict/batch, API docs at /docs; e.g. `rakuten_serve --model models/fusion`"
+    "Serve a model: the demo page at /, POST /predict and /predict/batch, API docs at /docs, e.g. `rakuten_serve --model models/fusion`"
     with command_run(rakuten_serve, locals(), lock=False, what=f"model {model or 'the best one'}") as (ws, _):
         import logging
         from rakuten.serve import _free, make_app

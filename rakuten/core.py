@@ -49,6 +49,7 @@ _CATEGORIES = [
     (2905, "Jeux vidéo PC (téléchargement)", "PC games (download)", 872),
 ]
 
+# %% ../nbs/00_core.ipynb #d7159db4
 def categories()->pd.DataFrame: # one row per product type, indexed by `prdtypecode`
     "The 27 product types: French and English names and real training counts."
     df = pd.DataFrame(_CATEGORIES, columns=['prdtypecode', 'category_fr', 'category_en', 'train_count'])
@@ -61,14 +62,14 @@ CODES = [c for c, *_ in _CATEGORIES]  # the 27 `prdtypecode` values, sorted
 def code_name(code:int|str,      # a class: a `prdtypecode`, or a catalog's label
               lang:str='en',     # 'en' for the English name, 'fr' for the French category path
               with_code:bool=True, # prefix the name with the class, e.g. "2583 Pool & spa"
-              names:dict|None=None, # a catalog's label map (label -> name); None: the challenge's
+              names:dict|None=None, # a catalog's label map (label -> name), None: the challenge's
              )->str:
     "A readable name for a class: the challenge code's name, a catalog label's name from `names`, or the label itself."
     if isinstance(code, str) or names:
         name = (names or {}).get(str(code), str(code))
         return f"{code} {name}" if with_code and name != str(code) else name
     cats = categories()
-    if int(code) not in cats.index: raise KeyError(f"Unknown prdtypecode {code!r}; the 27 codes are {CODES}")
+    if int(code) not in cats.index: raise KeyError(f"Unknown prdtypecode {code!r} — the 27 codes are {CODES}")
     name = cats.loc[int(code), f'category_{lang}']
     return f"{int(code)} {name}" if with_code else name
 
@@ -77,9 +78,10 @@ FIGURE_DIRS = ('analyse_explo_images', 'benchmark_images_models_results', 'bench
                # subfolders of `reports/figures`
                'benchmark_models_results', 'models_training', 'gradcam', 'label_issues')
 
+# %% ../nbs/00_core.ipynb #ca13d0aa
 class Workspace:
     "The folder tree shared by all stages: data (raw, interim, processed), models and reports."
-    def __init__(self, root:str|Path|None=None): # workspace root; default `$RAKUTEN_HOME`, else the current directory
+    def __init__(self, root:str|Path|None=None): # workspace root, default `$RAKUTEN_HOME`, else the current directory
         self.root = Path(root or os.environ.get('RAKUTEN_HOME') or '.').expanduser().absolute()
 
     def _dir(self, *parts)->Path:
@@ -101,14 +103,14 @@ class Workspace:
     def figures(self, name:str='')->Path: # one of `FIGURE_DIRS`, or '' for `reports/figures` itself
         "The folder for the figures of one analysis."
         if name and name not in FIGURE_DIRS:
-            raise ValueError(f"Unknown figure folder {name!r}; expected one of {FIGURE_DIRS}")
+            raise ValueError(f"Unknown figure folder {name!r} — expected one of {FIGURE_DIRS}")
         return self._dir('reports', 'figures', name)
 
     def __repr__(self): return f"Workspace({str(self.root)!r})"
 
 # %% ../nbs/00_core.ipynb #cad0a2dd
 class RakutenError(Exception):
-    "A problem with the user's input or setup — a file, a model folder, a setting; the message says where and what to do."
+    "A problem with the user's input or setup (a file, a model folder, a setting) — the message says where and what to do."
 
 # %% ../nbs/00_core.ipynb #a2030e8d
 class WorkspaceBusy(RakutenError):
@@ -118,11 +120,12 @@ class WorkspaceBusy(RakutenError):
 LOCK_FILE = '.rakuten.lock'
 _LOCKS = {}  # lock path -> its `FileLock`, one per workspace in this process (its counter makes it re-entrant)
 
+# %% ../nbs/00_core.ipynb #d7433589
 @contextmanager
 def workspace_lock(ws:Workspace, # the workspace to hold
                    timeout:float=0, # seconds to wait for another run to end before giving up (0: stop at once)
                   ):
-    "Hold a workspace for this process while the block runs; `WorkspaceBusy` naming the holder if another process has it."
+    "Hold a workspace for this process while the block runs — `WorkspaceBusy` naming the holder if another process has it."
     from filelock import FileLock, Timeout
     if int(os.environ.get('RANK', '0')) != 0:
         yield ws
@@ -134,7 +137,7 @@ def workspace_lock(ws:Workspace, # the workspace to hold
     try: lock.acquire(timeout=timeout)
     except Timeout:
         who = path.read_text(errors='replace').strip() if path.is_file() else ''
-        raise WorkspaceBusy(f"{ws.root}: another rakuten run ({who or 'another process'}) is using this workspace; "
+        raise WorkspaceBusy(f"{ws.root}: another rakuten run ({who or 'another process'}) is using this workspace — "
                             f"wait for it to end, or use another workspace") from None
     if lock.lock_counter == 1:  # first taken here: say who holds it
         path.write_text(f"pid {os.getpid()}, {Path(sys.argv[0]).name or 'python'}, since "
@@ -232,7 +235,7 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
     if bars: use_progress(bars)
     try: yield
     except KeyboardInterrupt:
-        print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr)
+        print("interrupted: finished work is kept — run the same command again to resume", file=sys.stderr)
         sys.exit(130)
     except Exception as e:
         if os.environ.get('RAKUTEN_DEBUG', '') not in ('', '0'): raise
@@ -250,7 +253,7 @@ def regular_file(path:str|Path, # a file to read
                  what:str='file', # what it is, for the message ('file', 'image file', 'labels file'...)
                  error:type=RakutenError, # the exception raised
                 )->Path: # the path, a regular file (or a link to one)
-    "The path of an existing regular file; a missing path, a folder, a FIFO or a device is refused in one line, never opened."
+    "The path of an existing regular file — a missing path, a folder, a FIFO or a device is refused in one line, never opened."
     path = Path(path)
     try: mode = path.stat().st_mode
     except FileNotFoundError: raise error(f"{path}: {what} not found") from None

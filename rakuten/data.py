@@ -23,7 +23,7 @@ Y_COLUMNS = ['prdtypecode']                                         # the column
 IMAGE_DIRS = {'train': 'images/image_train', 'test': 'images/image_test'}  # image folder of each X file
 
 class DataError(RakutenError, ValueError):
-    "A challenge file is not in the official format; the message names the file, the row and the problem."
+    "A challenge file is not in the official format — the message names the file, the row and the problem."
 
 # %% ../nbs/01_data.ipynb #10169456
 def plain_labels(values, # labels as numpy or pandas hold them
@@ -35,14 +35,14 @@ def plain_labels(values, # labels as numpy or pandas hold them
 def _is_int(v)->bool: return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 # %% ../nbs/01_data.ipynb #17c5cbb5
-def label_classes(*labels, # label columns (Series, arrays or lists) of the rows a model learns from; None is skipped
+def label_classes(*labels, # label columns (Series, arrays or lists) of the rows a model learns from, None is skipped
                  )->list: # the classes: the columns of every prediction
     "The classes of labelled rows: the challenge's 27 codes when the labels are integers, else the distinct labels, sorted."
     values = [v for l in labels if l is not None for v in pd.Series(l, dtype=object).dropna()]
     if all(_is_int(v) for v in values):
         unknown = sorted({int(v) for v in values} - set(CODES))
         if unknown:
-            raise DataError(f"labels {unknown[:5]} are integers but not product type codes of the challenge; give a "
+            raise DataError(f"labels {unknown[:5]} are integers but not product type codes of the challenge — give a "
                             f"catalog's labels as text")
         return CODES
     return sorted({str(v) for v in values})
@@ -64,14 +64,19 @@ def labelled(rows:pd.DataFrame, # rows with the label column `prdtypecode` (empt
     return rows.assign(prdtypecode=lab.astype('int64') if as_int else lab.astype(str))
 
 # %% ../nbs/01_data.ipynb #7590661f
-def _check_utf8(path:Path):
+def _check_csv_text(path:Path, # a CSV file
+                    fix:str, # what to do when its columns are separated by ';'
+                   ):
+    "Refuse, in one line naming the file, a CSV file that is empty, not UTF-8 or separated by ';'."
     raw = path.read_bytes()
     if not raw.strip(): raise DataError(f"{path}: the file is empty")
     try: raw.decode('utf-8')
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b'\n') + 1
-        raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}); "
+        raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}) — "
                         "rakuten reads UTF-8 — was the file saved in another encoding? Save it as UTF-8") from None
+    header = raw.decode('utf-8').split('\n', 1)[0]
+    if ';' in header and ',' not in header: raise DataError(f"{path}: columns are separated by ';' — {fix}")
 
 # %% ../nbs/01_data.ipynb #b2f1e360
 _INT64 = (-2**63, 2**63 - 1)
@@ -89,7 +94,7 @@ def _parse_id(v)->int|str:
 
 # %% ../nbs/01_data.ipynb #41bfd5ec
 def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
-    "A column of integer ids that fit int64, checked value by value (never wrapped around); anything else names its line."
+    "A column of integer ids that fit int64, checked value by value (never wrapped around) — anything else names its line."
     if pd.api.types.is_signed_integer_dtype(col): return col.astype('int64')
     ids = [_parse_id(v) for v in col]
     bad = next((i for i, v in enumerate(ids) if isinstance(v, str)), None)
@@ -102,11 +107,8 @@ def read_official_csv(path:str|Path, # one of the official CSV files
                      )->pd.DataFrame: # the rows, indexed by the file's index column
     "Read one official CSV file, checking encoding, header, index and id columns."
     path = Path(path)
-    _check_utf8(regular_file(path, error=DataError))  # a folder or a FIFO is refused before it is opened
-    with path.open(encoding='utf-8') as f: header = f.readline()
-    if ';' in header and ',' not in header:
-        raise DataError(f"{path}: columns are separated by ';' — the official files are comma-separated; "
-                        f"re-export it with ','")
+    _check_csv_text(regular_file(path, error=DataError),  # a folder or a FIFO is refused before it is opened
+                    fix="the official files are comma-separated, re-export it with ','")
     try: df = pd.read_csv(path, index_col=0, encoding='utf-8', keep_default_na=False, na_values=[''])
     except pd.errors.ParserError as e: raise DataError(f"{path}: not a valid CSV file ({str(e).strip()})") from None
     if df.index.name not in (None, ''):
@@ -114,7 +116,7 @@ def read_official_csv(path:str|Path, # one of the official CSV files
                         f"{df.index.name!r} there (was the index column dropped?)")
     missing, extra = [c for c in columns if c not in df.columns], [c for c in df.columns if c not in columns]
     if missing or extra:
-        raise DataError(f"{path}: expected columns {columns}; missing {missing}, unexpected {extra}")
+        raise DataError(f"{path}: expected columns {columns} — missing {missing}, unexpected {extra}")
     if not len(df): raise DataError(f"{path}: the file has a header but no rows")
     df.index = _integer_ids(df.index.to_series(), path, 'the row index').values
     dup = df.index[df.index.duplicated()]
@@ -138,7 +140,7 @@ def read_labels(path:str|Path)->pd.Series: # the Y file
 def _warn_missing_titles(x:pd.DataFrame, path):
     empty = x.designation.isna() | (x.designation.astype(str).str.strip()=='')
     if empty.any():
-        warnings.warn(f"{path}: {empty.sum()} rows have no designation (title), e.g. rows {list(x.index[empty][:5])}; "
+        warnings.warn(f"{path}: {empty.sum()} rows have no designation (title), e.g. rows {list(x.index[empty][:5])} — "
                       "they keep their description and image")
 
 # %% ../nbs/01_data.ipynb #0e088613
@@ -170,7 +172,7 @@ class MissingImagesWarning(UserWarning):
 
 # %% ../nbs/01_data.ipynb #f15543d4
 def check_images(df:pd.DataFrame, # a table with an `image` column of paths
-                 on_missing:str='warn', # 'warn': report and go on; 'raise': fail; 'ignore': say nothing
+                 on_missing:str='warn', # 'warn': report and go on, 'raise': fail, 'ignore': say nothing
                 )->pd.Series: # True where the image file exists
     "Count and report products whose image file is missing."
     if on_missing not in ('warn', 'raise', 'ignore'):
@@ -218,14 +220,14 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
                test_pct:float=0.15,  # share of labelled rows held out for the final test
                seed:int=42,          # the split's seed
               )->pd.Series: # 'train', 'valid', 'test' or 'submission', indexed like `df`
-    "A stratified train/valid/test split of the labelled rows; unlabelled rows are 'submission'."
+    "A stratified train/valid/test split of the labelled rows — unlabelled rows are 'submission'."
     from sklearn.model_selection import train_test_split
     split = pd.Series('submission', index=df.index, name='split')
     lab = labelled(df)
     y = lab.prdtypecode
     small = y.value_counts()[lambda n: n < 3]
     if len(small):
-        raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())}; "
+        raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())} — "
                                    "a stratified train/valid/test split needs at least 3 of every class")
     rest, test = train_test_split(lab.index, test_size=test_pct, stratify=y, random_state=seed)
     train, valid = train_test_split(rest, test_size=valid_pct/(1-test_pct), stratify=y[rest], random_state=seed)
@@ -242,7 +244,7 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
     if path.exists():
         try: saved = pd.read_csv(path).set_index('productid').split
         except (ValueError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}); delete "
+            raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}) — delete "
                             f"it to make a new "
                             "split (the held-out test rows will change)") from None
         if set(saved.index)==set(df.productid):
@@ -257,7 +259,7 @@ def labelled_rows(products:pd.DataFrame, # `products.parquet` (see `rakuten.prep
                   splits:tuple=('train', 'valid'), # which splits to keep
                   need:str='image', # the column that must be present ('image' or 'text')
                  )->pd.DataFrame: # the rows, labels as ints (codes) or strings (a catalog's), `is_valid` flag
-    "Labelled rows of some splits that have what a model needs; the others are counted and reported."
+    "Labelled rows of some splits that have what a model needs — the others are counted and reported."
     rows = products[products.split.isin(splits)]
     usable = rows[need].notna() & (rows[need].astype(str).str.strip() != '')
     if (~usable).any(): print(f"{(~usable).sum()} of {len(rows)} {'/'.join(splits)} products have no {need}: left out")
@@ -269,8 +271,8 @@ class Catalog:
     def __init__(self,
                  path:str|Path, # the file: one product per row
                  text:str|list='title,description', # text columns, joined in this order (comma-separated or a list)
-                 image:str|None='image', # the photo's path, relative to the file's folder (may be empty); '' or None: no photos
-                 label:str='label', # the class; rows where it is empty are the ones to predict
+                 image:str|None='image', # the photo's path, relative to the file's folder (may be empty), '' or None: no photos
+                 label:str='label', # the class (rows where it is empty are the ones to predict)
                  id:str|None=None, # a column of unique ids (default: the row number)
                  label_names:str|Path|None=None, # a CSV file of (label, name) rows: readable names of the classes
                 ):
@@ -278,7 +280,7 @@ class Catalog:
         self.text = [c.strip() for c in text.split(',') if c.strip()] if isinstance(text, str) else list(text)
         self.label_names = Path(label_names) if label_names else None
         if not self.text:
-            raise DataError(f"{self.path}: no text column given; name them, e.g. text='title,description'")
+            raise DataError(f"{self.path}: no text column given — name them, e.g. text='title,description'")
 
     def __repr__(self): return f"Catalog({str(self.path)!r}, text={','.join(self.text)!r}, image={self.image!r}, label={self.label!r}, id={self.id!r})"
 
@@ -293,11 +295,7 @@ def read_table(path:str|Path, # a CSV (UTF-8, comma-separated) or Parquet file
     "Read a user's table, CSV or Parquet, with one clear error naming the file when it cannot be read."
     path = regular_file(Path(path), error=DataError)
     parquet = path.suffix.lower() in ('.parquet', '.pq')
-    if not parquet:
-        _check_utf8(path)
-        with path.open(encoding='utf-8') as f: header = f.readline()
-        if ';' in header and ',' not in header:
-            raise DataError(f"{path}: columns are separated by ';' — save it comma-separated (CSV), or as Parquet")
+    if not parquet: _check_csv_text(path, fix='save it comma-separated (CSV), or as Parquet')
     try: return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as e:
         raise DataError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'} ({str(e).splitlines()[0][:160]})") from None
@@ -312,7 +310,7 @@ def read_label_names(path:str|Path, # a CSV file: label, name (a header row, the
                     )->dict: # label -> name
     "A catalog's label map."
     t = read_table(path)
-    if t.shape[1] < 2: raise DataError(f"{path}: needs two columns, label and name; found {list(t.columns)}")
+    if t.shape[1] < 2: raise DataError(f"{path}: needs two columns, label and name — found {list(t.columns)}")
     labels, names = t.iloc[:, 0].map(_text_of), t.iloc[:, 1].map(_text_of)
     dup = labels[labels.duplicated()]
     if len(dup): raise DataError(f"{path}: label {dup.iloc[0]!r} is named twice (line {dup.index[0] + 2})")
@@ -329,25 +327,25 @@ def load_catalog(catalog:Catalog, # the file and its columns
               *([catalog.id] if catalog.id else [])]
     missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns with "
+        raise DataError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}) — name the columns with "
                         f"--text, --image, --label, --id")
     if not len(df): raise DataError(f"{path}: the file has a header but no rows")
     text = df[catalog.text].map(_text_of)
     label = df[catalog.label].map(_text_of).replace('', None)
     ids = df[catalog.id].map(_text_of) if catalog.id else pd.Series([str(i) for i in range(len(df))])
     if (ids == '').any():
-        raise DataError(f"{path}: column {catalog.id!r} is empty at line {int(np.argmax(ids == '')) + 2}; every "
+        raise DataError(f"{path}: column {catalog.id!r} is empty at line {int(np.argmax(ids == '')) + 2} — every "
                         f"product needs an id")
     if ids.duplicated().any():
-        raise DataError(f"{path}: column {catalog.id!r} repeats the id {ids[ids.duplicated()].iloc[0]!r}; "
+        raise DataError(f"{path}: column {catalog.id!r} repeats the id {ids[ids.duplicated()].iloc[0]!r} — "
                         f"ids must be unique")
     small = label.value_counts()[lambda n: n < 3]
     if len(small):
         raise DataError(f"{path}: column {catalog.label!r}: " + ', '.join(f"class {c!r} has {n} labelled row(s)"
                                                                           for c, n in small.head(5).items())
-                                   + "; a stratified train/valid/test split needs at least 3 of every class")
+                                   + " — a stratified train/valid/test split needs at least 3 of every class")
     if label.nunique() < 2:
-        raise DataError(f"{path}: column {catalog.label!r} holds {label.nunique()} class(es); a "
+        raise DataError(f"{path}: column {catalog.label!r} holds {label.nunique()} class(es) — a "
                         f"classifier needs 2 or more")
     photos = df[catalog.image].map(_text_of) if catalog.image else pd.Series('', index=df.index)
     image = [None if not p else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in photos]

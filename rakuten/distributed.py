@@ -21,7 +21,7 @@ def n_processes()->int: # processes of this run (1 when not launched distributed
 
 # %% ../nbs/06_distributed.ipynb #a8410251
 def process_state():
-    "accelerate's `PartialState` of this run (the process group is set up on first call); CPU processes when there is no GPU."
+    "accelerate's `PartialState` of this run (the process group is set up on first call) — CPU processes when there is no GPU."
     cpu = not torch.cuda.is_available()
     if cpu: os.environ.setdefault('ACCELERATE_USE_CPU', 'true')  # for the Accelerator fastai makes
     from accelerate import PartialState
@@ -69,7 +69,7 @@ def _patch_fastai():
 def distributed(learn, # a fastai Learner
                 sync_bn:bool=True, # replace batch norm by synchronised batch norm (on GPUs)
                ): # a context manager
-    "fastai's `distrib_ctx` when the run has several processes; nothing otherwise."
+    "fastai's `distrib_ctx` when the run has several processes — nothing otherwise."
     if n_processes() == 1: return nullcontext(learn)
     process_state()
     _patch_fastai()
@@ -80,7 +80,7 @@ def distributed(learn, # a fastai Learner
 def shard_predict(predict, # function: list of items -> (n, k) array
                   items:list, # all the items
                  )->np.ndarray: # the predictions of all items, in order
-    "Predict a list split between the processes; every process gets all the predictions, in order."
+    "Predict a list split between the processes — every process gets all the predictions, in order."
     n = n_processes()
     if n == 1: return predict(items)
     rank = process_state().process_index

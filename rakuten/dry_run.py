@@ -57,14 +57,13 @@ def stand_in_tokenizer(kind:str, # 'unigram' (SentencePiece style, `<s>`...) or 
         tok.decoder = tokenizers.decoders.Metaspace()
         trainer = tokenizers.trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(names.values()),
                                                      unk_token='<unk>')
-        first, last = '<s>', '</s>'
     else:
         names = dict(cls_token='[CLS]', pad_token='[PAD]', sep_token='[SEP]', unk_token='[UNK]', mask_token='[MASK]')
         tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token='[UNK]'))
         tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
         trainer = tokenizers.trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(names.values()))
-        first, last = '[CLS]', '[SEP]'
     tok.train_from_iterator(texts, trainer)
+    first, last = (names['bos_token'], names['eos_token']) if kind == 'unigram' else (names['cls_token'], names['sep_token'])
     tok.post_processor = tokenizers.processors.TemplateProcessing(
         single=f'{first} $A {last}', special_tokens=[(first, tok.token_to_id(first)), (last, tok.token_to_id(last))])
     return PreTrainedTokenizerFast(tokenizer_object=tok, **names)
@@ -78,7 +77,7 @@ def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
     "A random network of a checkpoint's architecture and a tokenizer of its kind, saved as a checkpoint."
     from transformers import AutoConfig, AutoModelForSequenceClassification
     if checkpoint not in CHECKPOINT_CONFIGS:
-        raise ModelError(f"{checkpoint}: no carried configuration (known: {sorted(CHECKPOINT_CONFIGS)}); the hub "
+        raise ModelError(f"{checkpoint}: no carried configuration (known: {sorted(CHECKPOINT_CONFIGS)}) — the hub "
                          f"is needed for it")
     cfg = dict(CHECKPOINT_CONFIGS[checkpoint])
     model_type = cfg.pop('model_type')
@@ -97,6 +96,7 @@ def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
 # family -> smallest arch, its size
 TINY_ARCHS = {'convnext': ('convnext_atto', 64), 'eva02': ('eva02_tiny_patch14_224', 224)}
 
+# %% ../nbs/66_dry_run.ipynb #78010b96
 def offline_spec(spec:dict, # a member's kind and settings
                  texts:list, # texts for stand-in tokenizers
                  folder:str|Path, # where stand-in checkpoints go
@@ -133,7 +133,7 @@ def try_member(name:str, # the member's name
                products:pd.DataFrame, # prepared products, photos at least at the member's size
                folder:str|Path, # where the model is saved
                bs:int=2, # rows of the one training batch
-              )->dict: # seconds to build, train and predict; the largest difference after reloading
+              )->dict: # seconds to build, train and predict, and the largest difference after reloading
     "Build a member, train it one batch, predict, save, reload: the reloaded model predicts the same."
     cls, init, fit = split_settings(spec, f"member {name!r}")
     t0 = time.perf_counter()
@@ -152,8 +152,7 @@ def try_member(name:str, # the member's name
     predicted = time.perf_counter() - t0
     again = load_model(model.save(Path(folder)/name), device='cpu').predict(valid)
     return dict(member=name, kind=spec['kind'], build_s=round(built, 2), train_batch_s=round(trained, 2),
-                predict_s=round(predicted, 2),
-                reload_max_diff=float(np.nanmax(np.abs(again - probs))))
+                predict_s=round(predicted, 2), reload_max_diff=float(np.nanmax(np.abs(again - probs))))
 
 # %% ../nbs/66_dry_run.ipynb #110168ca
 def check_members(recipe:dict, # from `load_recipe`
@@ -206,7 +205,7 @@ def time_member(name:str, # the member's name
                 folder:Path, # where its model is saved, to weigh it
                 bs:int, # the batch size timed
                 batches:int=3, # training batches timed (after a first, warming one)
-               )->dict: # seconds per training batch or per training row, per predicted product; model bytes; peak memory
+               )->dict: # seconds per training batch or per training row, per predicted product, model bytes, peak memory
     "Time a few training and prediction batches of a member, weigh its saved model, read its peak memory."
     cls, init, fit = split_settings(spec, f"member {name!r}")
     model = cls(**init)
@@ -261,7 +260,7 @@ def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Cata
             tiny:bool=False, # time tiny twins of the members (for tests)
             n_workers:int|None=None, # processes for the few photos prepared
             scale_to:int|None=None, # price it for this many products (e.g. 98,728, the challenge) while timing on these
-           )->dict: # per member, per product and totals; also in reports/dry_run.json
+           )->dict: # per member, per product and totals (also in reports/dry_run.json)
     "What a recipe will cost on this data and machine: time, disk and memory per member, refused when the disk cannot hold it."
     import torch
     r, hub = load_recipe(recipe), host_reachable() if hub is None else hub
@@ -329,7 +328,7 @@ def check_fits(report:dict, # from `dry_run`
     "Refuse, before any training, a recipe whose photos, arrays and models do not fit the free disk."
     t, gb = report['totals'], lambda b: f"{b/1e9:.1f} GB"
     if t['disk_bytes'] <= t['free_disk_bytes']: return
-    lines = [f"recipe {report['recipe']!r} needs {gb(t['disk_bytes'])} of disk; {gb(t['free_disk_bytes'])} "
+    lines = [f"recipe {report['recipe']!r} needs {gb(t['disk_bytes'])} of disk — {gb(t['free_disk_bytes'])} "
              f"free in {ws.root}:",
              f"  photos as JPEG at {report['photo_size']} px: {gb(t['photo_jpeg_bytes'])}"]
     for n, m in report['members'].items():

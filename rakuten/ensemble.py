@@ -24,8 +24,9 @@ __all__ = ['RECIPES', 'RECIPE_KEYS', 'RecipeError', 'load_recipe', 'photo_size',
 
 # %% ../nbs/65_ensemble.ipynb #44b49a79
 class RecipeError(RakutenError, ValueError):
-    "A recipe that cannot be used; the message says which member or setting."
+    "A recipe that cannot be used — the message says which member or setting."
 
+# %% ../nbs/65_ensemble.ipynb #ec9e26f3
 RECIPES = {
     'sample': dict(folds=1, tta=False, members={  # CPU, minutes: today's two models
         'tfidf': dict(kind='tfidf'),
@@ -56,7 +57,7 @@ def _read_recipe(recipe):
     if isinstance(recipe, dict): return dict(recipe), 'recipe'
     if recipe in RECIPES: return dict(RECIPES[recipe]), f"recipe {recipe!r}"
     path = Path(recipe)
-    if not path.is_file(): raise RecipeError(f"{recipe}: no such recipe file; built-in recipes: {sorted(RECIPES)}")
+    if not path.is_file(): raise RecipeError(f"{recipe}: no such recipe file — built-in recipes: {sorted(RECIPES)}")
     try:
         if path.suffix == '.toml':
             import tomllib
@@ -74,14 +75,14 @@ def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a
     r['name'] = r.get('name') or (recipe if isinstance(recipe, str) else 'custom')
     r.update({k: v for k, v in overrides.items() if v is not None})
     unknown = sorted(set(r) - RECIPE_KEYS)
-    if unknown: raise RecipeError(f"{where}: unknown keys {unknown}; known: {sorted(RECIPE_KEYS)}")
+    if unknown: raise RecipeError(f"{where}: unknown keys {unknown} — known: {sorted(RECIPE_KEYS)}")
     r['members'], r['folds'], r['tta'], r['refit'] = dict(r.get('members')
                                                           or {}), int(r.get('folds', 1)), bool(r.get('tta',
                                                               False)), bool(r.get('refit', False))
     if isinstance(members, str): members = [m for m in members.split(',') if m]
     if members:
         missing = [m for m in members if m not in r['members']]
-        if missing: raise RecipeError(f"{where}: no member {missing}; members: {list(r['members'])}")
+        if missing: raise RecipeError(f"{where}: no member {missing} — members: {list(r['members'])}")
         r['members'] = {m: r['members'][m] for m in members}
     if not r['members']: raise RecipeError(f"{where}: no members")
     if r['folds'] < 1: raise RecipeError(f"{where}: folds must be 1 or more, not {r['folds']}")
@@ -109,7 +110,7 @@ def photo_size(recipe:dict, # from `load_recipe`
 
 # %% ../nbs/65_ensemble.ipynb #c407bb14
 def assign_folds(products:pd.DataFrame, # `products.parquet`
-                 k:int, # folds; 1: the split's validation rows are the one fold, its training rows always train
+                 k:int, # folds (1: the split's validation rows are the one fold and its training rows always train)
                  seed:int=42, # the folds' seed
                 )->pd.Series: # fold of each row: 0..k-1, -1 (always trained on, k=1), NaN (test, submission)
     "The fold of each labelled non-test row."
@@ -120,7 +121,7 @@ def assign_folds(products:pd.DataFrame, # `products.parquet`
     lab = products[products.split.isin(['train', 'valid'])]
     y = labelled(lab).prdtypecode
     counts = y.value_counts()
-    if counts.min() < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class outside the test split; "
+    if counts.min() < k: raise RecipeError(f"{k} folds need {k} labelled rows of every class outside the test split — "
                                            f"class {counts.idxmin()!r} has {counts.min()} (fewer folds, or "
                                            f"more rows of it)")
     for f, (_, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(lab, y)):
@@ -143,7 +144,7 @@ def fit_fold(name:str, # the member's name
              tta:bool=False, # also predict with test-time augmentation, if the member has it
              seed:int=42, # seed of initialisation and shuffling
             )->dict: # the fold's record: key, seconds, fit_rows, predicted rows, ...
-    "Train one member on all folds but one (or on all); save it and its probabilities (resumable)."
+    "Train one member on all folds but one (or on all), then save it and its probabilities (resumable)."
     from fastai.torch_core import set_seed
     cls, _, _ = split_settings(spec, f"member {name!r}")
     out = ws.models/'ensemble'/name/f'fold{fold}' if fold != 'full' else ws.models/'ensemble'/name/'full'
@@ -254,7 +255,7 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
                      ws:Workspace, # the workspace
                      recipe:dict, # from `load_recipe`
                     )->dict: # the report, also in reports/ensemble.json
-    "Stack the members' out-of-fold probabilities; score everything on the test split; save the ensemble; submission, report, figure."
+    "Stack the members' out-of-fold probabilities, score everything on the test split, save the ensemble, write the submission, report and figure."
     names = list(records)
     variant = {n: _variant(n, ws, recipe) for n in names}
     probs = {n: member_oof(n, folds, ws, variant[n], recipe.get('refit', False)) for n in names}
@@ -306,7 +307,7 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     fig.savefig(ws.figures('models_training')/'ensemble.png', dpi=90, bbox_inches='tight')
     plt.close(fig)
     (ws.reports/'ensemble.md').write_text(ensemble_markdown(rep))
-    print(f"stack ({stack.chosen}): test weighted F1 {rep['stack']['test_weighted_f1']['stack']:.4f}; best member "
+    print(f"stack ({stack.chosen}): test weighted F1 {rep['stack']['test_weighted_f1']['stack']:.4f} — best member "
           f"{max(m['test_weighted_f1'] for m in rep['members'].values()):.4f} -> {ws.reports/'ensemble.md'}")
     return rep
 
@@ -334,7 +335,7 @@ def ensemble_markdown(rep:dict)->str:
     st = rep['stack']
     return (f"# Ensemble `{rep['recipe']}` — {rep['folds']} fold(s), TTA {'on' if rep['tta'] else 'off'}\n\n" + markdown_table(members) +
             f"\n\nStack: **{st['chosen']}**, test weighted F1 {st['test_weighted_f1']['stack']:.4f} (weighted average "
-            f"{st['test_weighted_f1']['weighted average']:.4f}); out-of-fold comparison "
-            f"{json.dumps({k: round(v, 4) for k, v in st['oof_cv_weighted_f1'].items()})}; "
+            f"{st['test_weighted_f1']['weighted average']:.4f}) — out-of-fold comparison "
+            f"{json.dumps({k: round(v, 4) for k, v in st['oof_cv_weighted_f1'].items()})} — "
             f"member weights {json.dumps(st['member_weights'])}.\n\n![members and "
             f"stack](figures/models_training/ensemble.png)\n")

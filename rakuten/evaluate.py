@@ -113,7 +113,7 @@ def plot_per_class_f1(results:dict, # model name -> result of `evaluate`
 def per_class_table(y_true, # true codes
                     probs:np.ndarray, # (n, 27) probabilities
                     classes:list=CODES, # the class of each column
-                   )->pd.DataFrame: # one row per class with rows: name, precision, recall, f1, support; worst F1 first
+                   )->pd.DataFrame: # one row per class with rows: name, precision, recall, f1, support (worst F1 first)
     "Per-class precision, recall, F1 and support, worst F1 first."
     y_true = label_array(y_true)
     p, r, f, s = precision_recall_fscore_support(y_true, predicted_codes(probs, classes), labels=classes,
@@ -124,7 +124,7 @@ def per_class_table(y_true, # true codes
     return df[df.support > 0].sort_values(['f1', 'support'], ascending=[True, False])
 
 # %% ../nbs/05_evaluate.ipynb #85e375c3
-def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and `image` (a photo's path; may be missing)
+def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and `image` (a photo's path, may be missing)
                 probs:np.ndarray, # (n, 27) probabilities of these rows
                 classes:list=CODES, # the class of each column
                 n:int=12, # at most this many products
@@ -174,7 +174,7 @@ def plot_reliability(y_true, # true codes
     y_true = label_array(y_true)
     sets = {'model': probs} if probs_calibrated is None else {'before calibration': probs,
                                                               'after calibration': probs_calibrated}
-    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw=dict(height_ratios=[3, 1]))
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, height_ratios=[3, 1], layout='tight')
     ax.plot([0, 1], [0, 1], ':', color='gray', label='perfectly calibrated')
     for label, p in sets.items():
         p = np.asarray(p)
@@ -186,7 +186,6 @@ def plot_reliability(y_true, # true codes
     ax.set(ylabel='accuracy', xlim=(0, 1), ylim=(0, 1), title=title)
     ax.legend(fontsize=8, loc='lower right')
     hist.set(xlabel='confidence (probability of the predicted class)', ylabel='rows')
-    fig.tight_layout()
     return fig
 
 # %% ../nbs/05_evaluate.ipynb #e3f9795c

@@ -79,7 +79,7 @@ def plot_fill(feats:pd.DataFrame, # `features_table` rows with a `prdtypecode` c
     axs[0].hist(ok.fill, bins=30)
     axs[0].set_xlabel('box area / photo area')
     axs[0].set_ylabel('photos')
-    axs[0].set_title(f"median fill {ok.fill.median():.0%}; {ok.blank.mean():.1%} blank")
+    axs[0].set_title(f"median fill {ok.fill.median():.0%} — {ok.blank.mean():.1%} blank")
     axs[1].boxplot([ok.fill[ok.prdtypecode == c] for c in codes], orientation='horizontal', showfliers=False)
     axs[1].set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8)
     axs[1].set_xlabel('fill')

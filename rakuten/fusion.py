@@ -25,7 +25,7 @@ __all__ = ['STACK_WEIGHTS', 'STACK_TREES', 'fuse_probs', 'tune_weights', 'apply_
 # %% ../nbs/60_fusion.ipynb #8e12ee77
 def fuse_probs(probs:list, # probability matrices of the same rows and columns, one per model
                weights:list, # one weight per model (normalised to sum to 1)
-               method:str='log', # 'mean': weighted arithmetic mean; 'log': weighted geometric mean
+               method:str='log', # 'mean': weighted arithmetic mean, 'log': weighted geometric mean
               )->np.ndarray: # fused probabilities, rows summing to 1
     "Weighted fusion of several models' class probabilities."
     w = np.asarray(weights, dtype=float)
@@ -223,7 +223,7 @@ def from_config(cls:Stack,
         'weights': per_member(lambda w: None if isinstance(w, (int, float)) and np.isfinite(w) and w >= 0
                               else 'bad')}, 'stack.')
     if config['chosen'] != 'weighted' and 'clf_classes' not in config:
-        raise ModelError(f"{where}: no field 'stack.clf_classes' for a {config['chosen']!r} stack; re-save the model")
+        raise ModelError(f"{where}: no field 'stack.clf_classes' for a {config['chosen']!r} stack — re-save the model")
     s = cls(config['members'], tuple(config['methods']), config['folds'], config['seed'], config.get('classes', CODES))
     s.temperatures, s.weights, s.chosen, s.cv_scores = config['temperatures'], np.array(config['weights']), config['chosen'], config['cv_scores']
     classes = config.get('clf_classes', [])
@@ -242,10 +242,10 @@ def from_config(cls:Stack,
         f = weights_file(path, STACK_TREES)
         try: booster = lgb.Booster(model_str=f.read_text())
         except Exception as e:
-            raise ModelError(f"{f}: not LightGBM trees ({str(e).splitlines()[0][:120]}); re-save the model") from None
+            raise ModelError(f"{f}: not LightGBM trees ({str(e).splitlines()[0][:120]}) — re-save the model") from None
         if booster.num_model_per_iteration() != k:
             raise ModelError(f"{where}: field 'stack.clf_classes' has {len(classes)} classes but {f.name} predicts "
-                             f"{booster.num_model_per_iteration()}; re-save the model")
+                             f"{booster.num_model_per_iteration()} — re-save the model")
         s.clf = (booster, np.array(classes))
     return s
 
@@ -267,7 +267,7 @@ def _names_of(member)->dict: return member.label_names if isinstance(member,
 # %% ../nbs/60_fusion.ipynb #7dc830fc
 def same_classes(members:dict, # name -> list of models or saved model folders
                 )->list: # the classes they all predict
-    "The classes shared by models to combine; models trained on different label sets are refused, in one line naming two of them."
+    "The classes shared by models to combine — models trained on different label sets are refused, in one line naming two of them."
     seen = [(f"{n}" + (f" (fold {k})" if len(ms) > 1 else ''), _classes_of(m)) for n, ms in members.items()
             for k, m in enumerate(ms)]
     (first, classes), other = seen[0], next(((n, c) for n, c in seen if c != seen[0][1]), None)
@@ -295,18 +295,23 @@ class Ensemble(RakutenModel):
         self.label_names = _names_of(next(iter(self._members.values()))[0])
         self.inputs = tuple(dict.fromkeys(c for ms in self._members.values() for c in _inputs_of(ms[0])))
 
-    @property
-    def members(self)->dict: # name -> list of loaded models
-        "The members' models, loaded from their folders on first use."
-        for n, ms in self._members.items():
-            if n not in self._loaded:
-                self._loaded[n] = [m if isinstance(m, RakutenModel) else load_model(m) for m in ms]
-        return self._loaded
+# %% ../nbs/60_fusion.ipynb #af5072cc
+@patch(as_prop=True)
+def members(self:Ensemble)->dict: # name -> list of loaded models
+    "The members' models, loaded from their folders on first use."
+    for n, ms in self._members.items():
+        if n not in self._loaded:
+            self._loaded[n] = [m if isinstance(m, RakutenModel) else load_model(m) for m in ms]
+    return self._loaded
 
-    def leaves(self)->list: return [leaf for ms in self.members.values() for m in ms for leaf in m.leaves()]
-    def to(self, device:str|None=None)->Ensemble:
-        for m in self.leaves(): m.to(device)
-        return self
+# %% ../nbs/60_fusion.ipynb #1a7887b3
+@patch
+def leaves(self:Ensemble)->list: return [leaf for ms in self.members.values() for m in ms for leaf in m.leaves()]
+
+@patch
+def to(self:Ensemble, device:str|None=None)->Ensemble:
+    for m in self.leaves(): m.to(device)
+    return self
 
 # %% ../nbs/60_fusion.ipynb #98b54e36
 @patch
@@ -364,7 +369,7 @@ def fit(self:Ensemble,
 # %% ../nbs/60_fusion.ipynb #181ad50b
 @patch
 def save_weights(self:Ensemble, path:Path):
-    "Members given as models are saved inside `path`; those given as folders are referred to; then the stack."
+    "Save the members given as models inside `path` (those given as folders are referred to), then the stack."
     self._folders = {}
     for n, ms in self._members.items():
         dests = [m if not isinstance(m, RakutenModel) else m.save(path/n if len(ms) == 1 else path/n/f'fold{k}')

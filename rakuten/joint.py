@@ -58,18 +58,20 @@ class JointNet(nn.Module):
         self.head = nn.Sequential(nn.LayerNorm(nt + ni), nn.Dropout(drop), nn.Linear(nt + ni, hidden), nn.GELU(),
                                   nn.Dropout(drop), nn.Linear(hidden, n_classes))
 
-    def forward(self,
-                ids:torch.Tensor, # (n, length) token ids, padded with `pad_id`
-                photo:torch.Tensor, # (n, 3, size, size) normalised photos
-                has_text:torch.Tensor, # (n,) bool: the product has a text
-                has_image:torch.Tensor, # (n,) bool: the product has a photo
-               )->torch.Tensor: # logits
-        ids, photo = ids.as_subclass(torch.Tensor), photo.as_subclass(torch.Tensor)
-        t = self.text(input_ids=ids, attention_mask=(ids != self.pad_id).long()).last_hidden_state[:, 0]
-        v = self.image(photo)
-        t = torch.where(has_text[:, None], t, self.missing_text.to(t.dtype).expand_as(t))
-        v = torch.where(has_image[:, None], v, self.missing_image.to(v.dtype).expand_as(v))
-        return self.head(torch.cat([t, v], 1))
+# %% ../nbs/38_joint.ipynb #6264082c
+@patch
+def forward(self:JointNet,
+            ids:torch.Tensor, # (n, length) token ids, padded with `pad_id`
+            photo:torch.Tensor, # (n, 3, size, size) normalised photos
+            has_text:torch.Tensor, # (n,) bool: the product has a text
+            has_image:torch.Tensor, # (n,) bool: the product has a photo
+           )->torch.Tensor: # logits
+    ids, photo = ids.as_subclass(torch.Tensor), photo.as_subclass(torch.Tensor)
+    t = self.text(input_ids=ids, attention_mask=(ids != self.pad_id).long()).last_hidden_state[:, 0]
+    v = self.image(photo)
+    t = torch.where(has_text[:, None], t, self.missing_text.to(t.dtype).expand_as(t))
+    v = torch.where(has_image[:, None], v, self.missing_image.to(v.dtype).expand_as(v))
+    return self.head(torch.cat([t, v], 1))
 
 # %% ../nbs/38_joint.ipynb #87757e3d
 def joint_splitter(m:JointNet)->list: # parameter groups: text encoder, image body, head (with the missing vectors)
@@ -152,19 +154,19 @@ class JointModel(RakutenModel):
         self.tok = tokenizer or from_hub(AutoTokenizer, checkpoint)
         if net is None:
             pre = pretrained and host_reachable()
-            if pretrained and not pre:
-                print(f"pretrained weights for {arch} unavailable (model hub unreachable): its body starts "
-                      f"from random weights")
+            if pretrained and not pre: print(f"{arch}: model hub unreachable, the image body starts from random weights")
             net = JointNet(from_hub(AutoModel, checkpoint), timm.create_model(arch, pretrained=pre, num_classes=0),
                            hidden, pad_id=self.tok.pad_token_id or 0)
         self.net, self.pretrained = net, pretrained
 
-    def _dls(self, rows, bs, photos=None, wgts=None, num_workers=None):
-        kw = dict(bs=bs, val_bs=bs*2, before_batch=partial(pad_tokens, pad_id=self.tok.pad_token_id or 0),
-                  num_workers=num_workers if num_workers is not None else min(8, os.cpu_count() or 1)
-                      if torch.cuda.is_available() else 0)
-        block = joint_block(self.tok, self.max_len, photos, self.img_size, self.classes)
-        return block.dataloaders(rows, **kw) if wgts is None else block.weighted_dataloaders(rows, wgts=wgts, **kw)
+# %% ../nbs/38_joint.ipynb #d1511764
+@patch
+def _dls(self:JointModel, rows, bs, photos=None, wgts=None, num_workers=None):
+    kw = dict(bs=bs, val_bs=bs*2, before_batch=partial(pad_tokens, pad_id=self.tok.pad_token_id or 0),
+              num_workers=num_workers if num_workers is not None else min(8, os.cpu_count() or 1)
+                  if torch.cuda.is_available() else 0)
+    block = joint_block(self.tok, self.max_len, photos, self.img_size, self.classes)
+    return block.dataloaders(rows, **kw) if wgts is None else block.weighted_dataloaders(rows, wgts=wgts, **kw)
 
 # %% ../nbs/38_joint.ipynb #4d811949
 @patch
@@ -172,7 +174,7 @@ def fit(self:JointModel,
         train:pd.DataFrame, # rows with `text`, `image` and `prdtypecode`
         valid:pd.DataFrame, # validation rows, same columns
         epochs:int=3, # epochs with everything trainable
-        lr:float=1e-4, # peak learning rate of the head; the encoders get less
+        lr:float=1e-4, # peak learning rate of the head, the encoders get less
         bs:int=32, # batch size
         freeze_epochs:int=1, # epochs training the head alone first
         discr:float=10, # head rate / encoders' rate once unfrozen
@@ -182,7 +184,7 @@ def fit(self:JointModel,
         cbs:list|None=None, # more fastai callbacks
         **kwargs, # other trainers' settings, ignored
        )->JointModel:
-    "Train end to end: the head first, then everything with discriminative rates; mixed precision on a GPU."
+    "Train end to end: the head first, then everything with discriminative rates, in mixed precision on a GPU."
     self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
     last = self.net.head[-1]
     if last.out_features != len(self.classes):
@@ -208,13 +210,13 @@ def predict_rows(self:JointModel,
                  rows:pd.DataFrame, # products with `text` and `image` (either may be missing)
                  bs:int=64, # batch size
                 )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
-    "Class probabilities of products; a missing text or photo is answered from the other."
+    "Class probabilities of products — a missing text or photo is answered from the other."
     model = self.net.eval()
     dev = next(model.parameters()).device
     if not len(rows): return np.zeros((0, len(self.classes)), np.float32)
     paths = [p for p in rows.image if isinstance(p, str)]
     photos = PhotoArray.find(paths, self.img_size) if len(paths) > bs else None  # prepared photos: from their array
-    one = rows.head(1).assign(prdtypecode=self.classes[0])  # the DataBlock's pipelines; `test_dl` uses its inputs only
+    one = rows.head(1).assign(prdtypecode=self.classes[0])  # the DataBlock's pipelines, `test_dl` uses its inputs only
     dl = self._dls(pd.concat([one.assign(is_valid=False), one.assign(is_valid=True)]), bs, photos,
                    num_workers=0).test_dl(rows, bs=bs, rm_type_tfms=0)
     dl.to(dev)
@@ -243,7 +245,7 @@ def from_config(cls:JointModel, config:dict, path:Path)->JointModel:
     import timm
     from transformers import AutoTokenizer, AutoModel, AutoConfig
     if not (path/'hf').is_dir():
-        raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
+        raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete, re-save or re-train it")
     tok = AutoTokenizer.from_pretrained(path/'hf')
     net = JointNet(AutoModel.from_config(AutoConfig.from_pretrained(path/'hf')),
                    timm.create_model(config['arch'], pretrained=False, num_classes=0),

@@ -96,7 +96,7 @@ def clean_labels(products:pd.DataFrame, # `products.parquet`
                  issues:pd.DataFrame, # from `find_label_issues`
                  how:str='drop', # 'drop', 'relabel' or 'weight'
                  weight:float=0.2, # with 'weight': the weight of a flagged row (others 1)
-                )->pd.DataFrame: # the products, cleaned; test and submission rows untouched
+                )->pd.DataFrame: # the products, cleaned (test and submission rows untouched)
     "Drop, relabel or down-weight the rows flagged as mislabelled."
     if how not in ('drop', 'relabel', 'weight'):
         raise ValueError(f"how must be 'drop', 'relabel' or 'weight', not {how!r}")

@@ -22,7 +22,7 @@ __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS'
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
-    "A model folder or a model's output cannot be used; the message names the folder and what to do."
+    "A model folder or a model's output cannot be used — the message names the folder and what to do."
 
 # %% ../nbs/03_model.ipynb #fde3bb31
 def to_classes(probs:np.ndarray, # (n, k) probabilities, one column per entry of `columns`
@@ -60,7 +60,7 @@ BUILTIN_KINDS = {'tfidf': 'rakuten.text.tfidf', 'awd_lstm': 'rakuten.text.awd_ls
                  'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'ensemble': 'rakuten.fusion'}
 
 def write_config(path:str|Path, # the model folder (created)
-                 config:dict, # JSON-able settings; must hold `kind` and `classes`
+                 config:dict, # JSON-able settings holding at least `kind` and `classes`
                 )->Path: # the config file
     "Write a model's `config.json`, atomically."
     path = Path(path)
@@ -131,7 +131,7 @@ SETTING_CHECKS = {'classes': _classes, 'label_names': _label_names, 'clf_classes
 # %% ../nbs/03_model.ipynb #7a1a881c
 def check_settings(config:dict, # a model's settings (or a part of them, e.g. an ensemble's `stack`)
                    where:str|Path, # the file they come from, named in the message
-                   checks:dict|None=None, # field -> a function returning what is wrong (or None), or a tuple of the allowed values; default `SETTING_CHECKS`
+                   checks:dict|None=None, # field -> a function returning what is wrong (or None), or a tuple of the allowed values (default `SETTING_CHECKS`)
                    prefix:str='', # the fields' parent, for the message (e.g. 'stack.')
                   )->dict: # `config`, checked
     "Check the settings of a saved model: one `ModelError` line naming the file and the first bad field."
@@ -140,7 +140,7 @@ def check_settings(config:dict, # a model's settings (or a part of them, e.g. an
         v = config[field]
         problem = (None if v in check else f'must be one of {list(check)}') if isinstance(check, tuple) else check(v)
         if problem:
-            raise ModelError(f"{where}: field '{prefix}{field}' {problem}, found {json.dumps(v, default=str)[:80]}; "
+            raise ModelError(f"{where}: field '{prefix}{field}' {problem}, found {json.dumps(v, default=str)[:80]} — "
                              f"re-save or re-train the model")
     return config
 
@@ -153,11 +153,11 @@ def check_shape(tensors:dict, # name -> array or tensor, as loaded from a safete
                ):
     "Check that a saved tensor exists and has the shape the settings imply: one `ModelError` line naming the file and the tensor."
     if name not in tensors:
-        raise ModelError(f"{where}: no tensor {name!r} (it has {sorted(tensors)[:6]}); re-save or re-train the model")
+        raise ModelError(f"{where}: no tensor {name!r} (it has {sorted(tensors)[:6]}) — re-save or re-train the model")
     got = tuple(tensors[name].shape)
     if got != tuple(shape):
         raise ModelError(f"{where}: tensor {name!r} has shape {got}, expected "
-                         f"{tuple(shape)}{f' ({why})' if why else ''} — it does not match config.json; re-save or "
+                         f"{tuple(shape)}{f' ({why})' if why else ''} — it does not match config.json, re-save or "
                          f"re-train the model")
 
 # %% ../nbs/03_model.ipynb #e96cde56
@@ -177,19 +177,19 @@ def read_config(path:str|Path, # a model folder
         raise ModelError(f"{f}: missing — {path} is not a saved rakuten model (train one, or pass its folder)")
     try: cfg = json.loads(f.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"{f}: not valid JSON ({e}); re-save the model") from None
+        raise ModelError(f"{f}: not valid JSON ({e}) — re-save the model") from None
     if not isinstance(cfg, dict) or 'kind' not in cfg: raise ModelError(f"{f}: no 'kind' — not a saved rakuten model")
     if cfg['kind'] not in known_kinds():
-        raise ModelError(f"{f}: unknown model kind {cfg['kind']!r}; known kinds: {known_kinds()}")
+        raise ModelError(f"{f}: unknown model kind {cfg['kind']!r} — known kinds: {known_kinds()}")
     if kind and cfg['kind'] != kind:
         raise ModelError(f"{f}: a {cfg['kind']!r} model, not a {kind!r} model — wrong folder?")
     if 'classes' not in cfg:
-        raise ModelError(f"{f}: no field 'classes' — not a saved rakuten model; re-save or re-train it")
+        raise ModelError(f"{f}: no field 'classes' — not a saved rakuten model, re-save or re-train it")
     return check_settings(cfg, f)
 
 # %% ../nbs/03_model.ipynb #2382e95a
 def _safetensors_problem(f:Path)->str|None:
-    "What is wrong with a safetensors file's layout (an 8-byte header size, a JSON header, tensors within the file), or None; no tensor is read."
+    "What is wrong with a safetensors file's layout (an 8-byte header size, a JSON header, tensors within the file), or None — no tensor is read."
     size = f.stat().st_size
     with f.open('rb') as fh:
         n = int.from_bytes(fh.read(8), 'little') if size >= 8 else -1
@@ -206,10 +206,10 @@ def weights_file(path:str|Path, # a model folder
                 )->Path: # its path, which exists
     "The path of a model's tensors file, or a clear error when it is missing, or, for a safetensors file, truncated or in another format."
     f = Path(path)/name
-    if not f.is_file(): raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it")
+    if not f.is_file(): raise ModelError(f"{f}: missing — the model folder is incomplete, re-save or re-train it")
     if f.suffix == '.safetensors' and (problem := _safetensors_problem(f)):
         raise ModelError(f"{f}: not a complete safetensors file ({problem}) — truncated, or saved in another format "
-                         f"such as a pickle; re-save or re-train the model")
+                         f"such as a pickle — re-save or re-train the model")
     return f
 
 # %% ../nbs/03_model.ipynb #8f154baa
@@ -226,7 +226,7 @@ def as_rows(items, # a DataFrame of rows, or the values of a model's only input 
     "Rows for `predict`: a frame as it is, the values of a one-input model as that column."
     if isinstance(items, pd.DataFrame):
         if not any(c in items.columns for c in inputs):
-            raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)}; "
+            raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)} — "
                              f"give rows of products.parquet")
         return items.assign(**{c: None for c in inputs if c not in items.columns})
     if len(inputs) != 1:
@@ -249,7 +249,7 @@ class RakutenModel:
     # the class of each column of `predict`: set by `fit` from the labels (`label_classes`), or loaded
     classes:list = CODES
     label_names:dict = {} # a catalog's readable name of each class (the challenge's codes have theirs built in)
-    inputs:tuple = ('text',) # the columns of the rows it reads; it answers rows that have any of them
+    inputs:tuple = ('text',) # the columns of the rows it reads, it answers rows that have any of them
     loaded_only:tuple = () # constructor parameters that `from_config` fills, not settings
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -286,7 +286,7 @@ def usable(self:RakutenModel,
 def predict(self:RakutenModel,
             rows, # rows of `products.parquet` or any frame with its columns (or the values of the model's only input)
             **kwargs, # settings of the kind's `predict_rows` (batch size, test-time augmentation...)
-           )->np.ndarray: # (n, len(classes)) float32 probabilities, columns in `classes` order; NaN rows where the model has no input
+           )->np.ndarray: # (n, len(classes)) float32 probabilities, columns in `classes` order, NaN rows where the model has no input
     "Class probabilities of rows."
     rows = as_rows(rows, self.inputs)
     ok = self.usable(rows)
@@ -300,7 +300,7 @@ def predict_parts(self:RakutenModel,
                   rows, # as for `predict`
                   **kwargs, # as for `predict`
                  )->tuple: # ({part name: probabilities} of the models inside, the model's probabilities)
-    "What each part of the model said, and its answer; a single model has no parts."
+    "What each part of the model said, and its answer — a single model has no parts."
     return {}, self.predict(rows, **kwargs)
 
 # %% ../nbs/03_model.ipynb #b8f1c63c
@@ -345,7 +345,7 @@ def load(cls:RakutenModel,
 def to(self:RakutenModel,
        device:str|None=None, # 'cpu', 'cuda', 'cuda:1'... (default: the GPU when there is one, else the CPU)
       )->RakutenModel:
-    "Move the model's networks (any `torch.nn.Module` it holds) to `device`; a model without one is unchanged."
+    "Move the model's networks (any `torch.nn.Module` it holds) to `device` — a model without one is unchanged."
     nets = [v for v in vars(self).values() if hasattr(v, 'parameters') and hasattr(v, 'to')]
     if nets:
         import torch
@@ -392,16 +392,16 @@ def model_card(config:dict, # a saved model's settings (`config.json`)
     lines += ['## Settings', '', *[f"- `{k}`: `{v}`" for k, v in settings.items()], '']
     lines += ['## Scores', '', *([f"- {k}: {v}" for k, v in scores.items()] or ['No score recorded.']), '']
     lines += ['## Intended use and limits', '', 'Product listings — title, description, photo — into '
-              'the product types it was trained on. It knows only these classes; listings of other kinds are '
+              'the product types it was trained on. It knows only these classes — listings of other kinds are '
               'forced into one '
               'of them. Scores are on a held-out split of the same data: another catalog or period may '
               'differ. Load it with '
-              '`rakuten.model.load_model(folder)`; it never unpickles code.', '']
+              '`rakuten.model.load_model(folder)` — it never unpickles code.', '']
     return '\n'.join(lines)
 
 # %% ../nbs/03_model.ipynb #2d74d9bf
 def _build(cls, cfg:dict, path:Path, device:str|None=None):
-    "`cls.from_config`, with loading failures turned into one line naming the folder; networks moved to `device`."
+    "`cls.from_config`, with loading failures turned into one line naming the folder — networks moved to `device`."
     try: m = cls.from_config(cfg, path).to(device)
     except ModelError: raise
     except KeyError as e:
@@ -418,7 +418,7 @@ def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or o
                )->type: # its class
     "The class of a kind, from the registry (importing the module of a built-in kind on first use)."
     if kind not in MODEL_KINDS and kind in BUILTIN_KINDS: importlib.import_module(BUILTIN_KINDS[kind])
-    if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r}; known kinds: {known_kinds()}")
+    if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r} — known kinds: {known_kinds()}")
     return MODEL_KINDS[kind]
 
 # %% ../nbs/03_model.ipynb #af4f6835
@@ -457,16 +457,16 @@ def model_settings(cls:type, # a `RakutenModel` subclass
 def split_settings(spec:dict, # `kind` and any of its settings
                    where:str='model', # named in the error message (e.g. the recipe and member)
                   )->tuple: # (class, constructor settings, `fit` settings)
-    "Check a kind and its settings without building anything; an unknown setting is named with the known ones."
+    "Check a kind and its settings without building anything — an unknown setting is named with the known ones."
     spec = dict(spec)
     kind = spec.pop('kind', None)
-    if kind is None: raise ModelError(f"{where}: no 'kind'; known kinds: {known_kinds()}")
+    if kind is None: raise ModelError(f"{where}: no 'kind' — known kinds: {known_kinds()}")
     try: cls = model_class(kind)
     except ModelError as e: raise ModelError(f"{where}: {e}") from None
     s = model_settings(cls)
     unknown = sorted(set(spec) - set(s['init']) - set(s['fit']))
     if unknown:
-        raise ModelError(f"{where}: unknown settings {unknown} for a {kind!r} model; known: "
+        raise ModelError(f"{where}: unknown settings {unknown} for a {kind!r} model — known: "
                          f"{sorted(set(s['init'] + s['fit']))}")
     return cls, {k: v for k, v in spec.items() if k in s['init']}, {k: v for k, v in spec.items() if k in s['fit']
                                                                     and k not in s['init']}

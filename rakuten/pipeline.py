@@ -24,6 +24,7 @@ from . import label_issues
 from .label_issues import oof_probs, find_label_issues, report_label_issues
 from .predict import Predictor, write_submission, record_model
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1, error_report
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'run_pipeline', 'evaluate_test',
@@ -39,6 +40,7 @@ REAL_BUDGET = dict(text_model='camembert-base', arch='efficientnet_b0', img_size
                    # a GPU run on the challenge data
                    lr_vision=2e-3, bs=64, pretrained=True, balance=0.0, translate=True, seed=42)
 
+# %% ../nbs/80_pipeline.ipynb #5f8ea962
 class PipelineState:
     "Which stages are done, with which settings: `reports/pipeline_state.json`."
     def __init__(self, ws:Workspace):
@@ -49,33 +51,35 @@ class PipelineState:
                 print(f"warning: {self.path} is unreadable: every stage runs again")
             if not isinstance(self.stages, dict): self.stages = {}
 
-    def run(self,
-            stage:str, # the stage's name
-            key:str, # a digest of everything the stage depends on
-            outputs:list, # files the stage writes; all must exist for the stage to count as done
-            fn, # the stage itself, called with no argument when it must run
-            settings:dict|None=None, # the stage's settings, for its nested tracked run
-           )->float: # seconds spent
-        "Run a stage unless it is done with the same key and its outputs exist; record it."
-        t = time.perf_counter()
-        if self.stages.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs):
-            print(f"{stage}: up to date")
-        else:
-            print(f"{stage}: running", flush=True)
-            # progress lines and the tracked run name it
-            with progress_stage(stage), nested_run(stage, settings) as run:
-                res = fn()
-                if isinstance(res, dict) and isinstance(res.get('scores'), dict):
-                    run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items()
-                                     if isinstance(v, (int, float))})
-            self.stages[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1),
-                                      runs=self.stages.get(stage, {}).get('runs', 0) + 1)
-            if is_main():  # with several processes, one writes; atomically: a killed run leaves the old state
-                tmp = self.path.with_suffix('.tmp')
-                tmp.write_text(json.dumps(self.stages, indent=1))
-                tmp.replace(self.path)
-            wait_for_everyone()
-        return time.perf_counter() - t
+# %% ../nbs/80_pipeline.ipynb #bb7180e4
+@patch
+def run(self:PipelineState,
+        stage:str, # the stage's name
+        key:str, # a digest of everything the stage depends on
+        outputs:list, # files the stage writes, all must exist for the stage to count as done
+        fn, # the stage itself, called with no argument when it must run
+        settings:dict|None=None, # the stage's settings, for its nested tracked run
+       )->float: # seconds spent
+    "Run a stage unless it is done with the same key and its outputs exist, then record it."
+    t = time.perf_counter()
+    if self.stages.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs):
+        print(f"{stage}: up to date")
+    else:
+        print(f"{stage}: running", flush=True)
+        # progress lines and the tracked run name it
+        with progress_stage(stage), nested_run(stage, settings) as run:
+            res = fn()
+            if isinstance(res, dict) and isinstance(res.get('scores'), dict):
+                run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items()
+                                 if isinstance(v, (int, float))})
+        self.stages[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1),
+                                  runs=self.stages.get(stage, {}).get('runs', 0) + 1)
+        if is_main():  # with several processes one writes, atomically (a killed run leaves the old state)
+            tmp = self.path.with_suffix('.tmp')
+            tmp.write_text(json.dumps(self.stages, indent=1))
+            tmp.replace(self.path)
+        wait_for_everyone()
+    return time.perf_counter() - t
 
 # %% ../nbs/80_pipeline.ipynb #9ab449e7
 class SettingsError(RakutenError, ValueError):
@@ -84,7 +88,7 @@ class SettingsError(RakutenError, ValueError):
 # %% ../nbs/80_pipeline.ipynb #3995fbe6
 def _settings(budget, data, overrides):
     unknown = set(overrides) - set(SAMPLE_BUDGET)
-    if unknown: raise SettingsError(f"unknown settings {sorted(unknown)}; known: {sorted(SAMPLE_BUDGET)}")
+    if unknown: raise SettingsError(f"unknown settings {sorted(unknown)} — known: {sorted(SAMPLE_BUDGET)}")
     if budget not in ('auto', 'sample', 'real'):
         raise SettingsError(f"budget must be 'auto', 'sample' or 'real', not {budget!r}")
     base = SAMPLE_BUDGET if budget == 'sample' or (budget == 'auto' and data is None) else REAL_BUDGET
@@ -101,9 +105,9 @@ def run_pipeline(data:str|Path|Catalog|None=None, # folder in the official layou
                  ws:Workspace|None=None, # the workspace
                  budget:str='auto', # 'sample' (CPU), 'real' (GPU), or 'auto': 'sample' when `data` is None, else 'real'
                  n_workers:int|None=None, # processes for photo preparation
-                 **overrides, # any key of `SAMPLE_BUDGET` / `REAL_BUDGET`; None values are ignored
+                 **overrides, # any key of `SAMPLE_BUDGET` / `REAL_BUDGET`, None values are ignored
                 )->dict: # the metrics written to reports/metrics.json
-    "Prepare, train, fuse, evaluate, predict and report; skip stages already done with the same settings."
+    "Prepare, train, fuse, evaluate, predict and report, skipping stages already done with the same settings."
     with workspace_lock(ws := ws or Workspace()):
         return _train_and_report(data, ws, _settings(budget, data, overrides), n_workers)
 
@@ -173,8 +177,8 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
                   predictor:Predictor, # the trained models
                   ws:Workspace, # where the metrics and figures go
                   names:dict, # model folder names: {'text': ..., 'image': ...}
-                 )->dict: # text, image, fusion: results of `evaluate`; sources: rows per source; error_analysis: Markdown
-    "Score the text, image and fused predictions of the test split; save the figures and the fusion's error analysis."
+                 )->dict: # `evaluate`'s results (text, image, fusion), rows per source (sources), the error analysis in Markdown (error_analysis)
+    "Score the text, image and fused predictions of the test split, and save the figures and the fusion's error analysis."
     test, classes = labelled(products[products.split == 'test']), predictor.model.classes
     parts = predictor.predict_parts(test, prepared=True)
     y, probs = test.prdtypecode.to_numpy(), {**parts['parts'], 'fusion': parts['probs']}
@@ -190,8 +194,7 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
     # before calibration
     raw = np.nanmean(np.stack([p[ok] for p in parts['parts'].values()]), 0) if parts['parts'] else None
     errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw,
-                          classes=classes, name='fusion',
-                          relative_to=ws.reports)
+                          classes=classes, name='fusion', relative_to=ws.reports)
     return res | {'sources': pd.Series(parts['source']).str.split(':').str[0].value_counts().to_dict(),
                   'error_analysis': errors}
 
@@ -200,7 +203,7 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
                        predictor:Predictor, # the trained models
                        ws:Workspace, # the submission goes to `reports/submission.csv`
                       )->int: # rows written
-    "Predict the unlabelled rows into the submission (a catalog's into `predictions.csv`); remove a stale one when there are none."
+    "Predict the unlabelled rows into the submission (a catalog's into `predictions.csv`) — remove a stale one when there are none."
     rows, path = products[products.split == 'submission'], ws.reports/('submission.csv'
                                                                        if 'catalog_id' not in products else PREDICTIONS)
     if not len(rows):
@@ -273,7 +276,7 @@ def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout,
             if is_main(): report_label_issues(issues, products, ws)
             print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} "
                   f"training labels flagged "
-                  f"(reports/label_issues.csv); {r['clean_labels']} them")
+                  f"(reports/label_issues.csv) — {r['clean_labels']} them")
             products = label_issues.clean_labels(products, issues, r['clean_labels'])
         fold_ids, records = fit_members(products, ws, r, seed)
         if not is_main(): return {}  # with several processes, the others' part ends with the training

@@ -71,7 +71,7 @@ def best_model(ws:Workspace, # the workspace
     rec = json.loads(f.read_text()) if f.exists() else {}
     there = {n: r for n, r in rec.items() if (ws.models/n/'config.json').exists()}
     if not there:
-        raise RakutenError(f"{ws.models}: no trained model recorded in {f}; run rakuten_pipeline first, or "
+        raise RakutenError(f"{ws.models}: no trained model recorded in {f} — run rakuten_pipeline first, or "
                            f"pass --model FOLDER")
     return ws.models/max(there, key=lambda n: there[n]['test_weighted_f1'])
 
@@ -80,7 +80,7 @@ def best_model(ws:Workspace, # the workspace
 def photos(self:Predictor,
            paths:pd.Series, # one photo path per row (or None)
            prepared:bool=False, # the paths are prepared photos (as in products.parquet)
-          )->tuple: # (list of paths or PIL images, None where unusable; list of reasons, None where usable)
+          )->tuple: # (paths or PIL images with None where unusable, reasons with None where usable)
     "The photo of each row, or why there is none."
     items, reasons = [], []
     for p in paths:
@@ -125,7 +125,7 @@ def predict_parts(self:Predictor,
                   products:pd.DataFrame, # raw or prepared products (see `rows`)
                   prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
                   bs:int|None=None, # batch size of every part (default: each its own)
-                 )->dict: # parts ({name: (n, 27)}), probs (n, 27; NaN rows without input), has_text, has_image, source
+                 )->dict: # parts ({name: (n, 27)}), probs (n, 27) with NaN rows without input, has_text, has_image, source
     "The model's probabilities of every row, what each of its parts said, and which inputs each row had."
     rows, reasons = self.rows(products, prepared)
     parts, probs = self.model.predict_parts(rows, **({} if bs is None else {'bs': bs}))
@@ -145,8 +145,8 @@ def predict(self:Predictor,
             products:pd.DataFrame, # raw or prepared products (see `rows`)
             prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
             bs:int|None=None, # batch size of every part (default: each its own)
-           )->tuple: # (DataFrame: prdtypecode, category_fr, category_en (a catalog's model: label, name), probability, top3, source; probabilities)
-    "Predict every row; rows with nothing the model can read are reported, not fatal."
+           )->tuple: # (DataFrame: prdtypecode, category_fr, category_en (a catalog's model: label, name), probability, top3, source — and the probabilities)
+    "Predict every row — rows with nothing the model can read are reported, not fatal."
     parts = self.predict_parts(products, prepared, bs)
     probs = parts['probs']
     ok = ~np.isnan(probs).any(1)
@@ -204,15 +204,16 @@ def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
     return path
 
 # %% ../nbs/70_predict.ipynb #b400edbe
-PRODUCT_COLUMNS = ('designation', 'description', 'image')  # a products file's columns; any may be empty, one must exist
+PRODUCT_COLUMNS = ('designation', 'description', 'image')  # a products file's columns (any may be empty, one must exist)
 
+# %% ../nbs/70_predict.ipynb #90de92d7
 def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product per row
                   text:str|list|None=None, # its text columns, joined in order (default: those of `PRODUCT_COLUMNS` it has)
-                  image:str|None='image', # its photo column (a path relative to the file; may be empty)
+                  image:str|None='image', # its photo column (a path relative to the file, may be empty)
                   id:str|None=None, # a column of ids, kept as `id` in the predictions
                   label:str|None=None, # a column of known labels, kept as `given` beside the predictions
                  )->pd.DataFrame: # designation, description, image (None where empty), id and given if asked
-    "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file); any columns with `text`, `image`, `id`."
+    "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file) — any columns with `text`, `image`, `id`."
     path = Path(path)
     # a catalog's own columns: read as a catalog is
     if text is not None or image != 'image' or id is not None or label is not None:
@@ -222,7 +223,7 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
         missing = [c for c in [*cols, *([image] if image else []), *([id] if id else []), *([label] if label else [])]
                    if c not in df.columns]
         if missing:
-            raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}); name the columns "
+            raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}) — name the columns "
                                f"with --text, --image, --id")
         out = pd.DataFrame({'designation': df[cols[0]].fillna('').astype(str),
                             'description': df[cols[1:]].fillna('').astype(str).agg(' '.join, axis=1).str.strip()
@@ -238,13 +239,13 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
         df = pd.read_parquet(path) if path.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(path, dtype=str,
             keep_default_na=False)
     except UnicodeDecodeError as e:
-        raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}) — save it as UTF-8") from None
     except Exception as e:
         raise RakutenError(f"{path}: cannot be read as "
                            f"{'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} "
                            f"({str(e).splitlines()[0][:160]})") from None
     if not any(c in df.columns for c in PRODUCT_COLUMNS):
-        raise RakutenError(f"{path}: none of the columns {list(PRODUCT_COLUMNS)} (it has {list(df.columns)[:8]}); a "
+        raise RakutenError(f"{path}: none of the columns {list(PRODUCT_COLUMNS)} (it has {list(df.columns)[:8]}) — a "
                            f"product needs a title, a description or a photo")
     for c in ('designation', 'description'):
         df[c] = df[c].fillna('').astype(str) if c in df.columns else ''

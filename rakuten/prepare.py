@@ -52,9 +52,9 @@ def prepare(data:str|Path|Catalog|None=None, # folder in the official layout, a 
             translate:bool=True, # translate non-French text to French
             make_translator=google_translator, # (source, target) -> translator (see `translate_texts`)
             n_workers:int|None=None, # processes for the photos (default: all cores)
-            photo_cache_gb:float|None=None, # disk budget of the photo array (default: half the free disk; see `photo_cache`)
+            photo_cache_gb:float|None=None, # disk budget of the photo array (default: half the free disk, see `photo_cache`)
            )->pd.DataFrame: # the products table, also written to `data/processed/products.parquet`
-    "Load, split, clean, translate and prepare photos; write `products.parquet`."
+    "Load, split, clean, translate and prepare photos, then write `products.parquet`."
     ws = ws or Workspace()
     if not is_main():
         wait_for_everyone()
@@ -110,6 +110,6 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_ca
                'photo_array': str(photos.folder) if photos else None,
                'seconds': {k: round(v, 2) for k, v in times.items()}}
     (ws.reports/'prepare.json').write_text(json.dumps(summary, indent=2))
-    print(f"products.parquet: {len(out)} products ({n_lab} labelled); "
+    print(f"products.parquet: {len(out)} products ({n_lab} labelled) — "
           f"{summary['translated']} translated, {summary['images_missing_or_unreadable']} without a usable photo")
     return out

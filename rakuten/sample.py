@@ -20,95 +20,101 @@ __all__ = ['LANGS', 'CLASS_WORDS', 'CLASS_GROUP', 'Y_TRUE', 'CATALOG_GROUPS', 'B
 
 # %% ../nbs/02_sample.ipynb #4b2cc575
 _CLASS_WORDS = {
-    10:   "livre|book|Buch; roman|novel|Roman; auteur|author|Autor; édition originale|first edition|Erstausgabe; "
-          "occasion|used|gebraucht; livre de poche|paperback|Taschenbuch; chapitres|chapters|Kapitel",
-    40:   "jeu vidéo|video game|Videospiel; PS4|PS4|PS4; Xbox One|Xbox One|Xbox One; aventure|adventure|Abenteuer; "
-          "multijoueur|multiplayer|Mehrspieler; PEGI 16|PEGI 16|PEGI 16",
-    50:   "manette|controller|Controller; câble de charge|charging cable|Ladekabel; chargeur|charger|Ladegerät; "
-          "housse de protection|protective case|Schutzhülle; stylet|stylus|Eingabestift; support|stand|Ständer",
-    60:   "console|console|Konsole; console portable|handheld console|Handheld-Konsole; Nintendo Switch|Nintendo "
-          "Switch|Nintendo Switch; PlayStation|PlayStation|PlayStation; console rétro|retro console|Retro-Konsole; "
+    10:   "livre|book|Buch, roman|novel|Roman, auteur|author|Autor, édition originale|first edition|Erstausgabe, "
+          "occasion|used|gebraucht, livre de poche|paperback|Taschenbuch, chapitres|chapters|Kapitel",
+    40:   "jeu vidéo|video game|Videospiel, PS4|PS4|PS4, Xbox One|Xbox One|Xbox One, aventure|adventure|Abenteuer, "
+          "multijoueur|multiplayer|Mehrspieler, PEGI 16|PEGI 16|PEGI 16",
+    50:   "manette|controller|Controller, câble de charge|charging cable|Ladekabel, chargeur|charger|Ladegerät, "
+          "housse de protection|protective case|Schutzhülle, stylet|stylus|Eingabestift, support|stand|Ständer",
+    60:   "console|console|Konsole, console portable|handheld console|Handheld-Konsole, Nintendo Switch|Nintendo "
+          "Switch|Nintendo Switch, PlayStation|PlayStation|PlayStation, console rétro|retro console|Retro-Konsole, "
           "500 Go|500 GB|500 GB",
-    1140: "figurine|figure|Figur; Funko Pop|Funko Pop|Funko Pop; manga|manga|Manga; statuette|statuette|Statuette; "
-          "figurine de collection|collectible figure|Sammelfigur; résine peinte|painted resin|bemaltes Harz",
-    1160: "carte|card|Karte; Pokémon|Pokemon|Pokemon; Yu-Gi-Oh|Yu-Gi-Oh|Yu-Gi-Oh; Magic the Gathering|Magic the "
-          "Gathering|Magic the Gathering; booster|booster|Booster; holographique|holo|holo; carte rare|rare "
+    1140: "figurine|figure|Figur, Funko Pop|Funko Pop|Funko Pop, manga|manga|Manga, statuette|statuette|Statuette, "
+          "figurine de collection|collectible figure|Sammelfigur, résine peinte|painted resin|bemaltes Harz",
+    1160: "carte|card|Karte, Pokémon|Pokemon|Pokemon, Yu-Gi-Oh|Yu-Gi-Oh|Yu-Gi-Oh, Magic the Gathering|Magic the "
+          "Gathering|Magic the Gathering, booster|booster|Booster, holographique|holo|holo, carte rare|rare "
           "card|seltene Karte",
-    1180: "jeu de rôle|role-playing game|Rollenspiel; Warhammer|Warhammer|Warhammer; dés|dice|Würfel; figurines à "
-          "peindre|miniatures to paint|Miniaturen zum Bemalen; donjon|dungeon|Verlies; livre de "
+    1180: "jeu de rôle|role-playing game|Rollenspiel, Warhammer|Warhammer|Warhammer, dés|dice|Würfel, figurines à "
+          "peindre|miniatures to paint|Miniaturen zum Bemalen, donjon|dungeon|Verlies, livre de "
           "règles|rulebook|Regelbuch",
-    1280: "jouet|toy|Spielzeug; peluche|plush|Plüschtier; poupée|doll|Puppe; pour enfant|for kids|für Kinder; jouet "
-          "d'éveil|learning toy|Lernspielzeug; voiture miniature|toy car|Spielzeugauto",
-    1281: "jeu de société|board game|Brettspiel; plateau de jeu|game board|Spielbrett; cartes à jouer|playing "
-          "cards|Spielkarten; 2 à 6 joueurs|2 to 6 players|2 bis 6 Spieler; puzzle|puzzle|Puzzle; jeu de "
+    1280: "jouet|toy|Spielzeug, peluche|plush|Plüschtier, poupée|doll|Puppe, pour enfant|for kids|für Kinder, jouet "
+          "d'éveil|learning toy|Lernspielzeug, voiture miniature|toy car|Spielzeugauto",
+    1281: "jeu de société|board game|Brettspiel, plateau de jeu|game board|Spielbrett, cartes à jouer|playing "
+          "cards|Spielkarten, 2 à 6 joueurs|2 to 6 players|2 bis 6 Spieler, puzzle|puzzle|Puzzle, jeu de "
           "stratégie|strategy game|Strategiespiel",
-    1300: "drone|drone|Drohne; radiocommandé|remote control|ferngesteuert; maquette|scale model|Modellbausatz; "
-          "hélice|propeller|Propeller; batterie lipo|lipo battery|LiPo Akku; échelle 1/43|1/43 scale|Maßstab 1/43",
-    1301: "chaussettes bébé|baby socks|Babysocken; baby-foot|foosball|Tischfußball; fléchettes|darts|Dartpfeile; "
-          "antidérapantes|non-slip|rutschfest; billard|billiards|Billard; naissance|newborn|Neugeborene",
-    1302: "trampoline|trampoline|Trampolin; balançoire|swing|Schaukel; toboggan|slide|Rutsche; jeu de plein "
-          "air|outdoor game|Outdoor-Spiel; ballon|ball|Ball; pistolet à eau|water gun|Wasserpistole",
-    1320: "poussette|stroller|Kinderwagen; biberon|baby bottle|Babyflasche; siège auto|car seat|Autositz; "
-          "bébé|baby|Baby; matelas à langer|changing mat|Wickelauflage; tétine|pacifier|Schnuller",
-    1560: "meuble|furniture|Möbel; table basse|coffee table|Couchtisch; chaise|chair|Stuhl; "
-          "armoire|wardrobe|Kleiderschrank; commode|chest of drawers|Kommode; bois massif|solid wood|Massivholz",
-    1920: "housse de couette|duvet cover|Bettbezug; taie d'oreiller|pillowcase|Kissenbezug; drap housse|fitted "
-          "sheet|Spannbettlaken; coton|cotton|Baumwolle; rideau|curtain|Vorhang; plaid|throw|Decke",
-    1940: "café|coffee|Kaffee; thé|tea|Tee; chocolat|chocolate|Schokolade; bio|organic|Bio; biscuits|biscuits|Kekse; "
+    1300: "drone|drone|Drohne, radiocommandé|remote control|ferngesteuert, maquette|scale model|Modellbausatz, "
+          "hélice|propeller|Propeller, batterie lipo|lipo battery|LiPo Akku, échelle 1/43|1/43 scale|Maßstab 1/43",
+    1301: "chaussettes bébé|baby socks|Babysocken, baby-foot|foosball|Tischfußball, fléchettes|darts|Dartpfeile, "
+          "antidérapantes|non-slip|rutschfest, billard|billiards|Billard, naissance|newborn|Neugeborene",
+    1302: "trampoline|trampoline|Trampolin, balançoire|swing|Schaukel, toboggan|slide|Rutsche, jeu de plein "
+          "air|outdoor game|Outdoor-Spiel, ballon|ball|Ball, pistolet à eau|water gun|Wasserpistole",
+    1320: "poussette|stroller|Kinderwagen, biberon|baby bottle|Babyflasche, siège auto|car seat|Autositz, "
+          "bébé|baby|Baby, matelas à langer|changing mat|Wickelauflage, tétine|pacifier|Schnuller",
+    1560: "meuble|furniture|Möbel, table basse|coffee table|Couchtisch, chaise|chair|Stuhl, "
+          "armoire|wardrobe|Kleiderschrank, commode|chest of drawers|Kommode, bois massif|solid wood|Massivholz",
+    1920: "housse de couette|duvet cover|Bettbezug, taie d'oreiller|pillowcase|Kissenbezug, drap housse|fitted "
+          "sheet|Spannbettlaken, coton|cotton|Baumwolle, rideau|curtain|Vorhang, plaid|throw|Decke",
+    1940: "café|coffee|Kaffee, thé|tea|Tee, chocolat|chocolate|Schokolade, bio|organic|Bio, biscuits|biscuits|Kekse, "
           "capsules|capsules|Kapseln",
-    2060: "décoration|decoration|Dekoration; lampe|lamp|Lampe; cadre photo|picture frame|Bilderrahmen; "
-          "miroir|mirror|Spiegel; sticker mural|wall sticker|Wandtattoo; bougie|candle|Kerze",
-    2220: "chien|dog|Hund; chat|cat|Katze; collier|collar|Halsband; croquettes|kibble|Trockenfutter; "
-          "litière|litter|Katzenstreu; aquarium|aquarium|Aquarium",
-    2280: "revue|magazine|Zeitschrift; numéro|issue|Heft Nr; journal|newspaper|Zeitung; "
-          "hebdomadaire|weekly|Wochenzeitschrift; mensuel|monthly|Monatsheft; supplément|supplement|Beilage",
-    2403: "lot de livres|book lot|Bücherpaket; lot|lot|Konvolut; collection complète|complete collection|komplette "
-          "Sammlung; tomes|volumes|Bände; bandes dessinées|comics|Comics; série|series|Reihe",
-    2462: "lot de jeux|game bundle|Spielepaket; pack console|console bundle|Konsolenpaket; jeux|games|Spiele; lot "
-          "complet|complete bundle|Komplettpaket; manettes|controllers|Controller; console et jeux|console and "
+    2060: "décoration|decoration|Dekoration, lampe|lamp|Lampe, cadre photo|picture frame|Bilderrahmen, "
+          "miroir|mirror|Spiegel, sticker mural|wall sticker|Wandtattoo, bougie|candle|Kerze",
+    2220: "chien|dog|Hund, chat|cat|Katze, collier|collar|Halsband, croquettes|kibble|Trockenfutter, "
+          "litière|litter|Katzenstreu, aquarium|aquarium|Aquarium",
+    2280: "revue|magazine|Zeitschrift, numéro|issue|Heft Nr, journal|newspaper|Zeitung, "
+          "hebdomadaire|weekly|Wochenzeitschrift, mensuel|monthly|Monatsheft, supplément|supplement|Beilage",
+    2403: "lot de livres|book lot|Bücherpaket, lot|lot|Konvolut, collection complète|complete collection|komplette "
+          "Sammlung, tomes|volumes|Bände, bandes dessinées|comics|Comics, série|series|Reihe",
+    2462: "lot de jeux|game bundle|Spielepaket, pack console|console bundle|Konsolenpaket, jeux|games|Spiele, lot "
+          "complet|complete bundle|Komplettpaket, manettes|controllers|Controller, console et jeux|console and "
           "games|Konsole und Spiele",
-    2522: "cahier|notebook|Heft; stylo|pen|Kugelschreiber; agenda|planner|Kalender; papier|paper|Papier; "
-          "classeur|binder|Ordner; carnet|notepad|Notizbuch",
-    2582: "salon de jardin|garden set|Gartenmöbel-Set; parasol|parasol|Sonnenschirm; transat|sun lounger|Liegestuhl; "
-          "table de jardin|garden table|Gartentisch; résine tressée|rattan|Polyrattan; hamac|hammock|Hängematte",
-    2583: "piscine|pool|Pool; filtre à sable|sand filter|Sandfilter; pompe|pump|Pumpe; spa gonflable|inflatable "
-          "spa|aufblasbarer Whirlpool; chlore|chlorine|Chlor; bâche|pool cover|Abdeckplane; robot nettoyeur|pool "
+    2522: "cahier|notebook|Heft, stylo|pen|Kugelschreiber, agenda|planner|Kalender, papier|paper|Papier, "
+          "classeur|binder|Ordner, carnet|notepad|Notizbuch",
+    2582: "salon de jardin|garden set|Gartenmöbel-Set, parasol|parasol|Sonnenschirm, transat|sun lounger|Liegestuhl, "
+          "table de jardin|garden table|Gartentisch, résine tressée|rattan|Polyrattan, hamac|hammock|Hängematte",
+    2583: "piscine|pool|Pool, filtre à sable|sand filter|Sandfilter, pompe|pump|Pumpe, spa gonflable|inflatable "
+          "spa|aufblasbarer Whirlpool, chlore|chlorine|Chlor, bâche|pool cover|Abdeckplane, robot nettoyeur|pool "
           "cleaner|Poolroboter",
-    2585: "tondeuse|lawn mower|Rasenmäher; taille-haie|hedge trimmer|Heckenschere; sécateur|pruner|Gartenschere; "
-          "arrosage|watering|Bewässerung; outil de jardin|garden tool|Gartenwerkzeug; débroussailleuse|brush "
+    2585: "tondeuse|lawn mower|Rasenmäher, taille-haie|hedge trimmer|Heckenschere, sécateur|pruner|Gartenschere, "
+          "arrosage|watering|Bewässerung, outil de jardin|garden tool|Gartenwerkzeug, débroussailleuse|brush "
           "cutter|Freischneider",
-    2705: "livre neuf|new book|neues Buch; roman|novel|Roman; ebook|ebook|E-Book; broché|paperback|Taschenbuch; "
-          "auteur|author|Autor; éditions|publisher|Verlag",
-    2905: "jeu PC|PC game|PC-Spiel; téléchargement|download|Download; Steam|Steam|Steam; clé d'activation|activation "
-          "key|Aktivierungsschlüssel; Windows 10|Windows 10|Windows 10; édition digitale|digital "
+    2705: "livre neuf|new book|neues Buch, roman|novel|Roman, ebook|ebook|E-Book, broché|paperback|Taschenbuch, "
+          "auteur|author|Autor, éditions|publisher|Verlag",
+    2905: "jeu PC|PC game|PC-Spiel, téléchargement|download|Download, Steam|Steam|Steam, clé d'activation|activation "
+          "key|Aktivierungsschlüssel, Windows 10|Windows 10|Windows 10, édition digitale|digital "
           "edition|digitale Edition",
 }
+
+# %% ../nbs/02_sample.ipynb #caa51c6f
 _GROUPS = {  # confusable groups, the words their classes share, and the shape of their photos
     'books':  ([10, 2280, 2403, 2705],
-               "lecture|reading|Lesen; histoire|story|Geschichte; pages|pages|Seiten; illustré|illustrated|illustriert", 'rectangle'),
+               "lecture|reading|Lesen, histoire|story|Geschichte, pages|pages|Seiten, illustré|illustrated|illustriert", 'rectangle'),
     'games':  ([40, 50, 60, 2462, 2905],
-               "jeu|game|Spiel; Nintendo|Nintendo|Nintendo; gaming|gaming|Gaming; édition|edition|Edition", 'rounded'),
+               "jeu|game|Spiel, Nintendo|Nintendo|Nintendo, gaming|gaming|Gaming, édition|edition|Edition", 'rounded'),
     'hobby':  ([1140, 1160, 1180],
-               "collection|collection|Sammlung; personnage|character|Charakter; fantasy|fantasy|Fantasy; "
+               "collection|collection|Sammlung, personnage|character|Charakter, fantasy|fantasy|Fantasy, "
                "figurine|figure|Figur", 'diamond'),
     'toys':   ([1280, 1281, 1300, 1301, 1302, 1320],
-               "enfant|child|Kind; jeu|game|Spiel; cadeau|gift|Geschenk; dès 3 ans|from age 3|ab 3 Jahren", 'ellipse'),
+               "enfant|child|Kind, jeu|game|Spiel, cadeau|gift|Geschenk, dès 3 ans|from age 3|ab 3 Jahren", 'ellipse'),
     'home':   ([1560, 1920, 2060, 2522],
-               "maison|home|Haus; salon|living room|Wohnzimmer; chambre|bedroom|Schlafzimmer; design|design|Design",
+               "maison|home|Haus, salon|living room|Wohnzimmer, chambre|bedroom|Schlafzimmer, design|design|Design",
                'rectangle'),
     'garden': ([2582, 2583, 2585],
-               "jardin|garden|Garten; extérieur|outdoor|Außen; été|summer|Sommer; terrasse|patio|Terrasse", 'triangle'),
-    'misc':   ([1940, 2220], "naturel|natural|natürlich; qualité|quality|Qualität; sachet|bag|Beutel; "
+               "jardin|garden|Garten, extérieur|outdoor|Außen, été|summer|Sommer, terrasse|patio|Terrasse", 'triangle'),
+    'misc':   ([1940, 2220], "naturel|natural|natürlich, qualité|quality|Qualität, sachet|bag|Beutel, "
                              "goût|flavour|Geschmack", 'ellipse'),
 }
+
+# %% ../nbs/02_sample.ipynb #04432ab7
 _FILLER = {
-    'fr': "neuf; nouveau; haute qualité; lot de 2; idéal cadeau; garantie 2 ans; livraison rapide; noir; blanc; "
-          "rouge; bleu; vert; grand modèle; petit format",
-    'en': "new; brand new; high quality; pack of 2; perfect gift; 2 year warranty; fast delivery; black; white; red; "
-          "blue; green; large; small",
-    'de': "neu; hochwertig; 2er Pack; ideales Geschenk; 2 Jahre Garantie; schnelle Lieferung; schwarz; weiß; rot; "
-          "blau; grün; groß; klein",
+    'fr': "neuf, nouveau, haute qualité, lot de 2, idéal cadeau, garantie 2 ans, livraison rapide, noir, blanc, "
+          "rouge, bleu, vert, grand modèle, petit format",
+    'en': "new, brand new, high quality, pack of 2, perfect gift, 2 year warranty, fast delivery, black, white, red, "
+          "blue, green, large, small",
+    'de': "neu, hochwertig, 2er Pack, ideales Geschenk, 2 Jahre Garantie, schnelle Lieferung, schwarz, weiß, rot, "
+          "blau, grün, groß, klein",
 }
+
+# %% ../nbs/02_sample.ipynb #cb0b967f
 _SENTENCES = {
     'fr': ["{a} de haute qualité, idéal pour {b}.", "Caractéristiques : {a}, {b}, {f}.",
            "Marque : {brand}. Référence : {ref}.",
@@ -121,7 +127,10 @@ _SENTENCES = {
 }
 LANGS = ('fr', 'en', 'de')
 
-def _words(s): return [tuple(w.strip().split('|')) for w in s.split(';')]
+# %% ../nbs/02_sample.ipynb #d57c23ad
+def _words(s): return [tuple(w.strip().split('|')) for w in s.split(',')]
+
+# %% ../nbs/02_sample.ipynb #218b0b3c
 CLASS_WORDS = {c: _words(s) for c, s in _CLASS_WORDS.items()}  # code -> [(fr, en, de), ...]
 CLASS_GROUP = {c: g for g, (cs, _, _) in _GROUPS.items() for c in cs}  # code -> group name
 
@@ -175,7 +184,7 @@ def _title_desc(code:int, lang:str, rng, confuse:float):
         borrowed = _pick(rng, CLASS_WORDS[int(rng.choice(siblings))], 1)[0][li]
         if rng.random() < 0.5: kws[0] = borrowed
         else: kws.append(borrowed)
-    filler = [f.strip() for f in _FILLER[lang].split(';')]
+    filler = [f.strip() for f in _FILLER[lang].split(',')]
     brand = _brand(rng)
     parts = kws + [w[li] for w in _pick(rng, group, int(rng.integers(0, 3)))] + _pick(rng, filler,
         int(rng.integers(1, 4)))
@@ -250,9 +259,7 @@ def draw_product(code:int, # the product's class
     siblings = [c for c in _GROUPS[CLASS_GROUP[code]][0] if c != code]
     if siblings and rng.random() < borrow: st = {**st, 'hue': class_style(int(rng.choice(siblings)))['hue']}
     rgb = _hsv(st['hue'] + rng.normal(0, 0.04), rng.uniform(0.45, 0.95), rng.uniform(0.45, 0.95))
-    if kind=='blank':
-        frac, rgb = rng.uniform(0.03, 0.08), 255 - (255 - rgb)*0.15
-    else: frac = rng.uniform(0.3, 0.75)
+    frac, rgb = (rng.uniform(0.03, 0.08), 255 - (255 - rgb)*0.15) if kind=='blank' else (rng.uniform(0.3, 0.75), rgb)
     w, h = (frac*size*rng.uniform(0.7, 1.3) for _ in range(2))
     w, h = min(w, size*0.9), min(h, size*0.9)
     cx, cy = rng.uniform(w/2 + size*0.05, size - w/2 - size*0.05), rng.uniform(h/2 + size*0.05, size - h/2 - size*0.05)
@@ -287,7 +294,7 @@ def _ids(rng, n, lo, hi):
 
 # %% ../nbs/02_sample.ipynb #1e228487
 def make_sample(dest:str|Path, # folder to write the dataset into (created)
-                n:int=1000, # number of labelled products (X_train); X_test gets about 16 % of that
+                n:int=1000, # number of labelled products (X_train), plus about 16 % of that for X_test
                 img_size:int=500, # photo width and height (the real ones are 500)
                 seed:int=0, # the same seed gives identical files
                 confuse:float=0.2, # chance a listing borrows a sibling class's words
@@ -336,7 +343,7 @@ def make_catalog(dest:str|Path, # folder to write the catalog into (created)
                  img_size:int=128, # photo width and height
                  seed:int=0, # the same seed gives identical files
                  no_photo:float=0.08, # share of products without a photo
-                )->Path: # the catalog file, `dest/catalog.csv`; its label map is `dest/category_names.csv`
+                )->Path: # the catalog file `dest/catalog.csv` (its label map: `dest/category_names.csv`)
     "A catalog of one's own, as a shop would export it: `sku, name, details, picture, category` columns, 8 string classes."
     dest, rng = Path(dest), np.random.default_rng(seed)
     src = make_sample(dest/'_source', n=n, img_size=img_size, seed=seed)
@@ -368,24 +375,23 @@ def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode
                  thumb:int=96, # size of each thumbnail in pixels
                  seed:int=0, # which photos
                 ):
-    "A grid of product photos, one row per class; returns the matplotlib figure."
+    "A grid of product photos, one row per class — returns the matplotlib figure."
     import matplotlib.pyplot as plt
     from rakuten.core import code_name
     codes = codes or CODES
-    fig, axs = plt.subplots(len(codes), per_class, figsize=(per_class*1.1, len(codes)*1.15), squeeze=False)
+    fig, axs = plt.subplots(len(codes), per_class, figsize=(per_class*1.1, len(codes)*1.15), squeeze=False,
+                            layout='tight')
     for r, code in enumerate(codes):
         sel = products[products.prdtypecode==code]
         sel = sel.sample(min(per_class, len(sel)), random_state=seed)
         for c, ax in enumerate(axs[r]):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for s in ax.spines.values(): s.set_visible(False)
+            ax.set(xticks=[], yticks=[])
+            ax.spines[:].set_visible(False)
             if c < len(sel):
                 im = Image.open(sel.image.iloc[c])
                 im.draft('RGB', (thumb, thumb))
                 ax.imshow(im.resize((thumb, thumb)))
         axs[r, 0].set_ylabel(code_name(code), rotation=0, ha='right', va='center', fontsize=8)
-    fig.tight_layout()
     return fig
 
 # %% ../nbs/02_sample.ipynb #82e75a24
@@ -411,7 +417,7 @@ def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
     for kind, (_, r) in zip(kinds, rows.iterrows()):
         p = image_path(data, r.imageid, r.productid, 'train')
         if kind not in BAD_IMAGE_KINDS + ('huge',):
-            raise ValueError(f"Unknown kind {kind!r}; expected one of {BAD_IMAGE_KINDS + ('huge',)}")
+            raise ValueError(f"Unknown kind {kind!r} — expected one of {BAD_IMAGE_KINDS + ('huge',)}")
         raw = p.read_bytes()
         if kind=='corrupt':
             p.write_bytes(raw[:20] + bytes(np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8)))

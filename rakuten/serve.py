@@ -44,7 +44,7 @@ class Product(BaseModel):
                                                                                               '<b>filtre à sable</b>'}]})
     designation:str = Field('', max_length=10_000, description="the title")
     description:str = Field('', max_length=100_000, description="the description, HTML allowed")
-    image:str|None = Field(None, description=f"the photo (JPEG, PNG...), base64 or a data: URL; at most "
+    image:str|None = Field(None, description=f"the photo (JPEG, PNG...), base64 or a data: URL — at most "
                                              f"{MAX_IMAGE_BYTES:,} bytes decoded")
 
 # %% ../nbs/85_serve.ipynb #39ac7538
@@ -75,7 +75,7 @@ def save_photo(data:bytes, # the photo's bytes
 # %% ../nbs/85_serve.ipynb #0dcde190
 def decode_image(text:str, # base64, or a `data:image/...;base64,` URL
                 )->bytes: # the photo's bytes
-    "The bytes of a base64 photo; 422 naming the field when it is not base64."
+    "The bytes of a base64 photo — 422 naming the field when it is not base64."
     text = ''.join(text.split(',', 1)[-1].split()) if text.startswith('data:') else ''.join(text.split())
     try: return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError): raise RequestError(422, "not valid base64", 'image') from None
@@ -129,19 +129,24 @@ class DynamicBatcher:
 
 # %% ../nbs/85_serve.ipynb #26a20db8
 @patch
+async def _gather(self:DynamicBatcher, q:asyncio.Queue)->list: # the (rows, future) pairs of one batch
+    "Wait for a request, then take the waiting ones until `max_rows` rows or `max_wait` seconds."
+    loop = asyncio.get_running_loop()
+    jobs = [await q.get()]
+    n, deadline = len(jobs[0][0]), loop.time() + self.max_wait
+    while n < self.max_rows:
+        try: job = q.get_nowait() if q.qsize() else await asyncio.wait_for(q.get(), max(0, deadline - loop.time()))
+        except (asyncio.TimeoutError, asyncio.QueueEmpty): break
+        jobs.append(job)
+        n += len(job[0])
+    return [j for j in jobs if not j[1].done()]  # requests whose client left are dropped
+
+# %% ../nbs/85_serve.ipynb #caa6fd7b
+@patch
 async def _work(self:DynamicBatcher, q:asyncio.Queue):
     "The worker: take waiting requests, run them together, answer each."
-    loop = asyncio.get_running_loop()
     while True:
-        jobs = [await q.get()]
-        n = len(jobs[0][0])
-        deadline = loop.time() + self.max_wait
-        while n < self.max_rows:
-            try: job = q.get_nowait() if q.qsize() else await asyncio.wait_for(q.get(), max(0, deadline - loop.time()))
-            except (asyncio.TimeoutError, asyncio.QueueEmpty): break
-            jobs.append(job)
-            n += len(job[0])
-        jobs = [j for j in jobs if not j[1].done()]  # requests whose client left are dropped
+        jobs = await self._gather(q)
         if not jobs: continue
         self.calls += 1
         self.sizes = (self.sizes + [sum(len(r) for r, _ in jobs)])[-1000:]
@@ -157,7 +162,7 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
 
 # %% ../nbs/85_serve.ipynb #67156ac0
 def _names(code:int|str, names:dict|None=None)->dict:
-    "A class as the API names it: its label and name; a challenge code also with its French and English categories."
+    "A class as the API names it: its label and name — a challenge code also with its French and English categories."
     if isinstance(code, str):
         return dict(label=code, name=(names or {}).get(code, code), prdtypecode=None, category_fr=None,
                     category_en=None)
@@ -213,7 +218,7 @@ def answer(self:Service,
            result:dict, # one row's result from `predict_rows`
            t0:float|None=None, # `time.perf_counter()` when the request came (for its latency)
           )->dict: # prdtypecode, names, probability, top5, parts, source, latency_ms
-    "The answer for one product; 422 when the model could read nothing of it."
+    "The answer for one product — 422 when the model could read nothing of it."
     p = result['probs']
     if np.isnan(p).any(): raise RequestError(422, result['source'])
     best = self.top(p, 5)
@@ -250,7 +255,7 @@ def gradcam(self:Service,
             path:str|Path, # the photo, raw
             code:int|str, # the class to explain
             size:int=320, # width and height of the picture, pixels
-           ): # a PIL image: the prepared photo under its heatmap; None when the model has no image model
+           ): # a PIL image: the prepared photo under its heatmap, None when the model has no image model
     "Where the image model looks for `code` in a photo."
     if self.image_model is None: return None
     from matplotlib.figure import Figure  # no pyplot: safe in the server's threads
@@ -312,7 +317,7 @@ class Prediction(Category):
     "The answer for one product."
     top5:list[Category] = Field(description="the five most likely product types")
     parts:dict[str, Category|None] = Field(description="each member's most likely type (null: that member had no "
-                                                       "input); empty for a single model")
+                                                       "input) — empty for a single model")
     source:str = Field(description="what the answer is based on: 'text+image', 'text only: no photo'...")
     latency_ms:float = Field(description="time from the request to the answer, on the server")
 
@@ -496,7 +501,7 @@ def _summary(service:Service)->str:
     i = service.info()
     scores = ', '.join(f"{k} {v:.3f}" for k, v in i['scores'].items()) or 'no test score recorded'
     return (f"**Model** `{i['name']}` — {i['kind']}, reads {' and '.join(i['inputs'])}"
-            + (f"; members {', '.join(i['members'])}" if i['members'] else '') + f"; {scores}. API: [/docs](/docs).")
+            + (f" — members {', '.join(i['members'])}" if i['members'] else '') + f" — {scores}. API: [/docs](/docs).")
 
 # %% ../nbs/85_serve.ipynb #9682ddcf
 @patch
@@ -573,7 +578,7 @@ def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded
              page:bool=True, # mount the Gradio page at `/` (False: the API only)
              max_batch:int=32, # most products gathered into one call of the model
              max_wait_ms:float=2, # how long a request waits for others to join it
-            )->FastAPI: # the app; `app.state.service` is the `Service`
+            )->FastAPI: # the app, `app.state.service` is the `Service`
     "The API and the page of a model."
     if model is None: model = best_model(ws or Workspace())
     service = Service(model, max_batch, max_wait_ms)
@@ -590,8 +595,8 @@ def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded
 # %% ../nbs/85_serve.ipynb #8d09f455
 def serve_in_thread(app, # the ASGI app
                     host:str='127.0.0.1', # the address (loopback)
-                   )->tuple: # (uvicorn server, base URL); `server.should_exit = True` stops it
-    "Start an app with uvicorn in a background thread, on a free port; return once it answers."
+                   )->tuple: # (uvicorn server, base URL), `server.should_exit = True` stops it
+    "Start an app with uvicorn in a background thread, on a free port, and return once it answers."
     import uvicorn, httpx
     with socket.socket() as s:
         s.bind((host, 0))

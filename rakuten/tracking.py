@@ -14,6 +14,7 @@ from .distributed import is_main
 from fastai.callback.core import Callback
 from fastai.learner import Recorder
 from fastai.torch_core import rank_distrib
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['RUNS_CSV', 'RUNS_COLUMNS', 'tracking_uri', 'ui_command', 'tracking_enabled', 'import_mlflow', 'flatten_settings',
@@ -33,7 +34,7 @@ def ui_command(uri:str, # a tracking URI, as `tracking_uri` gives
     return f"{allow}mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 # %% ../nbs/07_tracking.ipynb #b64ecfad
-def tracking_enabled(enabled:bool|None=None, # True/False: decided by the caller; None: the environment decides
+def tracking_enabled(enabled:bool|None=None, # True/False: decided by the caller, None: the environment decides
                     )->bool: # whether this run is tracked
     "Whether to track: `enabled` when given, else on unless `$RAKUTEN_NO_TRACKING` is set (to anything but '' or '0')."
     if enabled is not None: return bool(enabled)
@@ -42,7 +43,7 @@ def tracking_enabled(enabled:bool|None=None, # True/False: decided by the caller
 # %% ../nbs/07_tracking.ipynb #fa27fdc5
 def import_mlflow(uri:str='', # the tracking URI about to be used ('file:' ones need MLflow's opt-in)
                  ): # the `mlflow` module, or None (with a warning) when it is not installed
-    "MLflow, imported now, with telemetry off; None when it is not installed."
+    "MLflow, imported now, with telemetry off — None when it is not installed."
     os.environ.setdefault('MLFLOW_DISABLE_TELEMETRY', 'true')
     os.environ.setdefault('DO_NOT_TRACK', 'true')
     if uri.startswith('file:'): os.environ.setdefault('MLFLOW_ALLOW_FILE_STORE', 'true')
@@ -73,62 +74,74 @@ def settings_digest(settings:dict, # settings, nested or flat
 
 # %% ../nbs/07_tracking.ipynb #26667eeb
 class TrackedRun:
-    "One run: parameters, metrics, figures and model folders to MLflow; every method does nothing when tracking is off."
-    def __init__(self, run_id:str|None=None, # the run's id; None: tracking is off
-                 client=None, # an `MlflowClient`; None: nothing goes to MLflow (off, or MLflow missing)
+    "One run: parameters, metrics, figures and model folders to MLflow — every method does nothing when tracking is off."
+    def __init__(self, run_id:str|None=None, # the run's id, None: tracking is off
+                 client=None, # an `MlflowClient`, None: nothing goes to MLflow (off, or MLflow missing)
                  uri:str='', # the tracking URI
                  experiment_id:str|None=None, # the MLflow experiment it belongs to
                 ):
         self.run_id, self.client, self.uri, self.experiment_id, self.scores, self.settings = run_id, client, uri, experiment_id, {}, {}
 
-    @property
-    def enabled(self)->bool: return self.run_id is not None   # tracking is on (runs.csv at least)
-    @property
-    def tracked(self)->bool: return self.client is not None   # MLflow receives the logs
-
-    def log_params(self, settings:dict): # settings, possibly nested
-        "Log settings as flat parameters."
-        flat = flatten_settings(settings)
-        self.settings.update(flat)
-        if not self.tracked or not flat: return
-        from mlflow.entities import Param
-        self.client.log_batch(self.run_id, params=[Param(k, str(v)[:6000]) for k, v in flat.items()])
-
-    def log_metrics(self, metrics:dict, # name -> number (None values are skipped)
-                    step:int|None=None, # the epoch or iteration; None: a final score, kept in `scores`
-                   ):
-        "Log metrics, per step (curves) or final (scores)."
-        metrics = {k: float(v) for k, v in metrics.items() if v is not None}
-        if step is None and self.enabled: self.scores.update(metrics)
-        if not self.tracked or not metrics: return
-        from mlflow.entities import Metric
-        ts = int(time.time()*1000)
-        self.client.log_batch(self.run_id, metrics=[Metric(k, v, ts, step or 0) for k, v in metrics.items()])
-
-    def log_figure(self, fig, # a matplotlib figure, or the path of a PNG file
-                   name:str|None=None, # file name under the run's `figures/` (default: the PNG's name)
-                  ):
-        "Log a figure as a PNG artifact."
-        if not self.tracked: return
-        if isinstance(fig, (str, Path)): self.client.log_artifact(self.run_id, str(fig), 'figures')
-        else: self.client.log_figure(self.run_id, fig, f"figures/{name or 'figure.png'}")
-
-    def log_artifacts(self, path:str|Path, # a file or a folder
-                      folder:str|None=None, # where it goes in the run's artifacts
-                     ):
-        "Log a file or a folder as artifacts."
-        if not self.tracked: return
-        p = Path(path)
-        if p.is_dir(): self.client.log_artifacts(self.run_id, str(p), folder)
-        else: self.client.log_artifact(self.run_id, str(p), folder)
-
-    def log_model(self, path:str|Path, # a saved model folder (config.json, weights, model card)
-                  name:str='model', # its folder in the run's artifacts
-                 ):
-        "Log a saved model folder as the run's artifacts (the files as they are, loadable by `load_model`)."
-        self.log_artifacts(path, name)
-
     def __repr__(self): return f"TrackedRun({self.run_id or 'off'})"
+
+# %% ../nbs/07_tracking.ipynb #9bc287fb
+@patch(as_prop=True)
+def enabled(self:TrackedRun)->bool: return self.run_id is not None   # tracking is on (runs.csv at least)
+
+@patch(as_prop=True)
+def tracked(self:TrackedRun)->bool: return self.client is not None   # MLflow receives the logs
+
+# %% ../nbs/07_tracking.ipynb #379a43b9
+@patch
+def log_params(self:TrackedRun, settings:dict): # settings, possibly nested
+    "Log settings as flat parameters."
+    flat = flatten_settings(settings)
+    self.settings.update(flat)
+    if not self.tracked or not flat: return
+    from mlflow.entities import Param
+    self.client.log_batch(self.run_id, params=[Param(k, str(v)[:6000]) for k, v in flat.items()])
+
+# %% ../nbs/07_tracking.ipynb #edc308f0
+@patch
+def log_metrics(self:TrackedRun, metrics:dict, # name -> number (None values are skipped)
+                step:int|None=None, # the epoch or iteration, None: a final score, kept in `scores`
+               ):
+    "Log metrics, per step (curves) or final (scores)."
+    metrics = {k: float(v) for k, v in metrics.items() if v is not None}
+    if step is None and self.enabled: self.scores.update(metrics)
+    if not self.tracked or not metrics: return
+    from mlflow.entities import Metric
+    ts = int(time.time()*1000)
+    self.client.log_batch(self.run_id, metrics=[Metric(k, v, ts, step or 0) for k, v in metrics.items()])
+
+# %% ../nbs/07_tracking.ipynb #adb8b49b
+@patch
+def log_figure(self:TrackedRun, fig, # a matplotlib figure, or the path of a PNG file
+               name:str|None=None, # file name under the run's `figures/` (default: the PNG's name)
+              ):
+    "Log a figure as a PNG artifact."
+    if not self.tracked: return
+    if isinstance(fig, (str, Path)): self.client.log_artifact(self.run_id, str(fig), 'figures')
+    else: self.client.log_figure(self.run_id, fig, f"figures/{name or 'figure.png'}")
+
+# %% ../nbs/07_tracking.ipynb #d986cae0
+@patch
+def log_artifacts(self:TrackedRun, path:str|Path, # a file or a folder
+                  folder:str|None=None, # where it goes in the run's artifacts
+                 ):
+    "Log a file or a folder as artifacts."
+    if not self.tracked: return
+    p = Path(path)
+    if p.is_dir(): self.client.log_artifacts(self.run_id, str(p), folder)
+    else: self.client.log_artifact(self.run_id, str(p), folder)
+
+# %% ../nbs/07_tracking.ipynb #c8077496
+@patch
+def log_model(self:TrackedRun, path:str|Path, # a saved model folder (config.json, weights, model card)
+              name:str='model', # its folder in the run's artifacts
+             ):
+    "Log a saved model folder as the run's artifacts (the files as they are, loadable by `load_model`)."
+    self.log_artifacts(path, name)
 
 # %% ../nbs/07_tracking.ipynb #ab2a5d4f
 _RUNS = []  # the open runs, outermost first
@@ -170,7 +183,7 @@ def _write_runs_line(ws:Workspace, row:dict):
 def tracking(command:str|None=None, # the command or step, e.g. 'rakuten_pipeline' (default: the program's name)
              settings:dict|None=None, # the run's settings, logged as flat parameters and digested
              ws:Workspace|None=None, # the workspace: `mlruns` store and `reports/runs.csv`
-             enabled:bool|None=None, # False: track nothing (`--no_tracking`); None: on unless `$RAKUTEN_NO_TRACKING`
+             enabled:bool|None=None, # False: track nothing (`--no_tracking`), None: on unless `$RAKUTEN_NO_TRACKING`
              name:str|None=None, # the run's name in MLflow (default: `command`)
              experiment:str='rakuten', # the MLflow experiment
              quiet:bool=False, # do not print the `mlflow ui` line at the end
@@ -257,7 +270,7 @@ class TrackingCallback(Callback):
         run = current_run()
         if not run.tracked or rank_distrib() != 0: return
         rec = self.learn.recorder
-        # [1:]: skip 'epoch'; zip drops 'time'
+        # [1:]: skip 'epoch', zip drops 'time'
         vals = {f"{self.prefix}{n}": v for n, v in zip(rec.metric_names[1:], rec.values[-1])}
         run.log_metrics(vals, step=self.step)
         self.step += 1

@@ -61,7 +61,7 @@ def fit_lm(self:AWDLSTMModel,
            lr:float=2e-2, # its peak learning rate
            bs:int=64, # batch size
           ): # the language-model Learner
-    "Train the language model on the corpus; keep its vocabulary."
+    "Train the language model on the corpus and keep its vocabulary."
     pretrained = self.pretrained and host_reachable('files.fast.ai')
     if self.pretrained and not pretrained:
         print("fastai's pretrained AWD-LSTM is unreachable: the language model starts from scratch")
@@ -75,7 +75,7 @@ def fit_lm(self:AWDLSTMModel,
     if torch.cuda.is_available(): lm = lm.to_fp16()
     # with several processes each trains it whole: its loader streams the corpus and cannot be
     lm.fit_one_cycle(epochs, lr)
-                                  # dealt out by batches; the classifier then starts from the main process's weights
+                                  # dealt out by batches, the classifier then starts from the main process's weights
     self.vocab = list(dls.vocab)
     return lm
 

@@ -26,7 +26,7 @@ def _unescape(s:str)->str:
     return s
 
 # %% ../../nbs/10_text.clean.ipynb #d7fa296e
-def clean_html(texts:pd.Series, # raw titles or descriptions; NaN allowed
+def clean_html(texts:pd.Series, # raw titles or descriptions, NaN allowed
               )->pd.Series: # the plain text ('' for missing), same index
     "Remove HTML tags and entities, repair mojibake and normalise whitespace."
     s = texts.fillna('').astype(str)

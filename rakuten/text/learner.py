@@ -17,7 +17,7 @@ from ..distributed import is_main, wait_for_everyone
 __all__ = ['TEXT_KINDS', 'DEFAULT_LR', 'text_spec', 'make_text_model', 'train_text']
 
 # %% ../../nbs/33_text.learner.ipynb #25250c9c
-TEXT_KINDS = ('tfidf', 'awd_lstm')  # names that are kinds; any other name is a transformer checkpoint
+TEXT_KINDS = ('tfidf', 'awd_lstm')  # names that are kinds, any other name is a transformer checkpoint
 DEFAULT_LR = {'tfidf': None, 'awd_lstm': 2e-2}  # a transformer's default is 5e-5
 
 def text_spec(model:str='tfidf', # 'tfidf', 'awd_lstm', or a Hugging Face checkpoint (name or folder)

@@ -45,7 +45,7 @@ class TfidfModel(RakutenModel):
     "Word + character TF-IDF features and a multinomial logistic regression."
     kind, inputs = 'tfidf', ('text',)
     def __init__(self,
-                 classifier:str='svc', # 'svc': linear SVM with calibrated probabilities; 'logistic': logistic regression
+                 classifier:str='svc', # 'svc': linear SVM with calibrated probabilities, 'logistic': logistic regression
                  C:float|None=None, # inverse regularisation strength (default: 0.5 for svc, 10 for logistic)
                  max_features:int=300_000, # largest vocabulary of each vectoriser
                  min_df:int=1, # ignore n-grams found in fewer documents
@@ -60,39 +60,45 @@ class TfidfModel(RakutenModel):
         self.clf = LinearSVC(C=self.C) if classifier == 'svc' else LogisticRegression(C=self.C, max_iter=2000)
         self.temperature = 1.0
 
-    def features(self, texts)->sparse.csr_matrix: # (n, word + char vocabulary) TF-IDF
-        "TF-IDF features of texts."
-        texts = pd.Series(texts).fillna('').astype(str)
-        return sparse.hstack([self.word.transform(texts), self.char.transform(texts)]).tocsr()
+# %% ../../nbs/30_text.tfidf.ipynb #fddc4e06
+@patch
+def features(self:TfidfModel, texts)->sparse.csr_matrix: # (n, word + char vocabulary) TF-IDF
+    "TF-IDF features of texts."
+    texts = pd.Series(texts).fillna('').astype(str)
+    return sparse.hstack([self.word.transform(texts), self.char.transform(texts)]).tocsr()
 
-    def fit(self,
-            train:pd.DataFrame, # rows with `text` and `prdtypecode`
-            valid:pd.DataFrame|None=None, # only its labels are read (the classes); nothing to tune by epochs
-            balance:float=0, # class balancing power: rows weighted by `row_weights` (with their `weight` column, if any)
-            **kwargs, # other trainers' settings, ignored
-           )->TfidfModel:
-        "Fit the vectorisers and the classifier on the training rows."
-        self.word.fit(train.text)
-        self.char.fit(train.text)
-        self.classes = label_classes(train.prdtypecode, None if valid is None else valid.prdtypecode)
-        x, y = self.features(train.text), labelled(train).prdtypecode.to_numpy()
-        w = row_weights(train, balance)
-        if w is not None: w = w*len(train)
-        self.clf.fit(x, y, sample_weight=w)
-        if self.classifier == 'svc': self.temperature = fit_margin_temperature(x, y, self.C)
-        return self
+# %% ../../nbs/30_text.tfidf.ipynb #10eb10bb
+@patch
+def fit(self:TfidfModel,
+        train:pd.DataFrame, # rows with `text` and `prdtypecode`
+        valid:pd.DataFrame|None=None, # only its labels are read (the classes), nothing to tune by epochs
+        balance:float=0, # class balancing power: rows weighted by `row_weights` (with their `weight` column, if any)
+        **kwargs, # other trainers' settings, ignored
+       )->TfidfModel:
+    "Fit the vectorisers and the classifier on the training rows."
+    self.word.fit(train.text)
+    self.char.fit(train.text)
+    self.classes = label_classes(train.prdtypecode, None if valid is None else valid.prdtypecode)
+    x, y = self.features(train.text), labelled(train).prdtypecode.to_numpy()
+    w = row_weights(train, balance)
+    if w is not None: w = w*len(train)
+    self.clf.fit(x, y, sample_weight=w)
+    if self.classifier == 'svc': self.temperature = fit_margin_temperature(x, y, self.C)
+    return self
 
-    def predict_rows(self,
-                     rows:pd.DataFrame, # rows with a `text`
-                    )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
-        "Class probabilities of rows, from their text."
-        x = self.features(rows.text)
-        if self.classifier == 'svc':
-            d = self.clf.decision_function(x)
-            if d.ndim == 1: d = np.stack([-d, d], 1)  # two classes: one margin, for the second
-            p = softmax(d/self.temperature, axis=1)
-        else: p = self.clf.predict_proba(x)
-        return to_classes(p, self.clf.classes_, self.classes)
+# %% ../../nbs/30_text.tfidf.ipynb #e8d5f35f
+@patch
+def predict_rows(self:TfidfModel,
+                 rows:pd.DataFrame, # rows with a `text`
+                )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
+    "Class probabilities of rows, from their text."
+    x = self.features(rows.text)
+    if self.classifier == 'svc':
+        d = self.clf.decision_function(x)
+        if d.ndim == 1: d = np.stack([-d, d], 1)  # two classes: one margin, for the second
+        p = softmax(d/self.temperature, axis=1)
+    else: p = self.clf.predict_proba(x)
+    return to_classes(p, self.clf.classes_, self.classes)
 
 # %% ../../nbs/30_text.tfidf.ipynb #828b00b8
 @patch
@@ -118,14 +124,14 @@ def _read_vocab(f:Path)->dict:
     "A vectoriser's vocabulary file: n-gram -> column, the columns 0..n-1 each once."
     try: vocab = json.loads(f.read_text(encoding='utf-8'))
     except FileNotFoundError:
-        raise ModelError(f"{f}: missing — the model folder is incomplete; re-save or re-train it") from None
+        raise ModelError(f"{f}: missing — the model folder is incomplete, re-save or re-train it") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"{f}: not valid JSON ({e}); re-save or re-train the model") from None
+        raise ModelError(f"{f}: not valid JSON ({e}) — re-save or re-train the model") from None
     ok = isinstance(vocab, dict) and all(isinstance(i, int) and not isinstance(i, bool)
                                          for i in vocab.values()) and sorted(vocab.values()) == list(range(len(vocab)))
     if not ok:
         raise ModelError(f"{f}: not a vocabulary (n-gram -> column "
-                         f"0..{len(vocab) - 1 if isinstance(vocab, dict) else 'n'}, each once); re-save or "
+                         f"0..{len(vocab) - 1 if isinstance(vocab, dict) else 'n'}, each once) — re-save or "
                          f"re-train the model")
     return vocab
 

@@ -59,7 +59,7 @@ def tiny_transformer(texts:list, # texts to train the tokenizer on
                      vocab_size:int=2000, # WordPiece vocabulary size
                      seed:int=0, # seed of the random weights: the same checkpoint every time
                     )->Path: # the checkpoint folder
-    "A small random CamemBERT and a WordPiece tokenizer of the words and characters of `texts`, saved as a Hugging Face checkpoint; the same arguments give the same checkpoint."
+    "A small random CamemBERT and a WordPiece tokenizer of the words and characters of `texts`, saved as a Hugging Face checkpoint — the same arguments give the same checkpoint."
     import tokenizers
     from collections import Counter
     from transformers import PreTrainedTokenizerFast, CamembertConfig, CamembertForSequenceClassification
@@ -132,22 +132,26 @@ class TransformerModel(RakutenModel):
         self.hf = model or from_hub(AutoModelForSequenceClassification, checkpoint, num_labels=len(CODES),
                                     ignore_mismatched_sizes=True)
 
-    def _items(self, texts, labels=None):
-        ids = self.tok(list(pd.Series(texts).fillna('').astype(str)), truncation=True,
-                       max_length=self.max_len)['input_ids']
-        pos = {c: i for i, c in enumerate(self.classes)}
-        ys = [0]*len(ids) if labels is None else [pos[c] for c in labels]
-        return list(zip(ids, ys))
+# %% ../../nbs/32_text.transformer.ipynb #76fe2997
+@patch
+def _items(self:TransformerModel, texts, labels=None):
+    ids = self.tok(list(pd.Series(texts).fillna('').astype(str)), truncation=True,
+                   max_length=self.max_len)['input_ids']
+    pos = {c: i for i, c in enumerate(self.classes)}
+    ys = [0]*len(ids) if labels is None else [pos[c] for c in labels]
+    return list(zip(ids, ys))
 
-    def _dl(self, items, bs, shuffle=False, wgts=None):
-        from fastai.callback.data import WeightedDL
-        from fastai.text.data import SortedDL
-        # batches of token ids: worker processes cost more than they save
-        kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=0,
-                  create_batch=lambda b: pad_batch(b, self.tok.pad_token_id or 0))
-        if wgts is not None: return WeightedDL(items, wgts=wgts, **kw)
-        if shuffle: return SortedDL(items, res=[len(i) for i, _ in items], **kw)  # length-bucketed, shuffled batches
-        return DataLoader(items, **kw)
+# %% ../../nbs/32_text.transformer.ipynb #12b42893
+@patch
+def _dl(self:TransformerModel, items, bs, shuffle=False, wgts=None):
+    from fastai.callback.data import WeightedDL
+    from fastai.text.data import SortedDL
+    # batches of token ids: worker processes cost more than they save
+    kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=0,
+              create_batch=lambda b: pad_batch(b, self.tok.pad_token_id or 0))
+    if wgts is not None: return WeightedDL(items, wgts=wgts, **kw)
+    if shuffle: return SortedDL(items, res=[len(i) for i, _ in items], **kw)  # length-bucketed, shuffled batches
+    return DataLoader(items, **kw)
 
 # %% ../../nbs/32_text.transformer.ipynb #20aeec3e
 @patch
@@ -161,7 +165,7 @@ def fit(self:TransformerModel,
         cbs:list|None=None, # more fastai callbacks for the Learner
         **kwargs, # other trainers' settings, ignored
        )->TransformerModel:
-    "Fine-tune with fastai's one-cycle schedule; mixed precision on a GPU."
+    "Fine-tune with fastai's one-cycle schedule, in mixed precision on a GPU."
     self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
     train, valid = labelled(train), labelled(valid)
     if self.hf.config.num_labels != len(self.classes): self.hf = with_labels(self.hf, len(self.classes))
@@ -219,7 +223,7 @@ def save_weights(self:TransformerModel, path:Path):
 def from_config(cls:TransformerModel, config:dict, path:Path)->TransformerModel:
     from transformers import AutoTokenizer, AutoModelForSequenceClassification
     if not (path/'hf').is_dir():
-        raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete; re-save or re-train it")
+        raise ModelError(f"{path/'hf'}: missing — the model folder is incomplete, re-save or re-train it")
     weights_file(path/'hf')  # a truncated or pickled hf/model.safetensors: one line naming it
     m = cls(config['checkpoint'], config['max_len'], AutoTokenizer.from_pretrained(path/'hf'),
             AutoModelForSequenceClassification.from_pretrained(path/'hf', use_safetensors=True))

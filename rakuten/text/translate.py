@@ -10,6 +10,7 @@ import pandas as pd
 import requests
 from fastprogress.fastprogress import progress_bar
 from ..core import RakutenError
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['OFFLINE_ERRORS', 'TranslationCache', 'google_translator', 'translate_texts']
@@ -17,46 +18,52 @@ __all__ = ['OFFLINE_ERRORS', 'TranslationCache', 'google_translator', 'translate
 # %% ../../nbs/11_text.translate.ipynb #3991710a
 class TranslationCache:
     "Persistent translations keyed by (source, target, text), in a SQLite file."
-    def __init__(self, path:str|Path): # the SQLite file (created; a corrupt one is set aside with a warning)
+    def __init__(self, path:str|Path): # the SQLite file (created, a corrupt one is set aside with a warning)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try: self._open()
         except sqlite3.DatabaseError as e:
             if getattr(self, 'db', None): self.db.close()
             if not self.path.is_file():
-                raise RakutenError(f"{self.path}: cannot open the translation cache ({e}); remove it, or "
+                raise RakutenError(f"{self.path}: cannot open the translation cache ({e}) — remove it, or "
                                    f"give a file path") from None
             aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
             for suffix in ('', '-wal', '-shm'):
                 if Path(f'{self.path}{suffix}').exists(): Path(f'{self.path}{suffix}').rename(f'{aside}{suffix}')
-            warnings.warn(f"{self.path}: not a valid translation cache ({e}); set aside as {aside.name}, starting an "
+            warnings.warn(f"{self.path}: not a valid translation cache ({e}) — set aside as {aside.name}, starting an "
                           f"empty one (its translations will be fetched again)")
             self._open()
 
-    def _open(self):
-        self.db = sqlite3.connect(self.path)
-        self.db.execute('PRAGMA journal_mode=WAL')
-        self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, '
-                        'translation TEXT, '
-                        'PRIMARY KEY (source, target, text))')
-        self.db.execute('SELECT COUNT(*) FROM translations').fetchone()
-
-    def get(self, texts:list, source:str, target:str)->dict: # text -> translation, for the texts found
-        "The cached translations of `texts`."
-        out = {}
-        for i in range(0, len(texts), 500):
-            chunk = list(texts[i:i+500])
-            q = f"SELECT text, translation FROM translations WHERE source=? AND target=? AND text IN ({','.join('?'*len(chunk))})"
-            out.update(self.db.execute(q, [source, target, *chunk]).fetchall())
-        return out
-
-    def put(self, pairs:dict, source:str, target:str): # text -> translation
-        "Store translations and commit them at once."
-        self.db.executemany('INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?)',
-                            [(source, target, k, v) for k, v in pairs.items()])
-        self.db.commit()
-
     def __len__(self): return self.db.execute('SELECT COUNT(*) FROM translations').fetchone()[0]
+
+# %% ../../nbs/11_text.translate.ipynb #ae469f01
+@patch
+def _open(self:TranslationCache):
+    self.db = sqlite3.connect(self.path)
+    self.db.execute('PRAGMA journal_mode=WAL')
+    self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, '
+                    'translation TEXT, '
+                    'PRIMARY KEY (source, target, text))')
+    self.db.execute('SELECT COUNT(*) FROM translations').fetchone()
+
+# %% ../../nbs/11_text.translate.ipynb #bd521a54
+@patch
+def get(self:TranslationCache, texts:list, source:str, target:str)->dict: # text -> translation, for the texts found
+    "The cached translations of `texts`."
+    out = {}
+    for i in range(0, len(texts), 500):
+        chunk = list(texts[i:i+500])
+        q = f"SELECT text, translation FROM translations WHERE source=? AND target=? AND text IN ({','.join('?'*len(chunk))})"
+        out.update(self.db.execute(q, [source, target, *chunk]).fetchall())
+    return out
+
+# %% ../../nbs/11_text.translate.ipynb #af6f511b
+@patch
+def put(self:TranslationCache, pairs:dict, source:str, target:str): # text -> translation
+    "Store translations and commit them at once."
+    self.db.executemany('INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?)',
+                        [(source, target, k, v) for k, v in pairs.items()])
+    self.db.commit()
 
 # %% ../../nbs/11_text.translate.ipynb #46bb7772
 def google_translator(source:str, # ISO 639-1 code of the texts' language
@@ -93,7 +100,7 @@ def translate_texts(texts:pd.Series, # texts to translate (cleaned)
                     batch_size:int=50, # texts per request
                     max_chars:int=4500, # longer texts are cut (at a space) before translation
                     retries:int=3, # retries of a failed batch (rate limit, server error)
-                    backoff:float=2.0, # seconds before the first retry; doubled each time
+                    backoff:float=2.0, # seconds before the first retry, doubled each time
                     sleep=time.sleep, # how to wait between retries
                    )->pd.DataFrame: # `text` (translated where possible) and `translated` (bool), same index
     "Translate the texts not in `target` language, through a persistent cache."

@@ -17,10 +17,10 @@ __all__ = ['MAX_PIXELS', 'ImageError', 'open_image', 'product_box', 'image_featu
 
 # %% ../../nbs/20_vision.features.ipynb #73989a5c
 class ImageError(OSError):
-    "A product photo that cannot be read; the message names the file."
+    "A product photo that cannot be read — the message names the file."
 
 # %% ../../nbs/20_vision.features.ipynb #feaee5a5
-MAX_PIXELS = 40_000_000  # most pixels one photo may decode to (120 MB as RGB); real product photos have 250,000
+MAX_PIXELS = 40_000_000  # most pixels one photo may decode to (120 MB as RGB), real product photos have 250,000
 
 def _to_8bit(img:Image.Image)->Image.Image:
     "A 16-bit, 32-bit integer or float single-channel photo as 8-bit RGB, scaled by its range: 0–255, 0–65535, 0–1, else its min–max."
@@ -37,18 +37,18 @@ def _to_8bit(img:Image.Image)->Image.Image:
 def open_image(path:str|Path, # a product photo
                draft:int|None=None, # decode JPEGs directly at the smallest scale at least this size
               )->tuple: # (RGB image, note: None, or what was converted or repaired)
-    "Open a photo as RGB, converting odd modes and formats, repairing truncation; `ImageError` if unreadable."
+    "Open a photo as RGB, converting odd modes and formats, repairing truncation — `ImageError` if unreadable."
     path, notes = Path(path), []
     if not path.exists(): raise ImageError(f"{path}: missing image file")
     regular_file(path, 'image file', ImageError)  # a FIFO would block the read forever
     try:
-        with warnings.catch_warnings():  # PIL warns above 89M pixels and refuses above 179M; the bound here is lower
+        with warnings.catch_warnings():  # PIL warns above 89M pixels and refuses above 179M, the bound here is lower
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             img = Image.open(path)
         if img.format != 'JPEG': notes.append(f'{img.format} file named {path.suffix}')
         if draft and img.format == 'JPEG': img.draft('RGB', (draft, draft))
         if img.width*img.height > MAX_PIXELS:
-            raise ImageError(f"{path}: image too large to decode ({img.width}×{img.height} pixels; at "
+            raise ImageError(f"{path}: image too large to decode ({img.width}×{img.height} pixels — at "
                              f"most {MAX_PIXELS:,})")
         try: img.load()
         except OSError as e:

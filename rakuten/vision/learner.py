@@ -52,7 +52,7 @@ def vision_dls(rows:pd.DataFrame, # labelled rows with `image`, `prdtypecode` an
                                get_x=ColReader('image'), get_y=ColReader('prdtypecode'),
                        splitter=ColSplitter('is_valid'), batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
     if num_workers is None:
-        # reading the array is cheap; decoding JPEGs wants processes
+        # reading the array is cheap, decoding JPEGs wants processes
         num_workers = min(8 if photos else 16, os.cpu_count() or 1)
     kw = dict(bs=bs, seed=seed, pin_memory=torch.cuda.is_available(), num_workers=num_workers)
     wgts = row_weights(df[~df.is_valid], balance)  # class balancing and the rows' own `weight`, if any
@@ -85,7 +85,7 @@ def make_vision_learner(dls, # from `vision_dls`
     "A fastai Learner on a timm architecture, pretrained when possible."
     if weights: pretrained = False
     elif pretrained and not host_reachable():
-        print(f"pretrained weights for {arch} unavailable (model hub unreachable): training from random weights; "
+        print(f"pretrained weights for {arch} unavailable (model hub unreachable): training from random weights — "
               f"pass weights=<local checkpoint> to start from saved weights")
         pretrained = False
     with warnings.catch_warnings():
@@ -123,28 +123,30 @@ class VisionModel(RakutenModel):
         self.arch, self.img_size, self.pretrained, self.weights, self.model = arch, img_size, pretrained, weights, model
         self.mean, self.std, self.classes = list(imagenet_stats[0]), list(imagenet_stats[1]), CODES
 
-    def fit(self,
-            train:pd.DataFrame, # rows with a prepared `image` and `prdtypecode`
-            valid:pd.DataFrame, # validation rows, same columns
-            epochs:int=5, # training epochs
-            lr:float=2e-3, # peak learning rate
-            bs:int=64, # batch size
-            balance:float=0, # class balancing power
-            num_workers:int|None=None, # DataLoader processes (default: fastai's)
-            seed:int=42, # shuffling seed
-            cbs:list|None=None, # more fastai callbacks for the Learner
-            **kwargs, # other trainers' settings, ignored
-           )->VisionModel:
-        "Train with fastai: `fine_tune` when pretrained, else `fit_one_cycle`."
-        self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
-        rows = labelled(pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)]))
-        dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed, classes=self.classes)
-        learn = make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs)
-        with distributed(learn):
-            self.learn = fit_vision(learn, epochs, lr)  # one process, or each its share of the batches
-        self.pretrained = self.learn.pretrained_
-        self.model = self.learn.model.eval()
-        return self
+# %% ../../nbs/35_vision.learner.ipynb #86a69537
+@patch
+def fit(self:VisionModel,
+        train:pd.DataFrame, # rows with a prepared `image` and `prdtypecode`
+        valid:pd.DataFrame, # validation rows, same columns
+        epochs:int=5, # training epochs
+        lr:float=2e-3, # peak learning rate
+        bs:int=64, # batch size
+        balance:float=0, # class balancing power
+        num_workers:int|None=None, # DataLoader processes (default: fastai's)
+        seed:int=42, # shuffling seed
+        cbs:list|None=None, # more fastai callbacks for the Learner
+        **kwargs, # other trainers' settings, ignored
+       )->VisionModel:
+    "Train with fastai: `fine_tune` when pretrained, else `fit_one_cycle`."
+    self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
+    rows = labelled(pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)]))
+    dls = vision_dls(rows, self.img_size, bs, balance, num_workers, seed, classes=self.classes)
+    learn = make_vision_learner(dls, self.arch, self.pretrained, self.weights, cbs=cbs)
+    with distributed(learn):
+        self.learn = fit_vision(learn, epochs, lr)  # one process, or each its share of the batches
+    self.pretrained = self.learn.pretrained_
+    self.model = self.learn.model.eval()
+    return self
 
 # %% ../../nbs/35_vision.learner.ipynb #6e5c5b77
 class _PhotoBatches(torch.utils.data.Dataset):
@@ -227,7 +229,7 @@ def _predict(self:VisionModel, photos, bs, num_workers, tta):
     arr = PhotoArray.find(photos, self.img_size) if many else None  # prepared photos: read from their array
     batches = _PhotoBatches(photos, bs, self.load_photo, arr)
     held = sum(r is not None for r in batches.rows)
-    # decoding JPEGs wants processes; a batch copied from the array is ready before the GPU is done with the last one
+    # decoding JPEGs wants processes, a batch copied from the array is ready before the GPU is done with the last one
     if num_workers is None:
         num_workers = 0 if not many or held == len(photos) else min(16, os.cpu_count() or 1)
     dl = TorchDataLoader(batches, batch_size=None, num_workers=num_workers,
@@ -298,7 +300,7 @@ def train_vision(products:pd.DataFrame, # `products.parquet`
     valid = labelled_rows(products, ('valid',))
     m = fit_model(VisionModel(arch, img_size, pretrained, weights), train, valid, epochs=epochs, lr=lr, bs=bs,
                   balance=balance, num_workers=num_workers, seed=seed,
-                  cbs=[TrackingCallback()])  # epochs to the tracked run; the card says what it learnt from
+                  cbs=[TrackingCallback()])  # epochs to the tracked run, the card says what it learnt from
     seconds = time.perf_counter() - t0
     main = is_main()  # with several processes, one writes
     if main:

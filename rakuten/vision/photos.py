@@ -38,10 +38,10 @@ class _Decode(torch.utils.data.Dataset):
 def decode_photo(photo:str|Path|Image.Image, # a photo file, or an image already open
                  size:int, # side of the square output
                 )->torch.Tensor: # (3, size, size) uint8
-    "A photo as a square uint8 tensor (resized when it is not `size` pixels already; a file smaller than `size` is refused)."
+    "A photo as a square uint8 tensor (resized when it is not `size` pixels already — a file smaller than `size` is refused)."
     img = photo.convert('RGB') if isinstance(photo, Image.Image) else open_image(photo, draft=size)[0]
     if not isinstance(photo, Image.Image) and min(img.size) < size:
-        raise PhotoTooSmall(f"{photo}: {img.size[0]}x{img.size[1]} px, smaller than the {size} px the model reads; "
+        raise PhotoTooSmall(f"{photo}: {img.size[0]}x{img.size[1]} px, smaller than the {size} px the model reads — "
                             f"prepare the photos at {size} px or more")
     if img.size != (size, size): img = img.resize((size, size), Image.BILINEAR)  # as fastai's `Resize`
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
@@ -60,16 +60,11 @@ class PhotoArray:
         self.folder = Path(folder)
         try: index = json.loads((self.folder/'index.json').read_text())
         except (OSError, ValueError) as e:
-            raise RakutenError(f"{self.folder/'index.json'}: unreadable photo index ({e}); delete "
+            raise RakutenError(f"{self.folder/'index.json'}: unreadable photo index ({e}) — delete "
                                f"{self.folder} to rebuild it") from None
         self.size, self.paths, self.stamps = index['size'], index['paths'], index['stamps']
         self.row = {p: i for i, p in enumerate(self.paths)}
         self._array = None
-
-    @property
-    def array(self)->np.ndarray: # the memory-mapped array, opened on first use (in each process)
-        if self._array is None: self._array = np.load(self.folder/'photos.npy', mmap_mode='r')
-        return self._array
 
     def __getstate__(self): return {**self.__dict__, '_array': None}  # workers open their own map
     def __len__(self): return len(self.paths)
@@ -79,22 +74,31 @@ class PhotoArray:
     def __getitem__(self, path:str|Path)->torch.Tensor: # (3, size, size) uint8
         return torch.from_numpy(np.array(self.array[self.row[str(path)]]))
 
-    def fresh_row(self, path)->int|None: # its row, or None: not held, or the file changed since
-        "The row holding `path` if the file is unchanged since the array was built."
-        k = self.row.get(str(path)) if isinstance(path, (str, Path)) else None
-        try: return k if k is not None and self.stamps[k] == _stamp(path) else None
-        except OSError: return None
+# %% ../../nbs/22_vision.photos.ipynb #ea17d291
+@patch(as_prop=True)
+def array(self:PhotoArray)->np.ndarray: # the memory-mapped array, opened on first use (in each process)
+    if self._array is None: self._array = np.load(self.folder/'photos.npy', mmap_mode='r')
+    return self._array
 
-    @classmethod
-    def find(cls, paths:list, # photo files
-             size:int, # side of the photos
-            )->PhotoArray|None: # the array beside the photos' folder, or None when there is none at this size
-        "The existing array of these photos' folder (nothing is built)."
-        paths = [str(p) for p in paths if isinstance(p, (str, Path)) and str(p)]
-        if not paths: return None
-        try: folder = _photos_folder(paths[:1000], size)
-        except RakutenError: return None
-        return cls(folder) if (folder/'index.json').exists() and (folder/'photos.npy').exists() else None
+# %% ../../nbs/22_vision.photos.ipynb #f05f0122
+@patch
+def fresh_row(self:PhotoArray, path)->int|None: # its row, or None: not held, or the file changed since
+    "The row holding `path` if the file is unchanged since the array was built."
+    k = self.row.get(str(path)) if isinstance(path, (str, Path)) else None
+    try: return k if k is not None and self.stamps[k] == _stamp(path) else None
+    except OSError: return None
+
+# %% ../../nbs/22_vision.photos.ipynb #6d534b98
+@patch(cls_method=True)
+def find(cls:PhotoArray, paths:list, # photo files
+         size:int, # side of the photos
+        )->PhotoArray|None: # the array beside the photos' folder, or None when there is none at this size
+    "The existing array of these photos' folder (nothing is built)."
+    paths = [str(p) for p in paths if isinstance(p, (str, Path)) and str(p)]
+    if not paths: return None
+    try: folder = _photos_folder(paths[:1000], size)
+    except RakutenError: return None
+    return cls(folder) if (folder/'index.json').exists() and (folder/'photos.npy').exists() else None
 
 # %% ../../nbs/22_vision.photos.ipynb #da534f30
 @patch(cls_method=True)
@@ -147,13 +151,13 @@ def check_free_space(folder:str|Path, # where the data will be written
     import shutil
     free = shutil.disk_usage(folder).free
     if needed > free:
-        raise RakutenError(f"{folder}: {what} needs {needed/1e9:.2f} GB; {free/1e9:.2f} GB free there — free space, "
+        raise RakutenError(f"{folder}: {what} needs {needed/1e9:.2f} GB, {free/1e9:.2f} GB free there — free space, "
                            f"or lower --photo_cache_gb")
 
 # %% ../../nbs/22_vision.photos.ipynb #2c3bad10
 def _photos_folder(paths:list, size:int)->Path:
     try: common = Path(os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]))
-    except ValueError: raise RakutenError("photo array: the photos share no folder; pass `folder=`") from None
+    except ValueError: raise RakutenError("photo array: the photos share no folder — pass `folder=`") from None
     return common.parent/f'{common.name}.array{size}'
 
 # %% ../../nbs/22_vision.photos.ipynb #a409aed8

@@ -77,7 +77,7 @@ def preprocess_images(paths:list, # source photos
                       prep:ImagePrep|None=None, # the preprocessing (default `ImagePrep()`)
                       n_workers:int|None=None, # processes (default: all cores)
                       progress:bool=True, # show a progress bar
-                     )->pd.DataFrame: # src, dest (None when failed), status, note; indexed like `paths`
+                     )->pd.DataFrame: # src, dest (None when failed), status, note, indexed like `paths`
     "Preprocess many photos in parallel into `dest`, skipping those already done with the same settings."
     prep, dest = prep or ImagePrep(), Path(dest)
     stamp = json.dumps(prep.settings, sort_keys=True)
