@@ -13,7 +13,7 @@ from fastcore.script import call_parse
 # %% auto #0
 __all__ = ['changed_settings', 'start_line', 'command_run', 'flat_scores', 'log_trained', 'data_or_catalog', 'rakuten_sample',
            'rakuten_prepare', 'rakuten_train_text', 'rakuten_train_vision', 'rakuten_predict', 'rakuten_benchmark',
-           'rakuten_gradcam', 'rakuten_pipeline', 'rakuten_serve']
+           'rakuten_gradcam', 'rakuten_pipeline', 'log_report', 'rakuten_serve']
 
 # %% ../nbs/97_cli.ipynb #97c11a05
 def _user_error_parsers(anno_parser):
@@ -64,8 +64,8 @@ def command_run(command, # the console command (its name and defaults are read f
     "A console command's run: errors as one line, the workspace held, the start line printed, the run tracked."
     from rakuten.core import Workspace, console_command, workspace_lock
     name, quiet = command.__name__, args.get('quiet', False)
-    with console_command(quiet), ExitStack() as stack:
-        ws = Workspace(args.get('workspace'))
+    ws = Workspace(args.get('workspace'))
+    with console_command(quiet, where=ws.root), ExitStack() as stack:
         if lock: stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops at once
         if int(os.environ.get('RANK', '0')) == 0:
             what = what or (f"catalog {Path(args['catalog']).expanduser().absolute()}" if args.get('catalog') else None)
@@ -421,16 +421,26 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
                              translate=not no_translate, photo_cache_gb=photo_cache_gb)
             if rep:  # the main process
                 run.log_metrics(flat_scores(rep['stack']['test_weighted_f1'], 'test_weighted_f1_'))
-                for f in ('ensemble.json', 'ensemble.md'):
-                    if (ws.reports/f).exists(): run.log_artifacts(ws.reports/f, 'reports')
+                log_report(run, ws, ['ensemble.md', 'ensemble.json'])
                 run.log_model(rep['model'])
         else:
             metrics = run_pipeline(data, ws, budget=budget, **over)
             if metrics:  # the main process
                 run.log_metrics(flat_scores({k: metrics[k] for k in ('text', 'image', 'fusion')}, 'test_'))
-                for f in ('per_class_f1.png', 'confusion_fusion.png'): run.log_figure(ws.figures('models_training')/f)
-                for f in ('report.md', 'metrics.json'): run.log_artifacts(ws.reports/f, 'reports')
+                log_report(run, ws, ['report.md', 'metrics.json'])
                 run.log_model(ws.models/'fusion')
+
+# %% ../nbs/97_cli.ipynb #2f8a2566
+def log_report(run, # the command's `TrackedRun`
+               ws, # the workspace
+               files:list, # files of `reports/`: a Markdown report first, then any others
+              ):
+    "Log a report, its other files and every figure it links, laid out as in `reports/` so its links work."
+    for f in files:
+        if (ws.reports/f).exists(): run.log_artifacts(ws.reports/f, 'reports')
+    md = ws.reports/files[0]
+    for link in (re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', md.read_text(encoding='utf-8')) if md.exists() else []):
+        if (ws.reports/link).is_file(): run.log_artifacts(ws.reports/link, str(Path('reports', link).parent))
 
 # %% ../nbs/97_cli.ipynb #97c11a36
 @call_parse

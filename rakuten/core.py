@@ -14,8 +14,8 @@ import pandas as pd
 # %% auto #0
 __all__ = ['CODES', 'FIGURE_DIRS', 'LOCK_FILE', 'categories', 'code_name', 'Workspace', 'RakutenError', 'WorkspaceBusy',
            'workspace_lock', 'stage', 'current_stage', 'LogProgressBar', 'LogMasterBar', 'QuietProgressBar',
-           'QuietMasterBar', 'use_progress', 'log_bars', 'console_command', 'regular_file', 'host_reachable',
-           'image_grid']
+           'QuietMasterBar', 'use_progress', 'log_bars', 'console_command', 'regular_file', 'atomic_path', 'disk_size',
+           'host_reachable', 'image_grid']
 
 # %% ../nbs/00_core.ipynb #06aa7749
 _CATEGORIES = [
@@ -179,7 +179,7 @@ class LogProgressBar(ConsoleProgressBar):
         due = (pct >= self.next_pct and now - self.last_line >= self.min_s) or now - self.last_line >= self.every_s
         if not (due or val == self.total): return
         rate = val/max(self.last_t - self.start_t, 1e-9)
-        label = self.prefix or current_stage()
+        label = ' '.join(x for x in (current_stage(), self.prefix.strip()) if x)
         print(f"{label + ' ' if label else ''}{text.split('...')[0].rstrip(']')}] {rate:.1f} it/s", flush=True)
         self.next_pct, self.last_line = (int(pct/self.every_pct) + 1)*self.every_pct, now
 
@@ -229,6 +229,7 @@ def log_bars(quiet:bool=False, # no progress at all
 # %% ../nbs/00_core.ipynb #c9342cd2
 @contextmanager
 def console_command(quiet:bool=False, # print no progress, only results and errors
+                    where:str|Path|None=None, # the folder the command writes to, named when a disk error names no file
                    ):
     "Run a console command's work: log-friendly progress, and errors as one line and an exit status (1 user, 2 internal, 130 interrupted)."
     bars = log_bars(quiet)
@@ -243,7 +244,9 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
                                                       errno.EPERM)
         user = disk or isinstance(e, (RakutenError, FileNotFoundError))
         # a full or read-only disk: the user's to fix
-        msg = f"{e.filename}: {e.strerror}" if disk and e.filename else str(e)
+        msg = (f"{e.filename}: {e.strerror}" if disk and e.filename else
+               f"{e.strerror or e} while writing in {where} — free space there, or use a workspace on another disk"
+               if disk and where else str(e))
         print(f"error: {msg}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 "
                                            f"shows the traceback)", file=sys.stderr)
         sys.exit(1 if user else 2)
@@ -263,6 +266,24 @@ def regular_file(path:str|Path, # a file to read
             'a socket' if stat.S_ISSOCK(mode) else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                 else 'not a file')
     raise error(f"{path}: the {what} is {kind}, not a regular file")
+
+# %% ../nbs/00_core.ipynb #88e48bdb
+@contextmanager
+def atomic_path(path:str|Path, # the file to write
+               ): # yields a temporary path beside it
+    "Write a file all at once: the block writes a temporary file, renamed to `path` if the block succeeds, removed if not."
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.tmp')
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
+# %% ../nbs/00_core.ipynb #679de003
+def disk_size(n:float, # bytes
+             )->str: # e.g. '59.00 GB' or '3.2 MB'
+    "A size for a message: GB, or MB below a tenth of a GB (so a small need never reads '0.00 GB')."
+    return f"{n/1e9:.2f} GB" if n >= 1e8 else f"{n/1e6:.1f} MB"
 
 # %% ../nbs/00_core.ipynb #460fe07f
 def host_reachable(host:str='huggingface.co', # the hub's host name

@@ -4,16 +4,16 @@
 
 # %% ../nbs/01_data.ipynb #239da9c1
 from __future__ import annotations
-import re, warnings
+import math, re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import CODES, Workspace, RakutenError, regular_file
+from .core import CODES, Workspace, RakutenError, regular_file, atomic_path
 
 # %% auto #0
-__all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'PREDICTIONS', 'DataError',
-           'plain_labels', 'label_classes', 'label_array', 'labelled', 'read_official_csv', 'read_labels', 'read_xy',
-           'image_path', 'MissingImagesWarning', 'check_images', 'load_products', 'make_split', 'load_split',
+__all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'SPLITS', 'PREDICTIONS',
+           'DataError', 'plain_labels', 'label_classes', 'label_array', 'labelled', 'read_official_csv', 'read_labels',
+           'read_xy', 'image_path', 'MissingImagesWarning', 'check_images', 'load_products', 'make_split', 'load_split',
            'labelled_rows', 'Catalog', 'read_table', 'read_label_names', 'load_catalog', 'write_predictions']
 
 # %% ../nbs/01_data.ipynb #49dbaab6
@@ -214,6 +214,7 @@ def load_products(data:str|Path, # folder in the official layout
 
 # %% ../nbs/01_data.ipynb #44cce05b
 SPLIT_FILE = 'split.csv'  # in `Workspace.interim`: productid, split
+SPLITS = ('train', 'valid', 'test', 'submission')  # the values of a split
 
 def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
                valid_pct:float=0.15, # share of labelled rows for validation
@@ -229,8 +230,11 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
     if len(small):
         raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())} — "
                                    "a stratified train/valid/test split needs at least 3 of every class")
-    rest, test = train_test_split(lab.index, test_size=test_pct, stratify=y, random_state=seed)
-    train, valid = train_test_split(rest, test_size=valid_pct/(1-test_pct), stratify=y[rest], random_state=seed)
+    k = y.nunique()  # test and valid hold at least one row of every class, even for a small catalog
+    n_test = max(k, math.ceil(test_pct*len(lab)))
+    rest, test = train_test_split(lab.index, test_size=n_test, stratify=y, random_state=seed)
+    n_valid = max(k, math.ceil(valid_pct/(1-test_pct)*len(rest)))
+    train, valid = train_test_split(rest, test_size=n_valid, stratify=y[rest], random_state=seed)
     split[train], split[valid], split[test] = 'train', 'valid', 'test'
     return split
 
@@ -247,11 +251,14 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
             raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}) — delete "
                             f"it to make a new "
                             "split (the held-out test rows will change)") from None
+        if bad := sorted(set(saved.astype(str)) - set(SPLITS)):
+            raise DataError(f"{path}: unknown split value(s) {bad[:5]} (expected {', '.join(SPLITS)}) — delete it to "
+                            "make a new split (the held-out test rows will change)")
         if set(saved.index)==set(df.productid):
             return pd.Series(saved[df.productid].values, index=df.index, name='split')
         warnings.warn(f"{path} was made for other products ({len(saved)} saved, {len(df)} now): making a new split")
     split = make_split(df, **kwargs)
-    pd.DataFrame({'productid': df.productid, 'split': split}).to_csv(path, index=False)
+    with atomic_path(path) as tmp: pd.DataFrame({'productid': df.productid, 'split': split}).to_csv(tmp, index=False)
     return split
 
 # %% ../nbs/01_data.ipynb #2c112a7e

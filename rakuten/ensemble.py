@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from sklearn.model_selection import StratifiedKFold
 from .core import CODES, Workspace, RakutenError, stage
 from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest, labelled, label_classes, label_names_of
-from .evaluate import scores as score_of, markdown_table
+from .evaluate import scores as score_of, markdown_table, error_report
 from .data import write_predictions
 from .fusion import Stack, Ensemble, fuse_probs
 from .distributed import is_main, wait_for_everyone
@@ -281,6 +281,8 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
             rep['members'][n]['tta_gain_oof'] = rep['members'][n]['oof_weighted_f1'] - scores(y_oof[oof_has],
                 plain[oof_has])['weighted_f1']
     cal = stack.calibrate(part(test_rows))
+    errors = error_report(y_test, stack.predict(part(test_rows)), ws.figures('models_training')/'ensemble',
+                          rows=products.loc[test_rows], classes=classes, name='ensemble', relative_to=ws.reports)
     rep['stack'] = dict(chosen=stack.chosen, oof_cv_weighted_f1=stack.cv_scores, member_weights=stack.member_weights(),
                         test_weighted_f1={'stack': scores(y_test, stack.predict(part(test_rows)))['weighted_f1'],
                                           'weighted average': scores(y_test,
@@ -306,7 +308,7 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     fig = plot_members(rep)
     fig.savefig(ws.figures('models_training')/'ensemble.png', dpi=90, bbox_inches='tight')
     plt.close(fig)
-    (ws.reports/'ensemble.md').write_text(ensemble_markdown(rep))
+    (ws.reports/'ensemble.md').write_text(ensemble_markdown(rep) + f"\n\n# Error analysis\n\n{errors}\n")
     print(f"stack ({stack.chosen}): test weighted F1 {rep['stack']['test_weighted_f1']['stack']:.4f} — best member "
           f"{max(m['test_weighted_f1'] for m in rep['members'].values()):.4f} -> {ws.reports/'ensemble.md'}")
     return rep

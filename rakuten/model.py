@@ -16,9 +16,9 @@ from .data import plain_labels, label_classes, labelled, label_array
 # %% auto #0
 __all__ = ['CONFIG', 'WEIGHTS', 'MODEL_KINDS', 'BUILTIN_KINDS', 'SETTING_CHECKS', 'CARD', 'ModelError', 'to_classes', 'log_probs',
            'write_config', 'check_settings', 'check_shape', 'known_kinds', 'read_config', 'weights_file', 'has_input',
-           'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_card', 'model_class', 'load_model',
-           'products_digest', 'model_settings', 'split_settings', 'make_model', 'trained_on', 'label_names_of',
-           'fit_model', 'adamw']
+           'as_rows', 'rows_with', 'RakutenModel', 'accepted', 'model_card', 'record_scores', 'model_class',
+           'load_model', 'products_digest', 'model_settings', 'split_settings', 'make_model', 'trained_on',
+           'label_names_of', 'fit_model', 'adamw']
 
 # %% ../nbs/03_model.ipynb #44cc6200
 class ModelError(RakutenError, ValueError):
@@ -373,8 +373,10 @@ def model_card(config:dict, # a saved model's settings (`config.json`)
     "The model card of a saved model."
     from rakuten.core import code_name
     skip = {'kind', 'classes', 'trained_on', 'train', 'members', 'stack'}
-    settings = {k: v for k, v in config.items() if k not in skip and not isinstance(v, (dict, list))}
     scores, data = _scores(config), config.get('trained_on') or {}
+    settings = {k: v for k, v in {**config, **(config.get('train') or {})}.items()
+                if k not in skip and k not in scores and not isinstance(v, (dict, list))}
+    if isinstance(config.get('stack'), dict): settings['stack'] = config['stack'].get('chosen')
     members = config.get('members') or {}
     lines = ['---', 'library_name: rakuten', 'pipeline_tag: text-classification' if config.get('kind') != 'vision'
              else 'pipeline_tag: image-classification',
@@ -398,6 +400,19 @@ def model_card(config:dict, # a saved model's settings (`config.json`)
               'differ. Load it with '
               '`rakuten.model.load_model(folder)` — it never unpickles code.', '']
     return '\n'.join(lines)
+
+# %% ../nbs/03_model.ipynb #c8260d85
+def record_scores(path:str|Path, # a saved model folder
+                  **scores, # split -> {metric: value}, e.g. test={'weighted_f1': 0.9}
+                 )->dict: # the folder's config, with the scores under `train.scores`
+    "Keep scores measured after saving in a model's `config.json` and card."
+    path = Path(path)
+    cfg = read_config(path)
+    cfg.setdefault('train', {}).setdefault('scores', {}).update(
+        {split: {k: v for k, v in s.items() if _is_num(v)} for split, s in scores.items()})
+    (path/CARD).write_text(model_card(cfg, path.name), encoding='utf-8')
+    write_config(path, cfg)
+    return cfg
 
 # %% ../nbs/03_model.ipynb #2d74d9bf
 def _build(cls, cfg:dict, path:Path, device:str|None=None):

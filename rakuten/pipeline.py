@@ -13,7 +13,7 @@ from .core import Workspace, RakutenError, workspace_lock, stage as progress_sta
 from .tracking import nested_run
 from .distributed import is_main, wait_for_everyone, alone
 from .data import labelled_rows, labelled, Catalog, write_predictions, PREDICTIONS
-from .model import load_model
+from .model import load_model, trained_on, record_scores
 from .prepare import prepare
 from .text.learner import train_text
 from .vision.learner import train_vision
@@ -72,6 +72,10 @@ def run(self:PipelineState,
             if isinstance(res, dict) and isinstance(res.get('scores'), dict):
                 run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items()
                                  if isinstance(v, (int, float))})
+            for folder in (Path(o).parent for o in outputs if Path(o).name == 'config.json'):
+                run.log_model(folder)
+                if (curves := self.path.parent/'figures'/'models_training'/f'{folder.name}.png').exists():
+                    run.log_figure(curves)
         self.stages[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1),
                                   runs=self.stages.get(stage, {}).get('runs', 0) + 1)
         if is_main():  # with several processes one writes, atomically (a killed run leaves the old state)
@@ -98,7 +102,9 @@ def _settings(budget, data, overrides):
 def _fit_fusion(products, ws, text_name, image_name):
     "The fusion: a two-member ensemble of the saved text and image models, its stack fitted on the validation rows."
     valid = labelled(products[products.split == 'valid'])
-    Ensemble({'text': ws.models/text_name, 'image': ws.models/image_name}).fit_stack(valid).save(ws.models/'fusion')
+    fusion = Ensemble({'text': ws.models/text_name, 'image': ws.models/image_name}).fit_stack(valid)
+    fusion.trained_on = trained_on(valid)  # the stack's rows: the members learnt from the training split
+    fusion.save(ws.models/'fusion')
 
 # %% ../nbs/80_pipeline.ipynb #557d8ba9
 def run_pipeline(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
@@ -163,7 +169,8 @@ def _fuse_evaluate_predict(products, ws, cfg, *, state, timings, t0, names, keys
         'test_sources': results['sources'], 'submission_rows': sub_rows, 'submission_file': PREDICTIONS
             if 'catalog_id' in products else 'submission.csv'}
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
-    write_report(metrics, ws, results['error_analysis'])
+    write_report(metrics, ws, results['error_analysis'], models=[text_name, image_name])
+    record_scores(ws.models/'fusion', test=metrics['fusion'])
     for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')):
         record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
@@ -222,11 +229,14 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
 def write_report(metrics:dict, # from the pipeline: scores, settings, timings
                  ws:Workspace, # the report goes to `reports/report.md`
                  errors:str='', # Markdown of the error analysis (see `error_report`)
+                 models:list=(), # model folders whose training curves (figures/models_training/NAME.png) are linked
                 )->Path: # the report
     "reports/report.md: the scores table, the settings, the timings, the figures and the error analysis."
     rows = '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | "
                      f"{metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |"
                      for m in ('text', 'image', 'fusion'))
+    curves = ''.join(f"\n![training curves of {m}](figures/models_training/{m}.png)\n" for m in models
+                     if (ws.reports/'figures'/'models_training'/f'{m}.png').exists())
     md = f"""# rakuten — results on the held-out test split
 
 | model | weighted F1 | macro F1 | accuracy | products |
@@ -243,7 +253,7 @@ Timings (s): `{json.dumps(metrics['timings_s'])}`
 ![per-class F1](figures/models_training/per_class_f1.png)
 
 ![confusion matrix of the fusion](figures/models_training/confusion_fusion.png)
-
+{curves}
 # Error analysis
 
 {errors}

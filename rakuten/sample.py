@@ -303,7 +303,8 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 label_noise:float=0, # share of training labels flipped to a confusable class (true labels in `Y_train_true.csv`)
                )->Path: # `dest`
     "Write a synthetic mini-Rakuten in the official layout."
-    for name, v, ok, need in [('n', n, n >= 1, 'at least 1 product'),
+    least = 5*len(CODES)  # `class_counts`' floor of 5 products per class
+    for name, v, ok, need in [('n', n, n >= least, f'at least {least} products (5 of each class)'),
                               ('img_size', img_size, img_size >= 8, 'at least 8 pixels'),
                               ('label_noise', label_noise, 0 <= label_noise < 1, 'a share in [0, 1)')]:
         if not ok: raise RakutenError(f"{name}={v}: a sample needs {need} (--{name})")

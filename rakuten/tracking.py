@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_tracking.ipynb #31c84076
 from __future__ import annotations
-import hashlib, json, os, shlex, sys, time, uuid, warnings
+import hashlib, importlib.util, json, os, shlex, sys, time, uuid, warnings
 from contextlib import contextmanager, ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +31,11 @@ def ui_command(uri:str, # a tracking URI, as `tracking_uri` gives
               )->str: # one shell line
     "The shell line that shows the runs of `uri` in MLflow's UI."
     allow = 'MLFLOW_ALLOW_FILE_STORE=true ' if uri.startswith('file:') else ''
-    return f"{allow}mlflow ui --backend-store-uri {shlex.quote(uri)}"
+    line = f"{allow}mlflow ui --backend-store-uri {shlex.quote(uri)}"
+    if importlib.util.find_spec('flask'): return line
+    # `mlflow-skinny` logs runs, the UI server comes with the full package of the same version
+    from importlib.metadata import version
+    return f"pip install 'mlflow=={version('mlflow-skinny')}' && {line}"
 
 # %% ../nbs/07_tracking.ipynb #b64ecfad
 def tracking_enabled(enabled:bool|None=None, # True/False: decided by the caller, None: the environment decides
@@ -140,8 +144,15 @@ def log_artifacts(self:TrackedRun, path:str|Path, # a file or a folder
 def log_model(self:TrackedRun, path:str|Path, # a saved model folder (config.json, weights, model card)
               name:str='model', # its folder in the run's artifacts
              ):
-    "Log a saved model folder as the run's artifacts (the files as they are, loadable by `load_model`)."
-    self.log_artifacts(path, name)
+    "Log a saved model folder as the run's artifacts, with the member folders it refers to, laid out as in `models/`."
+    path = Path(path)
+    self.log_artifacts(path, f"{name}/{path.name}")
+    try: members = json.loads((path/'config.json').read_text()).get('members') or {}
+    except (OSError, ValueError): members = {}
+    for m in members.values():
+        for f in (m.get('folders') or []) if isinstance(m, dict) else []:
+            rel = os.path.normpath(os.path.join(path.name, f))  # '../text_tfidf' from 'fusion': 'text_tfidf'
+            if f.startswith('..') and not rel.startswith('..'): self.log_artifacts(path/f, f"{name}/{rel}")
 
 # %% ../nbs/07_tracking.ipynb #ab2a5d4f
 _RUNS = []  # the open runs, outermost first

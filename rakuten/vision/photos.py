@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from fastai.data.block import TransformBlock
 from fastai.vision.core import TensorImage
 from fastai.data.transforms import IntToFloatTensor
-from ..core import RakutenError
+from ..core import RakutenError, disk_size
 from ..distributed import main_first
 from .features import open_image, ImageError
 
@@ -135,9 +135,10 @@ def build(cls:PhotoArray,
         with open(tmp, 'wb') as f:  # written, not memory-mapped: the rows pass through, the process's memory stays flat
             np.lib.format.write_array_header_1_0(f, header)
             for r in rows(): f.write(np.ascontiguousarray(r, dtype=np.uint8).tobytes())
-    except (ImageError, PhotoTooSmall) as e:
+    except BaseException as e:  # a bad photo, a full disk, an interrupt: no half-written array is left
         tmp.unlink(missing_ok=True)
-        raise RakutenError(f"photo array {folder}: {e}") from None
+        if isinstance(e, (ImageError, PhotoTooSmall)): raise RakutenError(f"photo array {folder}: {e}") from None
+        raise
     os.replace(tmp, folder/'photos.npy')
     (folder/'index.json').write_text(json.dumps({'size': size, 'paths': paths, 'stamps': [_stamp(p) for p in paths]}))
     return cls(folder)
@@ -151,7 +152,7 @@ def check_free_space(folder:str|Path, # where the data will be written
     import shutil
     free = shutil.disk_usage(folder).free
     if needed > free:
-        raise RakutenError(f"{folder}: {what} needs {needed/1e9:.2f} GB, {free/1e9:.2f} GB free there — free space, "
+        raise RakutenError(f"{folder}: {what} needs {disk_size(needed)}, {disk_size(free)} free there — free space, "
                            f"or lower --photo_cache_gb")
 
 # %% ../../nbs/22_vision.photos.ipynb #2c3bad10

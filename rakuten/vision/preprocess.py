@@ -11,9 +11,10 @@ import pandas as pd
 from PIL import Image
 from fastcore.parallel import parallel
 from .features import open_image, product_box, ImageError
+from ..core import atomic_path
 
 # %% auto #0
-__all__ = ['STAMP', 'REPORT', 'ImagePrep', 'die_with_parent', 'preprocess_images']
+__all__ = ['STAMP', 'REPORT', 'SOURCES', 'ImagePrep', 'die_with_parent', 'preprocess_images']
 
 # %% ../../nbs/21_vision.preprocess.ipynb #76008024
 class ImagePrep:
@@ -44,6 +45,7 @@ class ImagePrep:
 # %% ../../nbs/21_vision.preprocess.ipynb #cd758f4a
 STAMP = 'settings.json'  # settings of the images in a preprocessed folder
 REPORT = 'report.csv'    # photos that were converted, repaired or failed, with why
+SOURCES = 'sources.json' # the size and date of the photo each prepared one was made from
 
 def die_with_parent():
     "In a worker process on Linux: ask the kernel to end it when its parent dies, so a killed run leaves no worker behind."
@@ -54,22 +56,26 @@ def die_with_parent():
     if os.getppid() == 1: os._exit(1)  # the parent was already gone
 
 # %% ../../nbs/21_vision.preprocess.ipynb #a2b545b1
-def _fresh(src, dest)->bool:
-    "A prepared photo newer than its source: a photo replaced since (same name, new content) is prepared again."
-    try: return os.stat(dest).st_mtime_ns >= os.stat(src).st_mtime_ns
+def _fresh(src, dest, recorded:list|None)->bool:
+    "A prepared photo whose source is the one it was made from (same size and date), else newer than its source."
+    try: s, d = os.stat(src), os.stat(dest)
     except OSError: return False
+    return [s.st_size, s.st_mtime_ns] == recorded if recorded else d.st_mtime_ns >= s.st_mtime_ns
 
 # %% ../../nbs/21_vision.preprocess.ipynb #0f47547f
 def _prep_one(item, prep:ImagePrep):
     die_with_parent()
-    src, dest = item
-    if _fresh(src, dest): return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None
+    src, dest, recorded = item
+    if _fresh(src, dest, recorded):
+        return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None, recorded
     try: img, note = prep(src)
-    except ImageError as e: return ('missing' if 'missing image file' in str(e) else 'failed'), str(e)
+    except ImageError as e: return ('missing' if 'missing image file' in str(e) else 'failed'), str(e), None
     if note: Path(f'{dest}.note').write_text(note)  # written before the photo: a photo that exists has its note
+    elif os.path.exists(f'{dest}.note'): os.remove(f'{dest}.note')
+    s = os.stat(src)
     img.save(f'{dest}.tmp', 'JPEG', quality=prep.quality)
     os.replace(f'{dest}.tmp', dest)
-    return ('converted' if note else 'ok'), note
+    return ('converted' if note else 'ok'), note, [s.st_size, s.st_mtime_ns]
 
 # %% ../../nbs/21_vision.preprocess.ipynb #9a9bc428
 def preprocess_images(paths:list, # source photos
@@ -90,10 +96,13 @@ def preprocess_images(paths:list, # source photos
         # photos of the same name in several folders (a catalog's): kept apart
         names = [f"{k}_{n}" for k, n in enumerate(names)]
     outs = [str(dest/n) for n in names]
-    res = parallel(_prep_one, list(zip(paths, outs)), prep=prep, n_workers=n_workers if n_workers is not None
-                   else os.cpu_count(),
-                   progress=progress, chunksize=32)
-    df = pd.DataFrame(list(res), columns=['status', 'note'], index=paths.index)
+    try: sources = json.loads((dest/SOURCES).read_text())  # name -> [size, date] of the photo it was made from
+    except (OSError, ValueError): sources = {}
+    res = parallel(_prep_one, [(s, o, sources.get(n)) for s, o, n in zip(paths, outs, names)], prep=prep,
+                   n_workers=n_workers if n_workers is not None else os.cpu_count(), progress=progress, chunksize=32)
+    df = pd.DataFrame(list(res), columns=['status', 'note', 'source'], index=paths.index)
+    sources.update({n: s for n, s in zip(names, df.pop('source')) if s is not None})
+    with atomic_path(dest/SOURCES) as tmp: tmp.write_text(json.dumps(sources))
     df.insert(0, 'src', paths.values)
     df.insert(1, 'dest', outs)
     df.loc[df.status.isin(['failed', 'missing']), 'dest'] = None
