@@ -344,8 +344,10 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
         from rakuten.prepare import prepare
         from rakuten.sample import get_data
         from rakuten.data import load_products, labelled
-        from rakuten.vision.learner import VisionModel
-        vm = VisionModel.load(ws.models/model)
+        from rakuten.model import load_model
+        loaded = load_model(ws.models/model)  # an image model, or any model with one: its image part is explained
+        vm = next((m for m in loaded.leaves() if tuple(m.inputs) == ('image',)), None)
+        if vm is None: raise RakutenError(f"--model {model}: a {loaded.kind!r} model without an image model to explain")
         by_name = {str(c): c for c in vm.classes}  # the model's classes: the challenge's codes, or a catalog's labels
         bad = [c for c in classes.split() if c not in by_name]
         if bad:

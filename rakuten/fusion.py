@@ -253,8 +253,11 @@ def from_config(cls:Stack,
 def _kind_of(member)->str: return member.kind if isinstance(member, RakutenModel) else read_config(member)['kind']
 
 # %% ../nbs/60_fusion.ipynb #6e95477b
-def _inputs_of(member)->tuple: return member.inputs if isinstance(member,
-                                                                  RakutenModel) else model_class(_kind_of(member)).inputs
+def _inputs_of(member)->tuple:
+    "The columns a member reads: a saved ensemble's are its own members' (kept in its config), not its kind's."
+    if isinstance(member, RakutenModel): return tuple(member.inputs)
+    cfg = read_config(member)
+    return tuple(cfg.get('inputs') or model_class(cfg['kind']).inputs)
 
 # %% ../nbs/60_fusion.ipynb #dd1dbe2a
 def _classes_of(member)->list: return list(member.classes) if isinstance(member,
@@ -382,7 +385,7 @@ def save_weights(self:Ensemble, path:Path):
 def get_config(self:Ensemble)->dict:
     return dict(members={n: dict(kind=_kind_of(ms[0]), folders=self._folders[n], tta=self.tta.get(n, False))
                          for n, ms in self._members.items()},
-                stack=self.stack.get_config())
+                stack=self.stack.get_config(), inputs=list(self.inputs))
 
 # %% ../nbs/60_fusion.ipynb #f602839a
 @patch(cls_method=True)

@@ -179,6 +179,7 @@ def read_config(path:str|Path, # a model folder
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelError(f"{f}: not valid JSON ({e}) — re-save the model") from None
     if not isinstance(cfg, dict) or 'kind' not in cfg: raise ModelError(f"{f}: no 'kind' — not a saved rakuten model")
+    if cfg['kind'] not in known_kinds() and cfg.get('module'): model_class(cfg['kind'], cfg['module'])  # one's own
     if cfg['kind'] not in known_kinds():
         raise ModelError(f"{f}: unknown model kind {cfg['kind']!r} — known kinds: {known_kinds()}")
     if kind and cfg['kind'] != kind:
@@ -326,7 +327,8 @@ def save(self:RakutenModel,
     self.save_weights(path)
     trained = {'trained_on': self.trained_on} if getattr(self, 'trained_on', None) else {}
     names = {'label_names': self.label_names} if self.label_names else {}
-    config = dict(kind=self.kind, classes=list(self.classes), **names, **self.get_config(), **trained, **info)
+    module = {} if self.kind in BUILTIN_KINDS else {'module': type(self).__module__}  # where a user's kind is defined
+    config = dict(kind=self.kind, classes=list(self.classes), **names, **module, **self.get_config(), **trained, **info)
     (path/CARD).write_text(model_card(config, path.name), encoding='utf-8')
     write_config(path, config)
     return path
@@ -430,9 +432,16 @@ def _build(cls, cfg:dict, path:Path, device:str|None=None):
 
 # %% ../nbs/03_model.ipynb #975ce363
 def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or one registered elsewhere
+                module:str|None=None, # the module defining it, for a kind of one's own (saved in its `config.json`)
                )->type: # its class
-    "The class of a kind, from the registry (importing the module of a built-in kind on first use)."
+    "The class of a kind, from the registry (importing the module of a built-in kind, or the given one, on first use)."
     if kind not in MODEL_KINDS and kind in BUILTIN_KINDS: importlib.import_module(BUILTIN_KINDS[kind])
+    if kind not in MODEL_KINDS and module == '__main__':
+        raise ModelError(f"model kind {kind!r} was defined in a notebook or script (`__main__`): define it in a module "
+                         f"that can be imported to load it elsewhere")
+    if kind not in MODEL_KINDS and module:
+        try: importlib.import_module(module)
+        except ImportError as e: raise ModelError(f"model kind {kind!r}: its module {module!r} cannot be imported ({e})") from None
     if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r} — known kinds: {known_kinds()}")
     return MODEL_KINDS[kind]
 
@@ -442,7 +451,7 @@ def load_model(path:str|Path, # a model folder under `models/`
               )->RakutenModel: # the model, ready to `predict`
     "Load any saved model — text, image, joint, ensemble, or a kind defined elsewhere — from its folder, its networks on the GPU when there is one."
     cfg = read_config(path)
-    return _build(model_class(cfg['kind']), cfg, Path(path), device)
+    return _build(model_class(cfg['kind'], cfg.get('module')), cfg, Path(path), device)
 
 # %% ../nbs/03_model.ipynb #5799fa81
 def _photo_stamp(p)->str:
