@@ -131,8 +131,8 @@ def rakuten_sample(dest:str, # folder to write the dataset into
                    quiet:bool=False, # print only stage results and errors, no progress
                   ):
     "Write a synthetic mini-Rakuten dataset in the official layout, e.g. `rakuten_sample data/sample --n 1000`"
-    from rakuten.core import console_command
-    with console_command(quiet):
+    from rakuten.core import console_command, stage
+    with console_command(quiet), stage('sample'):
         print(start_line('rakuten_sample', what=f"writing into {Path(dest).expanduser().absolute()}",
                          settings=changed_settings(rakuten_sample, locals())), flush=True)
         from rakuten.sample import make_sample, make_catalog, add_bad_images

@@ -252,6 +252,7 @@ class RakutenModel:
     label_names:dict = {} # a catalog's readable name of each class (the challenge's codes have theirs built in)
     inputs:tuple = ('text',) # the columns of the rows it reads, it answers rows that have any of them
     loaded_only:tuple = () # constructor parameters that `from_config` fills, not settings
+    default_lr:float|None = None # the peak learning rate when none is given (kinds trained by epochs)
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.kind: MODEL_KINDS[cls.kind] = cls

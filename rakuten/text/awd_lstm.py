@@ -29,7 +29,7 @@ __all__ = ['AWDLSTMModel']
 # %% ../../nbs/31_text.awd_lstm.ipynb #c36afb20
 class AWDLSTMModel(RakutenModel):
     "fastai AWD-LSTM: language model on the corpus, then a classifier with gradual unfreezing (ULMFiT)."
-    kind, inputs = 'awd_lstm', ('text',)
+    kind, inputs, default_lr = 'awd_lstm', ('text',), 2e-2
     def __init__(self,
                  seq_len:int=72, # tokens per chunk (BPTT)
                  drop_mult:float=0.5, # scales all AWD-LSTM dropouts

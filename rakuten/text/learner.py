@@ -10,22 +10,20 @@ import pandas as pd
 from ..core import Workspace
 from ..data import labelled_rows
 from ..evaluate import evaluate
-from ..model import RakutenModel, model_class, model_settings, make_model, fit_model
+from ..model import RakutenModel, model_class, model_settings, make_model, fit_model, known_kinds
 from ..distributed import is_main, wait_for_everyone
 
 # %% auto #0
-__all__ = ['TEXT_KINDS', 'DEFAULT_LR', 'text_spec', 'make_text_model', 'train_text']
+__all__ = ['text_spec', 'make_text_model', 'train_text']
 
 # %% ../../nbs/33_text.learner.ipynb #25250c9c
-TEXT_KINDS = ('tfidf', 'awd_lstm')  # names that are kinds, any other name is a transformer checkpoint
-DEFAULT_LR = {'tfidf': None, 'awd_lstm': 2e-2}  # a transformer's default is 5e-5
-
 def text_spec(model:str='tfidf', # 'tfidf', 'awd_lstm', or a Hugging Face checkpoint (name or folder)
               max_len:int=128, # tokens per text (transformers)
               **settings, # offered to the model: those its kind takes are kept
              )->dict: # kind and settings
-    "The spec of a text model by name."
-    kind = model if model in TEXT_KINDS else 'transformer'
+    "The spec of a text model by name: a registered kind that reads text only, else a transformer checkpoint."
+    kind = (model if model in known_kinds() and model != 'transformer' and model_class(model).inputs == ('text',)
+            else 'transformer')
     spec = {'kind': kind} | ({'checkpoint': model, 'max_len': max_len} if kind == 'transformer' else {})
     known = set(sum(model_settings(model_class(kind)).values(), []))
     return spec | {k: v for k, v in settings.items() if k in known}
@@ -59,7 +57,7 @@ def train_text(products:pd.DataFrame, # `products.parquet`
     t0 = time.perf_counter()
     tr, va = (labelled_rows(products, (s,), need='text') for s in ('train', 'valid'))
     m, fit = make_model(text_spec(model, max_len, pretrained=pretrained, epochs=epochs, lr=lr
-                                  or DEFAULT_LR.get(model, 5e-5),
+                                  or model_class(text_spec(model)['kind']).default_lr,
                                   bs=bs, balance=balance))
     if 'cbs' in model_settings(type(m))['fit']:  # a fastai learner: its epochs go to the tracked run, if any
         from rakuten.tracking import TrackingCallback

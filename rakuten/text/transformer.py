@@ -119,7 +119,7 @@ class HFClassifier(nn.Module):
 # %% ../../nbs/32_text.transformer.ipynb #c750589b
 class TransformerModel(RakutenModel):
     "A Hugging Face sequence-classification checkpoint fine-tuned in a fastai Learner."
-    kind, inputs, loaded_only = 'transformer', ('text',), ('tokenizer', 'model')
+    kind, inputs, loaded_only, default_lr = 'transformer', ('text',), ('tokenizer', 'model'), 5e-5
     def __init__(self,
                  checkpoint:str='camembert-base', # hub name or local folder
                  max_len:int=128, # tokens per text (title first, so the cut falls on the description)

@@ -133,7 +133,7 @@ def translate_texts(texts:pd.Series, # texts to translate (cleaned)
     left = int(todo.sum() - res.translated.sum())
     if stopped is not None:
         kind = 'no network' if isinstance(stopped, OFFLINE_ERRORS) else 'translation failed'
-        print(f"Translation stopped ({kind}: {type(stopped).__name__}: {str(stopped)[:120]}): "
+        print(f"translate: stopped ({kind}: {type(stopped).__name__}: {str(stopped)[:120]}): "
               f"{left} of {int(todo.sum())} texts keep their original language.")
-    if n_cut: print(f"{n_cut} texts longer than {max_chars} characters were cut before translation.")
+    if n_cut: print(f"translate: {n_cut} texts longer than {max_chars} characters were cut before translation.")
     return res
