@@ -3,11 +3,12 @@
 Usage: python bench/serve_latency.py [--workspace WS] [--model PATH] [--requests 160] [--clients 1 8 32]
 
 Without --workspace, the main job runs first on the embedded sample in a temporary workspace (its CPU budget, about a
-minute). The server is the real one: `rakuten_serve --no_page` in its own process, uvicorn on 127.0.0.1. Each client
-sends one product at a time (title, description, photo as base64 JSON — photos of the sample's X_test) and waits for
-its answer; a level sends `--requests` requests in all (at least 4 per client) after a warm-up. "Direct" calls
-`Predictor.predict_parts` in this process on the same products, one at a time and in batches of 32 (the ceiling the
-server's dynamic batching can approach). Time it alone: the two vCPUs of these machines are one core's two threads.
+minute), removed at the end. The server is the real one: `rakuten_serve --no_page` in its own process, uvicorn on
+127.0.0.1. Each client sends one product at a time (title, description, photo as base64 JSON — photos of the sample's
+X_test) and waits for its answer; a level sends `--requests` requests in all (at least 4 per client) after a warm-up.
+"Direct" calls `Predictor.predict_parts` in this process on the same products, one at a time and in batches of 32 (the
+ceiling the server's dynamic batching can approach). Time it alone: the two vCPUs of these machines are one core's two
+threads.
 """
 import argparse, asyncio, base64, os, socket, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -58,11 +59,16 @@ def main():
     ap.add_argument('--clients', type=int, nargs='+', default=[1, 8, 32])
     a = ap.parse_args()
     from rakuten.core import Workspace
-    from rakuten.predict import Predictor, best_model
-    ws = Workspace(a.workspace or tempfile.mkdtemp(prefix='rakuten-bench-'))
-    if not a.workspace:
+    if a.workspace: return measure(a, Workspace(a.workspace))
+    with tempfile.TemporaryDirectory(prefix='rakuten-bench-') as tmp:  # the sample's workspace, removed after
         from rakuten.pipeline import run_pipeline
+        ws = Workspace(tmp)
         run_pipeline(None, ws, budget='sample', translate=False)
+        measure(a, ws)
+
+def measure(a, ws):
+    "The server's and the model's latencies and throughputs, printed."
+    from rakuten.predict import Predictor, best_model
     model = Path(a.model) if a.model else best_model(ws)
     rows, bodies = products(ws, max(a.requests, 64))
     out = []

@@ -4,7 +4,9 @@
 
 # %% ../nbs/85_serve.ipynb #baac2634
 from __future__ import annotations
-import asyncio, base64, binascii, io, json, logging, os, re, shutil, socket, tempfile, threading, time
+import asyncio, base64, binascii, datetime, io, json, logging, os, re, shutil, socket, tempfile, textwrap, threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 import numpy as np
@@ -12,19 +14,20 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from fastcore.basics import patch
 from .core import CODES, Workspace, RakutenError, categories
 from .model import RakutenModel, load_model
-from .predict import Predictor, best_model
+from .predict import MODELS_RECORD, Predictor, best_model
 from .vision.features import open_image, ImageError
 
 # %% auto #0
 __all__ = ['MAX_IMAGE_BYTES', 'MAX_BATCH', 'MAX_REQUEST_BYTES', 'FIELDS', 'log', 'Product', 'RequestError', 'save_photo',
-           'decode_image', 'read_product', 'DynamicBatcher', 'Service', 'LimitBody', 'Category', 'Prediction',
-           'Problem', 'Batch', 'BatchItem', 'BatchAnswer', 'Health', 'ModelInfo', 'make_api', 'workspace_examples',
-           'make_page', 'make_app', 'serve_in_thread']
+           'decode_image', 'read_product', 'DynamicBatcher', 'held_out_scores', 'model_record', 'Service', 'LimitBody',
+           'Category', 'Prediction', 'Problem', 'Batch', 'BatchItem', 'BatchAnswer', 'Health', 'ModelInfo', 'make_api',
+           'workspace_examples', 'make_page', 'make_app', 'serve_in_thread']
 
 # %% ../nbs/85_serve.ipynb #e51bf4e1
 MAX_IMAGE_BYTES = 8_000_000  # largest photo, decoded
@@ -102,14 +105,15 @@ def read_product(fields:dict, # a product's fields: JSON values, or form values 
 
 # %% ../nbs/85_serve.ipynb #2f3a47de
 class DynamicBatcher:
-    "Gather the rows of concurrent requests into one call of `fn`, run in a thread off the event loop."
+    "Gather the rows of concurrent requests into one call of `fn`, run in a thread of its own off the event loop."
     def __init__(self,
-                 fn, # rows (a list) -> one result per row (a list), called in a worker thread
+                 fn, # rows (a list) -> one result per row (a list), called in the batcher's thread
                  max_rows:int=32, # most rows gathered into one call (a request is never split)
                  max_wait_ms:float=2, # how long the first request waits for others
                 ):
         self.fn, self.max_rows, self.max_wait = fn, max_rows, max_wait_ms/1000
         self._loop = self._queue = self._task = None
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix='rakuten-batcher')  # `fn` runs one call at a time
         self.calls, self.sizes = 0, []  # calls of `fn`, and the rows of each (the last 1,000)
 
     async def __call__(self,
@@ -150,7 +154,8 @@ async def _work(self:DynamicBatcher, q:asyncio.Queue):
         if not jobs: continue
         self.calls += 1
         self.sizes = (self.sizes + [sum(len(r) for r, _ in jobs)])[-1000:]
-        try: out = await run_in_threadpool(self.fn, [row for rows, _ in jobs for row in rows])
+        batch = [row for rows, _ in jobs for row in rows]
+        try: out = await asyncio.get_running_loop().run_in_executor(self.thread, self.fn, batch)
         except Exception as e:
             for _, fut in jobs:
                 if not fut.done(): fut.set_exception(e)
@@ -172,9 +177,36 @@ def _names(code:int|str, names:dict|None=None)->dict:
 
 # %% ../nbs/85_serve.ipynb #af112145
 def _scrub(text:str, *roots)->str: # the text without the server's folders
+    "Hide the server's folders in a text: `roots`, then any absolute path whose top folder exists here."
     for r in roots:
         if r: text = text.replace(str(r), '…')
-    return re.sub(r"'/[^']*'|(?<![\w.])/(?:[\w.-]+/)+[\w.-]*", '…', text)  # and no absolute path
+    def hide(m): # a path (quoted: spaces allowed) -> '…', unless it is no folder here: '/predict/batch', a URL's path
+        top = (m[1] or m[2]).split('/')[1]
+        return '…' if top and Path('/' + top).exists() else m[0]
+    return re.sub(r"'(/[^']*)'|(?<![\w.:/])(/[\w.-]+(?:/[\w.-]*)*)", hide, text)
+
+# %% ../nbs/85_serve.ipynb #95eee597
+def held_out_scores(config:dict, # a saved model's `config.json`
+                    record:dict|None=None, # its entry in `reports/models.json` (see `model_record`)
+                   )->dict: # {'test_weighted_f1': ..., 'test_accuracy': ...}
+    "A saved model's scores on the held-out test split, wherever what trained it wrote them."
+    nums = lambda d, pre='': {f'{pre}{k}': round(float(v), 4) for k, v in (d or {}).items()
+                              if isinstance(v, (int, float)) and not isinstance(v, bool) and k != 'n'}
+    out = nums(((config.get('train') or {}).get('scores') or {}).get('test'), 'test_')  # train_text, train_vision
+    out |= {k: v for k, v in nums(config).items() if k.startswith('test_')}  # a recipe's ensemble, save(..., test_...=)
+    out |= nums(config.get('members_test_weighted_f1'), 'test_weighted_f1 of ')  # and its members'
+    if record and 'test_weighted_f1' not in out: out['test_weighted_f1'] = round(float(record['test_weighted_f1']), 4)
+    return out
+
+# %% ../nbs/85_serve.ipynb #3847531f
+def model_record(folder:Path|None, # a model folder
+                )->dict|None: # its entry in its workspace's `reports/models.json`, None when it has none
+    "What the workspace recorded of a model folder in its `models/` (the pipeline's fusion keeps its score there)."
+    if folder is None or Path(folder).parent.name != 'models': return None
+    f = Path(folder).parent.parent/'reports'/MODELS_RECORD
+    rec = json.loads(f.read_text()).get(Path(folder).name) if f.is_file() else None
+    saved = (Path(folder)/'config.json').stat().st_mtime
+    return rec if rec and datetime.datetime.fromisoformat(rec['date']).timestamp() >= saved - 1 else None  # not stale
 
 # %% ../nbs/85_serve.ipynb #cfcdbb0d
 class Service:
@@ -184,12 +216,14 @@ class Service:
                  max_batch:int=32, # most products the batcher gathers into one call of the model
                  max_wait_ms:float=2, # how long a request waits for others to join it
                 ):
-        self.folder = None if isinstance(model, RakutenModel) else Path(model)
+        self.folder = None if isinstance(model, RakutenModel) else Path(model).absolute()
         self.model = model if isinstance(model, RakutenModel) else load_model(model)
         self.config = getattr(self.model, 'config', None) or {'kind': self.model.kind}
         self.name = self.folder.name if self.folder else self.model.kind
+        self.recorded = model_record(self.folder)
         self.predictor = Predictor(self.model)
         self.batcher = DynamicBatcher(self.predict_rows, max_batch, max_wait_ms)
+        self.readers = ThreadPoolExecutor(2, thread_name_prefix='rakuten-read')  # photos, Grad-CAM: off the loop
         self.image_model = next((m for m in self.model.leaves() if tuple(m.inputs) == ('image',)
                                  and hasattr(m, 'photo_tensor')), None)  # what Grad-CAM explains
         self.parts = list(self.predictor.predict_parts(pd.DataFrame({'designation': ['warm-up'], 'description': [''],
@@ -234,19 +268,27 @@ async def predict(self:Service,
     "Predict rows through the batcher."
     return await self.batcher(rows)
 
+# %% ../nbs/85_serve.ipynb #52c1a01b
+@patch
+async def off_loop(self:Service,
+                   fn, # a blocking function: reading photos, drawing Grad-CAM
+                   *args, # its arguments
+                  ): # what it returns
+    "Run `fn` in the service's reading threads: a few, always the same, so the memory they hold stays bounded."
+    return await asyncio.get_running_loop().run_in_executor(self.readers, fn, *args)
+
 # %% ../nbs/85_serve.ipynb #29d3d6fa
 @patch
 def info(self:Service)->dict: # name, kind, inputs, members, leaves, classes, scores, card
     "What the served model is."
     cfg = self.config
     card = self.folder/'README.md' if self.folder else None
-    scores = {k: v for k, v in cfg.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-              and any(s in k for s in ('f1', 'acc', 'loss', 'score'))}
     return dict(name=self.name, kind=cfg['kind'], inputs=list(self.model.inputs), members=self.parts,
                 leaves=[dict(kind=m.kind, inputs=list(m.inputs)) for m in self.model.leaves()],
-                classes=[_names(c, self.model.label_names) for c in self.model.classes], scores=scores,
+                classes=[_names(c, self.model.label_names) for c in self.model.classes],
+                scores=held_out_scores(cfg, self.recorded),
                 max_batch=MAX_BATCH,
-                card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent.absolute(),
+                card=_scrub(card.read_text(encoding='utf-8', errors='replace'), self.folder.parent,
                             Path.home()) if card and card.is_file() else None)
 
 # %% ../nbs/85_serve.ipynb #b945c2af
@@ -386,7 +428,7 @@ async def classify(self:Service,
     "Read, predict and answer the products of one request."
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='rakuten-serve-') as tmp:
-        rows = await run_in_threadpool(_read_all, products, Path(tmp))  # photos decoded off the event loop
+        rows = await self.off_loop(_read_all, products, Path(tmp))  # photos decoded off the event loop
         good = [r for r in rows if isinstance(r, dict)]
         done = iter(await self.predict(good) if good else [])
         out = []
@@ -412,7 +454,9 @@ async def _request_fields(req:Request)->dict:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise RequestError(400, f"not valid JSON ({str(e).splitlines()[0][:120]})", 'body') from None
     if ctype in ('multipart/form-data', 'application/x-www-form-urlencoded'):
-        form = await req.form(max_files=1, max_fields=10)
+        try: form = await req.form(max_files=1, max_fields=10)
+        except HTTPException as e:  # Starlette's refusal: too many files or fields
+            raise RequestError(e.status_code, e.detail.rstrip('.'), 'body') from None
         fields = {}
         for k, v in form.multi_items():
             if k in fields: raise RequestError(422, "given twice", k)
@@ -431,18 +475,21 @@ _BODIES = {'required': True, 'content': {
 
 # %% ../nbs/85_serve.ipynb #d3db9d74
 def make_api(service:Service, # the served model
-            )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs
+            )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs, /redoc
     "The HTTP API of a served model."
     classes = service.model.classes
     what = "the 27 product types of Rakuten France (`prdtypecode`)" if classes == CODES else f"the model's {len(classes)} classes"
-    app = FastAPI(title='rakuten — product type classifier', version='1',
-                  description=f"Classify a product from its title, description and photo into one of {what}.")
+    app = FastAPIOffline(title='rakuten — product type classifier', version='1',  # /docs and /redoc with their files
+                         description=f"Classify a product from its title, description and photo into one of {what}.")
     app.add_middleware(LimitBody)
     app.state.service = service
     bad = {c: {'model': Problem} for c in (400, 413, 415, 422)}
 
     @app.exception_handler(RequestError)
     async def refused(req, e): return _problem(e)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(req, e): return JSONResponse({'error': str(e.detail), 'field': None}, e.status_code, e.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(req, e):
@@ -489,8 +536,10 @@ def workspace_examples(ws:Workspace|None, # the workspace (None: no examples)
     df = pd.read_parquet(p, columns=['prdtypecode', 'split', 'text', 'image'])
     df = df[(df.split == 'test') & df.image.notna() & (df.text.str.strip() != '')]
     df = df[[Path(i).is_file() for i in df.image]].groupby('prdtypecode').head(1).head(n)
-    return pd.DataFrame({'designation': df.text.str.slice(0, 200), 'description': '',
-                         'image': df.image}).reset_index(drop=True)
+    title, _, desc = df.text.str.partition(' . ').T.values  # `join_text` put ' . ' between them
+    cut = lambda texts, n: [textwrap.shorten(t, n, placeholder=' …') for t in texts]
+    return pd.DataFrame({'designation': cut(title, 200), 'description': cut(desc, 400),
+                         'image': df.image.values})
 
 # %% ../nbs/85_serve.ipynb #91fa247a
 def _label(service:Service, p:np.ndarray, k:int=5)->dict: return {f"{c['label']} {c['name']}": c['probability']
@@ -522,8 +571,8 @@ async def page_classify(self:Service,
             out = self.answer(res, t0)
         except RequestError as e: return (f"**Cannot classify:** {e}", *nothing)
         best = out['prdtypecode'] if out['prdtypecode'] is not None else out['label']
-        cam = await run_in_threadpool(self.gradcam, row['image'],
-                                      best) if row['image'] and self.image_model is not None else None
+        cam = await self.off_loop(self.gradcam, row['image'],
+                                  best) if row['image'] and self.image_model is not None else None
     parts = [None if np.isnan(res['parts'][n]).any() else _label(self, res['parts'][n], 3) for n in self.parts]
     msg = f"**{out['label']} {out['name']}**" + (f" ({out['category_en']})" if out['category_en']
                                                  else '') + f" — from {out['source']}, {out['latency_ms']:.0f} ms"
@@ -564,7 +613,7 @@ def make_page(service:Service, # the served model
         with gr.Row():
             parts = [gr.Label(num_top_classes=3, label=f"member '{n}'", elem_id=f'part-{n}') for n in service.parts]
         if examples is not None and len(examples):
-            gr.Examples(examples=examples[['designation', 'image']].values.tolist(), inputs=[designation, photo],
+            gr.Examples(examples=examples[list(FIELDS)].values.tolist(), inputs=[designation, description, photo],
                         label='Examples from the workspace — click one to fill the form', elem_id='examples')
         gr.Markdown(_summary(service), elem_id='model')
         go.click(service.page_classify, [designation, description, photo], [message, top5, cam, *parts],
@@ -586,11 +635,10 @@ def make_app(model:str|Path|RakutenModel|None=None, # a model folder or a loaded
     if not page: return app
     gr = _gradio()
     shown = workspace_examples(ws, examples)
-    if len(shown):
-        keep = Path(tempfile.mkdtemp(prefix='rakuten-serve-examples-'))
-        shown['image'] = [shutil.copy(p, keep/f'example{i}{Path(p).suffix}') for i, p in enumerate(shown.image)]
     theme = gr.themes.Default(font=[gr.themes.Font('system-ui'), 'sans-serif'], font_mono=['monospace'])
-    return gr.mount_gradio_app(app, make_page(service, shown), path='/', theme=theme, ssr_mode=False)
+    with tempfile.TemporaryDirectory(prefix='rakuten-serve-examples-') as keep:  # Gradio copies them to its cache
+        shown['image'] = [shutil.copy(p, Path(keep)/f'example{i}{Path(p).suffix}') for i, p in enumerate(shown.image)]
+        return gr.mount_gradio_app(app, make_page(service, shown), path='/', theme=theme, ssr_mode=False)
 
 # %% ../nbs/85_serve.ipynb #8d09f455
 def serve_in_thread(app, # the ASGI app
