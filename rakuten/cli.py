@@ -6,14 +6,15 @@
 from __future__ import annotations
 import inspect, os, re, sys, time
 from contextlib import contextmanager, ExitStack
+from functools import wraps
 from pathlib import Path
 import fastcore.script
 from fastcore.script import call_parse
 
 # %% auto #0
-__all__ = ['changed_settings', 'start_line', 'command_run', 'flat_scores', 'log_trained', 'data_or_catalog', 'rakuten_sample',
-           'rakuten_prepare', 'rakuten_train_text', 'rakuten_train_vision', 'rakuten_predict', 'rakuten_benchmark',
-           'rakuten_gradcam', 'rakuten_pipeline', 'log_report', 'rakuten_serve']
+__all__ = ['command', 'changed_settings', 'start_line', 'command_run', 'flat_scores', 'log_trained', 'data_or_catalog',
+           'rakuten_sample', 'rakuten_prepare', 'rakuten_train_text', 'rakuten_train_vision', 'rakuten_predict',
+           'rakuten_benchmark', 'rakuten_gradcam', 'rakuten_pipeline', 'log_report', 'rakuten_serve']
 
 # %% ../nbs/97_cli.ipynb #97c11a05
 def _user_error_parsers(anno_parser):
@@ -30,7 +31,20 @@ def _user_error_parsers(anno_parser):
     _parser._rakuten = True
     return _parser
 
-fastcore.script.anno_parser = _user_error_parsers(fastcore.script.anno_parser)
+# %% ../nbs/97_cli.ipynb #9833d4a5
+def command(func): # a console command's function (its docments are its arguments)
+    "fastcore's `call_parse`, bad arguments exiting with 1 (a user error); fastcore's parser is swapped only while parsing."
+    parsed = call_parse(func)
+    @wraps(parsed)
+    def _f(*args, **kwargs):
+        if args or kwargs or not fastcore.script._is_script_run(inspect.currentframe().f_back):
+            return parsed(*args, **kwargs)  # called from Python: no command line to parse
+        real = fastcore.script.anno_parser
+        fastcore.script.anno_parser = _user_error_parsers(real)
+        # fastcore's own runner (private, pinned fastcore < 2): it reads the swapped parser
+        try: return fastcore.script._run_cli(func, False)
+        finally: fastcore.script.anno_parser = real
+    return _f
 
 # %% ../nbs/97_cli.ipynb #97c11a10
 def changed_settings(command, # a console command
@@ -120,7 +134,7 @@ def data_or_catalog(data:str|None, # --data: a folder in the official layout
     return Catalog(catalog, text, image, label, id, label_names)
 
 # %% ../nbs/97_cli.ipynb #97c11a16
-@call_parse
+@command
 def rakuten_sample(dest:str, # folder to write the dataset into
                    n:int=1000, # number of labelled products
                    img_size:int=500, # photo width and height
@@ -149,7 +163,7 @@ def rakuten_sample(dest:str, # folder to write the dataset into
         print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")
 
 # %% ../nbs/97_cli.ipynb #97c11a17
-@call_parse
+@command
 def rakuten_prepare(data:str=None, # folder in the official layout (default: the embedded sample)
                     catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
                     text:str='title,description', # with --catalog: text columns, joined in order
@@ -171,7 +185,7 @@ def rakuten_prepare(data:str=None, # folder in the official layout (default: the
                 translate=not no_translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
 
 # %% ../nbs/97_cli.ipynb #97c11a25
-@call_parse
+@command
 def rakuten_train_text(data:str=None, # folder in the official layout (default: the embedded sample)
                        workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
                        model:str='tfidf', # 'tfidf', 'awd_lstm', or a Hugging Face checkpoint, e.g. camembert-base
@@ -197,7 +211,7 @@ def rakuten_train_text(data:str=None, # folder in the official layout (default: 
               f"in {info['seconds']:.0f} s -> {info['path']}")
 
 # %% ../nbs/97_cli.ipynb #97c11a26
-@call_parse
+@command
 def rakuten_train_vision(data:str=None, # folder in the official layout (default: the embedded sample)
                          workspace:str=None, # workspace root (default: $RAKUTEN_HOME, else the current directory)
                          arch:str='efficientnet_b0', # timm architecture
@@ -232,7 +246,7 @@ def _model_folder(model:str|None, ws)->Path:
     return next((p for p in (Path(model), ws.models/model, ws.root/model) if p.is_dir()), Path(model))
 
 # %% ../nbs/97_cli.ipynb #cbeaa1ff
-@call_parse
+@command
 def rakuten_predict(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                     products:str=None, # a CSV/Parquet of new products: designation, description, image (a photo path relative to the file)
                     catalog:str=None, # like --products, a catalog file with its own columns (--text, --image, --id)
@@ -283,7 +297,7 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
         print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']} — {sources}) -> {path}")
 
 # %% ../nbs/97_cli.ipynb #97c11a31
-@call_parse
+@command
 def rakuten_benchmark(data:str=None, # folder in the official layout (default: the embedded sample)
                       workspace:str=None, # workspace root
                       archs:str='efficientnet_b0 resnet50 convnext_tiny mobilenetv3_large_100 vit_small_patch16_224', # space-separated timm architectures ('' for none)
@@ -322,7 +336,7 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
             report('benchmark_models_results', t)
 
 # %% ../nbs/97_cli.ipynb #97c11a32
-@call_parse
+@command
 def rakuten_gradcam(data:str=None, # folder in the official layout (default: the embedded sample)
                     workspace:str=None, # workspace root
                     model:str='vision_resnet18', # model folder under models/
@@ -372,7 +386,7 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
                                                    if missing else ''))
 
 # %% ../nbs/97_cli.ipynb #97c11a34
-@call_parse
+@command
 def rakuten_pipeline(data:str=None, # folder in the official layout (default: the embedded sample, CPU budget)
                      catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
                      text:str='title,description', # with --catalog: text columns, joined in order
@@ -445,7 +459,7 @@ def log_report(run, # the command's `TrackedRun`
         if (ws.reports/link).is_file(): run.log_artifacts(ws.reports/link, str(Path('reports', link).parent))
 
 # %% ../nbs/97_cli.ipynb #97c11a36
-@call_parse
+@command
 def rakuten_serve(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                   workspace:str=None, # workspace root, for its best model and its examples (default: $RAKUTEN_HOME, else the current directory)
                   host:str='127.0.0.1', # address to listen on (0.0.0.0 to serve the network)
