@@ -4,7 +4,9 @@
 
 # %% ../nbs/66_dry_run.ipynb #b404e75a
 from __future__ import annotations
-import json, math, os, resource, shutil, tempfile, time, warnings
+import json, math, os, shutil, tempfile, threading, time, warnings
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -17,9 +19,10 @@ from .vision.photos import array_pays
 from .ensemble import RECIPES, load_recipe, photo_size
 
 # %% auto #0
-__all__ = ['CHECKPOINT_CONFIGS', 'TOKENIZER_KINDS', 'TINY_ARCHS', 'stand_in_tokenizer', 'stand_in_checkpoint', 'offline_spec',
-           'try_member', 'check_members', 'BatchTimer', 'time_member', 'dry_run', 'get_data_folder', 'check_fits',
-           'dry_run_table']
+__all__ = ['CHECKPOINT_CONFIGS', 'TOKENIZER_KINDS', 'TINY_ARCHS', 'JPEG_BYTES_PER_PIXEL', 'stand_in_tokenizer',
+           'stand_in_checkpoint', 'offline_spec', 'try_member', 'member_problems', 'check_recipe', 'BatchTimer',
+           'peak_memory', 'time_member', 'read_products', 'photo_storage', 'check_photo_disk', 'available_memory',
+           'dry_run', 'get_data_folder', 'check_fits', 'dry_run_table']
 
 # %% ../nbs/66_dry_run.ipynb #e88c1fc6
 CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of each built-in recipe's checkpoint
@@ -155,20 +158,26 @@ def try_member(name:str, # the member's name
                 predict_s=round(predicted, 2), reload_max_diff=float(np.nanmax(np.abs(again - probs))))
 
 # %% ../nbs/66_dry_run.ipynb #110168ca
-def check_members(recipe:dict, # from `load_recipe`
-                  hub:bool, # whether the hub is reachable
-                 ):
-    "Every member's architecture and checkpoint can be had: all problems in one error, before anything is built."
+def member_problems(name:str, # the member's name
+                    spec:dict, # its kind and settings
+                    hub:bool, # whether the hub is reachable
+                   )->list: # one line per problem (none: it can be built here)
+    "What keeps a member from being built here: an architecture timm does not have, a checkpoint that cannot be had."
     import timm
-    problems = []
-    for name, spec in recipe['members'].items():
-        arch, ckpt = spec.get('arch'), spec.get('checkpoint')
-        if arch and not timm.is_model(arch.split('.')[0]):
-            problems.append(f"member {name!r}: no timm architecture {arch!r}")
-        if ckpt and not hub and not Path(ckpt).is_dir() and ckpt not in CHECKPOINT_CONFIGS:
-            problems.append(f"member {name!r}: checkpoint {ckpt!r} cannot be reached offline and has no "
-                            f"carried configuration")
-    if problems: raise RakutenError('\n'.join(problems))
+    arch, ckpt, out = spec.get('arch'), spec.get('checkpoint'), []
+    if isinstance(arch, str) and not timm.is_model(arch.split('.')[0]): out.append(f"no timm architecture {arch!r}")
+    if isinstance(ckpt, str) and not hub and not Path(ckpt).is_dir() and ckpt not in CHECKPOINT_CONFIGS:
+        out.append(f"checkpoint {ckpt!r} cannot be reached offline and has no carried configuration")
+    return out
+
+# %% ../nbs/66_dry_run.ipynb #69ffd26a
+def check_recipe(recipe:str|dict, # a recipe name, file or dict
+                 hub:bool, # whether the hub is reachable
+                 members:list|str|None=None, # keep only these members
+                 **overrides, # folds, tta, refit, clean_labels (see `load_recipe`)
+                )->dict: # the loaded recipe
+    "A recipe loaded with every problem of every member in one error, a line each: kind, settings, arch, checkpoint."
+    return load_recipe(recipe, members, check=partial(member_problems, hub=hub), **overrides)
 
 # %% ../nbs/66_dry_run.ipynb #4b28ccec
 class BatchTimer:
@@ -184,16 +193,28 @@ class BatchTimer:
         return _Timer()
 
 # %% ../nbs/66_dry_run.ipynb #6399135c
-def _peak_start()->int:
-    import torch
-    if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024
+def _rss()->int:
+    import psutil
+    return psutil.Process().memory_info().rss
 
 # %% ../nbs/66_dry_run.ipynb #daa37867
-def _peak_bytes(start:int)->int:
+@contextmanager
+def peak_memory(every:float=0.005, # seconds between two readings of resident memory (CPU)
+               ): # yields a dict whose `bytes` is set when the block ends
+    "Peak memory of a block: the accelerator's peak on a GPU, else the resident memory it added to its start, sampled."
     import torch
-    if torch.cuda.is_available(): return int(torch.cuda.max_memory_allocated())
-    return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024 - start)
+    out, gpu, done = {'bytes': 0}, torch.cuda.is_available(), threading.Event()
+    if gpu: torch.cuda.reset_peak_memory_stats()
+    start = peak = _rss()
+    def sample():
+        nonlocal peak
+        while not done.wait(every): peak = max(peak, _rss())
+    reader = threading.Thread(target=sample, daemon=True)
+    reader.start()
+    try: yield out
+    finally:
+        done.set(); reader.join()
+        out['bytes'] = int(torch.cuda.max_memory_allocated()) if gpu else max(0, max(peak, _rss()) - start)
 
 # %% ../nbs/66_dry_run.ipynb #5a0d85ab
 def _folder_bytes(folder:Path)->int: return sum(p.stat().st_size for p in Path(folder).rglob('*') if p.is_file())
@@ -206,37 +227,37 @@ def time_member(name:str, # the member's name
                 bs:int, # the batch size timed
                 batches:int=3, # training batches timed (after a first, warming one)
                )->dict: # seconds per training batch or per training row, per predicted product, model bytes, peak memory
-    "Time a few training and prediction batches of a member, weigh its saved model, read its peak memory."
+    "Time a few training and prediction batches of a member, weigh its saved model, read its own peak memory."
     cls, init, fit = split_settings(spec, f"member {name!r}")
-    model = cls(**init)
-    rows = rows[model.usable(rows)]
-    train = rows.head(bs*(batches + 1))
-    timer = BatchTimer() if 'cbs' in accepted(model.fit, {'cbs': None}) else None
-    fit = {**fit, 'epochs': 1, 'bs': bs, 'num_workers': 0, 'freeze_epochs': 0, **({'cbs': [timer]} if timer else {})}
-    start, t0 = _peak_start(), time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model.fit(train, rows.tail(bs), **accepted(model.fit, fit))
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model.predict(rows)
-    predict_s = (time.perf_counter() - t0)/len(rows)
-    peak = _peak_bytes(start)
+    with peak_memory() as peak:
+        model = cls(**init)
+        rows = rows[model.usable(rows)]
+        train = rows.head(bs*(batches + 1))
+        timer = BatchTimer() if 'cbs' in accepted(model.fit, {'cbs': None}) else None
+        fit = {**fit, 'epochs': 1, 'bs': bs, 'num_workers': 0, 'freeze_epochs': 0,
+               **({'cbs': [timer]} if timer else {})}
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            model.fit(train, rows.tail(bs), **accepted(model.fit, fit))
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.predict(rows)
+        predict_s = (time.perf_counter() - t0)/len(rows)
     model_bytes = _folder_bytes(model.save(folder/name))
     shutil.rmtree(folder/name, ignore_errors=True)
     per_batch = float(np.median(timer.times[1:] or timer.times)) if timer and timer.times else None
     return dict(batch_s=per_batch, row_s=None if per_batch else fit_s/len(train), predict_s=predict_s,
-                model_bytes=model_bytes, peak_bytes=peak)
+                model_bytes=model_bytes, peak_bytes=peak['bytes'])
 
 # %% ../nbs/66_dry_run.ipynb #0efb04d6
 def _counts(products:pd.DataFrame, folds:int)->dict:
-    "Rows each fold trains on and predicts, from the whole data."
-    lab = products[products.split.isin(['train', 'valid'])]
-    others = int((products.split == 'test').sum() + (products.split == 'submission').sum())
-    if folds == 1:
-        return dict(fit=int((products.split == 'train').sum()),
-                    predicted=int((products.split == 'valid').sum()) + others)
-    return dict(fit=int(len(lab)*(folds - 1)/folds), predicted=int(len(lab)/folds) + others)
+    "Rows each fold trains on and predicts, and the refit on every fold, from the whole data."
+    lab = int(products.split.isin(['train', 'valid']).sum())
+    others = int(products.split.isin(['test', 'submission']).sum())
+    if folds == 1: fit, held = int((products.split == 'train').sum()), int((products.split == 'valid').sum())
+    else: fit, held = int(lab*(folds - 1)/folds), int(lab/folds)
+    return dict(fit=fit, predicted=held + others, full_fit=lab, full_predicted=others)
 
 # %% ../nbs/66_dry_run.ipynb #850a6b7f
 def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|None)->pd.DataFrame:
@@ -248,6 +269,83 @@ def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|No
     return pd.DataFrame({'text': join_text(mini.designation.fillna(''), mini.description), 'image': imgs.dest,
                          'prdtypecode': labelled(mini).prdtypecode, 'split': mini.split}, index=mini.index)
 
+# %% ../nbs/66_dry_run.ipynb #2db169a9
+JPEG_BYTES_PER_PIXEL = 33.3e3/448**2  # a prepared photo as JPEG: 33.3 KB at 448 px on the challenge's photos
+
+# %% ../nbs/66_dry_run.ipynb #67497c27
+def read_products(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
+                  ws:Workspace, # where the sample is written when absent
+                 )->pd.DataFrame: # the products, read and validated (no text cleaned, no photo prepared)
+    "A data set's products as they are given, quietly."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return (load_catalog(data, on_missing_image='ignore') if isinstance(data, Catalog) else
+                load_products(data if data is not None else get_data_folder(ws), on_missing_image='ignore'))
+
+# %% ../nbs/66_dry_run.ipynb #d5000238
+def _size(b:float)->str: return f"{b/1e9:.1f} GB" if b >= 1e8 else f"{b/1e6:.1f} MB"
+
+# %% ../nbs/66_dry_run.ipynb #faf89737
+def photo_storage(recipe:dict, # from `load_recipe`
+                  n_photos:int, # photos of the data
+                  budget:float|None, # bytes a photo array may take (None: no limit)
+                  folder:Path|None=None, # where prepared photos are kept (`ws.processed`): what is there is not counted
+                 )->dict: # JPEG bytes, and each photo array: the member that reads it first, its size and bytes
+    "The disk a recipe's photos take, and what is still to write: JPEGs at the largest size, arrays where they pay."
+    size = photo_size(recipe)
+    if not size: return dict(size=None, jpeg_bytes_per_photo=0.0, jpeg_bytes=0, jpeg_needed=0, arrays={})
+    per = JPEG_BYTES_PER_PIXEL*size*size
+    jpegs = folder/f'images_{size}' if folder else None
+    present = min(n_photos, len(list(jpegs.iterdir()))) if jpegs and jpegs.is_dir() else 0
+    arrays, sizes = {}, set()
+    for name, spec in recipe['members'].items():
+        s = photo_size({'members': {name: spec}})
+        if not s or s in sizes or not array_pays(n_photos, s, budget): continue
+        sizes.add(s)
+        there = bool(jpegs) and (jpegs.parent/f'{jpegs.name}.array{s}'/'photos.npy').exists()
+        arrays[name] = dict(img_size=s, bytes=n_photos*3*s*s, needed=0 if there else n_photos*3*s*s)
+    return dict(size=size, jpeg_bytes_per_photo=per, jpeg_bytes=n_photos*per, jpeg_needed=(n_photos - present)*per,
+                arrays=arrays)
+
+# %% ../nbs/66_dry_run.ipynb #82fc2bf8
+def _disk_refusal(recipe:str, size:int|None, jpeg:float, arrays:dict, models:dict, free:float, ws:Workspace)->list:
+    "The lines of a disk refusal: the total, then what each part needs."
+    need = jpeg + sum(a['needed'] for a in arrays.values()) + sum(models.values())
+    if need <= free: return []
+    lines = [f"recipe {recipe!r} needs {_size(need)} of disk; {_size(free)} free in {ws.root}:"]
+    if jpeg: lines.append(f"  photos as JPEG at {size} px: {_size(jpeg)}")
+    for n, a in arrays.items():
+        if a['needed']:
+            lines.append(f"  member {n} needs {_size(a['needed'])} of photo array at {a['img_size']} px; {_size(free)} "
+                         f"free in {ws.root}")
+    lines += [f"  member {n}: {_size(b)} of saved models" for n, b in models.items()]
+    return lines + ["free disk, lower --photo_cache_gb (no array above it), or choose fewer members (--members)"]
+
+# %% ../nbs/66_dry_run.ipynb #fd1794cb
+def check_photo_disk(recipe:dict, # from `load_recipe`
+                     n_photos:int, # photos of the data
+                     ws:Workspace, # where they are prepared, named in the message
+                     free_disk:int|None=None, # bytes free for the workspace (default: measured)
+                     photo_cache_gb:float|None=None, # arrays' budget (default: $RAKUTEN_PHOTO_CACHE_GB, else free/2)
+                     present:bool=True, # count what the workspace already holds as written
+                    )->dict: # the photo storage (see `photo_storage`), with the free disk and the budget
+    "Refuse, before anything is built or trained, a recipe whose photos and photo arrays cannot fit the free disk."
+    free = shutil.disk_usage(ws.root).free if free_disk is None else free_disk
+    if photo_cache_gb is None and os.environ.get('RAKUTEN_PHOTO_CACHE_GB'):
+        photo_cache_gb = float(os.environ['RAKUTEN_PHOTO_CACHE_GB'])
+    budget = photo_cache_gb*1e9 if photo_cache_gb is not None else free/2
+    st = photo_storage(recipe, n_photos, budget, ws.processed if present else None)
+    lines = _disk_refusal(recipe['name'], st['size'], st['jpeg_needed'], st['arrays'], {}, free, ws)
+    if lines: raise RakutenError('\n'.join(lines))
+    return {**st, 'free_disk': free, 'budget': budget}
+
+# %% ../nbs/66_dry_run.ipynb #e549c59f
+def available_memory()->tuple: # (bytes, 'gpu' or 'ram')
+    "Memory the members can use now: the accelerator's free memory on a GPU, else the RAM available."
+    import psutil, torch  # psutil: a dependency of accelerate
+    if torch.cuda.is_available(): return torch.cuda.mem_get_info()[0], 'gpu'
+    return psutil.virtual_memory().available, 'ram'
+
 # %% ../nbs/66_dry_run.ipynb #6b083270
 def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
             ws:Workspace, # the workspace: its split is used (made when absent), `reports/dry_run.json` written
@@ -255,65 +353,86 @@ def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Cata
             bs:int|None=None, # batch size timed (default: the recipe's on a GPU, at most 4 on a CPU, scaled)
             batches:int=2, # training batches timed per member
             free_disk:int|None=None, # bytes free for the workspace (default: measured)
+            free_memory:int|None=None, # bytes of memory the members can use (default: measured, see `available_memory`)
             photo_cache_gb:float|None=None, # disk budget of photo arrays (default: half the free disk)
             hub:bool|None=None, # whether the hub is reachable (default: checked now)
             tiny:bool=False, # time tiny twins of the members (for tests)
             n_workers:int|None=None, # processes for the few photos prepared
             scale_to:int|None=None, # price it for this many products (e.g. 98,728, the challenge) while timing on these
-           )->dict: # per member, per product and totals (also in reports/dry_run.json)
-    "What a recipe will cost on this data and machine: time, disk and memory per member, refused when the disk cannot hold it."
+            keep_stand_ins:bool=False, # keep the stand-in checkpoints written for an offline run (else removed)
+           )->dict: # per member, per fold, per product and totals (also in reports/dry_run.json)
+    "What a recipe will cost on this data and machine: time, disk and memory per member, refused when it cannot fit."
     import torch
-    r, hub = load_recipe(recipe), host_reachable() if hub is None else hub
-    check_members(r, hub)
-    products = (load_catalog(data, on_missing_image='ignore') if isinstance(data, Catalog) else
-                load_products(data if data is not None else get_data_folder(ws), on_missing_image='ignore'))
+    hub = host_reachable() if hub is None else hub
+    r = check_recipe(recipe, hub)
+    products = read_products(data, ws)
     products['split'] = load_split(products, ws)
-    free = shutil.disk_usage(ws.root).free if free_disk is None else free_disk
-    budget = (photo_cache_gb*1e9) if photo_cache_gb is not None else free/2
-    gpu, size = torch.cuda.is_available(), photo_size(r)
-    n_photos, k = int(products.image.notna().sum()), r['folds']
-    mini = _mini(products, ws, size or 64, 8*(batches + 2), n_workers)
-    jpeg_bytes = float(np.mean([Path(p).stat().st_size for p in mini.image.dropna()])) if size else 0.0
-    counts, runs = _counts(products, k), k + int(r.get('refit', False))
+    gpu, k, runs = torch.cuda.is_available(), r['folds'], r['folds'] + int(r.get('refit', False))
+    mem, memory = available_memory() if free_memory is None else (free_memory, 'gpu' if gpu else 'ram')
+    n_photos, counts = int(products.image.notna().sum()), _counts(products, k)
     if scale_to:  # the same shares of photos, folds and splits, for `scale_to` products
         factor = scale_to/len(products)
         n_photos, counts = round(n_photos*factor), {c: round(v*factor) for c, v in counts.items()}
-    members = {}
-    for name, spec in r['members'].items():
-        s, notes = offline_spec(spec, mini.text.tolist(), ws.interim/'dry_run'/'stand_in', tiny, hub)
-        cls, init, fit = split_settings(s, f"member {name!r}")
-        real_bs = int(fit.get('bs', 32))
-        timed_bs = bs or (real_bs if gpu else min(real_bs, 4))
-        t = time_member(name, s, mini, ws.interim/'dry_run'/'models', timed_bs, batches)
-        epochs = int(fit.get('epochs', 1)) if t['batch_s'] else 1
-        scale = real_bs/timed_bs
-        train_row_s = t['batch_s']/timed_bs if t['batch_s'] else t['row_s']
-        # the recipe's size, even when a tiny twin is timed
-        img = int(spec.get('img_size', init.get('img_size', 0))) if 'image' in cls.inputs else 0
-        array = bool(img) and array_pays(n_photos, img, budget)
-        members[name] = dict(kind=s['kind'], notes=notes, timed_bs=timed_bs, recipe_bs=real_bs, img_size=img or None,
-                             train_s=train_row_s*counts['fit']*epochs*runs,
-                             predict_s=t['predict_s']*counts['predicted']*runs,
-                             photo_array_bytes=n_photos*3*img*img if array else 0, models_bytes=t['model_bytes']*runs,
-                             peak_memory_bytes=int(t['peak_bytes']),
-                             per_product=dict(train_s_per_epoch=train_row_s, predict_s=t['predict_s']))
-        if scale != 1: members[name]['notes'].append(f"timed at batch {timed_bs}, scaled to {real_bs}")
-        if not gpu: members[name]['notes'].append("memory: growth of the process's peak RSS at the timed batch")
-    photos = n_photos*jpeg_bytes
-    disk = photos + sum(m['photo_array_bytes'] + m['models_bytes'] for m in members.values())
+    st = check_photo_disk(r, n_photos, ws, free_disk, photo_cache_gb, present=not scale_to)  # before anything is built
+    mini = _mini(products, ws, st['size'] or 64, 8*(batches + 2), n_workers)
+    stand_in, members = ws.interim/'dry_run'/'stand_in', {}
+    try:
+        for name, spec in r['members'].items():
+            members[name] = _price_member(name, spec, r, mini, ws, st, counts, bs, batches, tiny, hub, gpu)
+    finally:
+        kept = dict(folder=str(stand_in), bytes=_folder_bytes(stand_in)) if stand_in.exists() else None
+        if not keep_stand_ins: shutil.rmtree(stand_in, ignore_errors=True)
+    jpeg = st['jpeg_bytes']
+    arrays = sum(m['photo_array_bytes'] for m in members.values())
+    models = sum(m['models_bytes'] for m in members.values())
+    needed = st['jpeg_needed'] + sum(a['needed'] for a in st['arrays'].values()) + models
     report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=scale_to or len(products),
-                  timed_on_products=len(products), photos=n_photos,
-                  photo_size=size,
+                  timed_on_products=len(products), photos=n_photos, photo_size=st['size'],
                   device=torch.cuda.get_device_name() if gpu else f"cpu ({os.cpu_count()} cores)", hub=hub,
-                  counts=counts,
-                  members=members, per_product=dict(photo_bytes=jpeg_bytes),
+                  counts=counts, members=members, photo_arrays=st['arrays'],
+                  per_product=dict(photo_bytes=st['jpeg_bytes_per_photo'], photo_array_bytes=sum(
+                      m['per_product']['photo_array_bytes'] for m in members.values())),
+                  stand_ins=kept and {**kept, 'kept': keep_stand_ins},
                   totals=dict(train_s=sum(m['train_s'] for m in members.values()),
                               predict_s=sum(m['predict_s'] for m in members.values()),
-                              photo_jpeg_bytes=photos, disk_bytes=disk, free_disk_bytes=free,
-                              peak_memory_bytes=max(m['peak_memory_bytes'] for m in members.values())))
+                              photo_jpeg_bytes=jpeg, photo_jpeg_needed_bytes=st['jpeg_needed'],
+                              photo_array_bytes=arrays, models_bytes=models,
+                              disk_bytes=jpeg + arrays + models, disk_needed_bytes=needed,
+                              free_disk_bytes=st['free_disk'],
+                              peak_memory_bytes=max(m['peak_memory_bytes'] for m in members.values()),
+                              free_memory_bytes=int(mem), memory=memory))
     (ws.reports/'dry_run.json').write_text(json.dumps(report, indent=1, default=float))
     check_fits(report, ws)
     return report
+
+# %% ../nbs/66_dry_run.ipynb #fba14852
+def _price_member(name, spec, r, mini, ws, st, counts, bs, batches, tiny, hub, gpu)->dict:
+    "One member timed on `mini` and priced for `counts`: per fold, per product, disk and memory."
+    s, notes = offline_spec(spec, mini.text.tolist(), ws.interim/'dry_run'/'stand_in', tiny, hub)
+    cls, init, fit = split_settings(s, f"member {name!r}")
+    real_bs = int(fit.get('bs', 32))
+    timed_bs = bs or (real_bs if gpu else min(real_bs, 4))
+    t = time_member(name, s, mini, ws.interim/'dry_run'/'models', timed_bs, batches)
+    batched = bool(t['batch_s'])
+    epochs = int(fit.get('epochs', 1)) if batched else 1
+    row_s = t['batch_s']/timed_bs if batched else t['row_s']
+    runs = [(f, counts['fit'], counts['predicted']) for f in range(r['folds'])]
+    if r.get('refit'): runs.append(('full', counts['full_fit'], counts['full_predicted']))
+    per_fold = [dict(fold=f, fit_rows=n_fit, predicted_rows=n_pred, train_s=row_s*n_fit*epochs,
+                     predict_s=t['predict_s']*n_pred) for f, n_fit, n_pred in runs]
+    img = photo_size({'members': {name: spec}})  # the recipe's size, even when a tiny twin is timed
+    array = st['arrays'].get(name)
+    shared = [n for n, a in st['arrays'].items() if n != name and a['img_size'] == img]
+    if shared: notes.append(f"reads member {shared[0]}'s photo array")
+    if batched and timed_bs != real_bs: notes.append(f"timed at batch {timed_bs}, scaled to {real_bs}")
+    if not gpu: notes.append(f"memory: resident memory it added{f' at batch {timed_bs}' if batched else ''} (CPU)")
+    return dict(kind=s['kind'], notes=notes, timed_bs=timed_bs if batched else None,
+                recipe_bs=real_bs if batched else None, img_size=img, epochs=epochs, per_fold=per_fold,
+                train_s=sum(f['train_s'] for f in per_fold), predict_s=sum(f['predict_s'] for f in per_fold),
+                photo_array_bytes=array['bytes'] if array else 0, model_bytes=t['model_bytes'],
+                models_bytes=t['model_bytes']*len(runs), peak_memory_bytes=int(t['peak_bytes']),
+                per_product=dict(train_s_per_epoch=row_s, predict_s=t['predict_s'],
+                                 photo_array_bytes=3*array['img_size']**2 if array else 0))
 
 # %% ../nbs/66_dry_run.ipynb #0c3acd68
 def get_data_folder(ws:Workspace)->Path:
@@ -325,17 +444,18 @@ def get_data_folder(ws:Workspace)->Path:
 def check_fits(report:dict, # from `dry_run`
                ws:Workspace, # named in the message
               ):
-    "Refuse, before any training, a recipe whose photos, arrays and models do not fit the free disk."
-    t, gb = report['totals'], lambda b: f"{b/1e9:.1f} GB"
-    if t['disk_bytes'] <= t['free_disk_bytes']: return
-    lines = [f"recipe {report['recipe']!r} needs {gb(t['disk_bytes'])} of disk — {gb(t['free_disk_bytes'])} "
-             f"free in {ws.root}:",
-             f"  photos as JPEG at {report['photo_size']} px: {gb(t['photo_jpeg_bytes'])}"]
-    for n, m in report['members'].items():
-        if m['photo_array_bytes']:
-            lines.append(f"  member {n} needs {gb(m['photo_array_bytes'])} of photo array at {m['img_size']} px")
-        lines.append(f"  member {n}: {gb(m['models_bytes'])} of saved models")
-    raise RakutenError('\n'.join(lines + ["free disk, lower --photo_cache_gb, or choose fewer members (--members)"]))
+    "Refuse a recipe whose photos, arrays and models overflow the disk, or whose members need more memory than is free."
+    t = report['totals']
+    models = {n: m['models_bytes'] for n, m in report['members'].items()}
+    lines = _disk_refusal(report['recipe'], report['photo_size'], t['photo_jpeg_needed_bytes'], report['photo_arrays'],
+                          models, t['free_disk_bytes'], ws)
+    short = {n: m for n, m in report['members'].items() if m['peak_memory_bytes'] > t['free_memory_bytes']}
+    what = {'ram': 'RAM', 'gpu': 'GPU memory'}[t['memory']]
+    lines += [f"member {n} needs {_size(m['peak_memory_bytes'])} of {what}"
+              f"{f' at batch {b}' if (b := m['timed_bs']) else ''}; {_size(t['free_memory_bytes'])} available"
+              for n, m in short.items()]
+    if short: lines.append("free memory, lower the batch size (bs), or choose fewer members (--members)")
+    if lines: raise RakutenError('\n'.join(lines))
 
 # %% ../nbs/66_dry_run.ipynb #97412cf4
 def dry_run_table(report:dict, # from `dry_run`
@@ -343,6 +463,7 @@ def dry_run_table(report:dict, # from `dry_run`
     "A dry run's estimates, readable."
     m = pd.DataFrame(report['members']).T
     return pd.DataFrame({'kind': m.kind, 'img_size': m.img_size, 'train_h': m.train_s.astype(float)/3600,
+                         'fold_h': m.per_fold.map(lambda f: f[0]['train_s']/3600),
                          'predict_h': m.predict_s.astype(float)/3600, 'array_gb': m.photo_array_bytes.astype(float)/1e9,
                          'models_gb': m.models_bytes.astype(float)/1e9,
                          'peak_gb': m.peak_memory_bytes.astype(float)/1e9})

@@ -68,9 +68,10 @@ def _read_recipe(recipe):
 # %% ../nbs/65_ensemble.ipynb #88315618
 def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a dict
                 members:list|str|None=None, # keep only these members (names, or one comma-separated string)
+                check=None, # more checks of each member: (name, spec) -> problem lines (e.g. `dry_run.member_problems`)
                 **overrides, # folds, tta, refit, clean_labels: replace the recipe's value when not None
                )->dict: # name, folds, tta, refit, clean_labels, members (name -> settings)
-    "A checked recipe: every member's kind and settings checked before anything is trained, all problems in one error."
+    "A checked recipe: every member's kind, settings and `check` before anything is trained, all problems in one error."
     r, where = _read_recipe(recipe)
     r['name'] = r.get('name') or (recipe if isinstance(recipe, str) else 'custom')
     r.update({k: v for k, v in overrides.items() if v is not None})
@@ -92,6 +93,7 @@ def load_recipe(recipe:str|dict, # a name of `RECIPES`, a .json/.toml file, or a
     for name, spec in r['members'].items():
         try: split_settings(spec, f"{where}: member {name!r}")
         except ModelError as e: problems.append(str(e))
+        problems += [f"{where}: member {name!r}: {p}" for p in (check(name, spec) if check else [])]
     if problems: raise RecipeError('\n'.join(problems))
     return r
 

@@ -279,6 +279,9 @@ def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout,
     r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels, refit=refit)
     with workspace_lock(ws := ws or Workspace()):
         size = photo_size(r) or 64  # photos at the largest size a member reads (none read: small ones, for the report)
+        from rakuten.dry_run import read_products, check_photo_disk
+        # refused before anything is prepared or trained when its photos and photo arrays cannot fit the disk
+        check_photo_disk(r, int(read_products(data, ws).image.notna().sum()), ws, photo_cache_gb=photo_cache_gb)
         products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers,
                            photo_cache_gb=photo_cache_gb)
         if r.get('clean_labels'):

@@ -157,6 +157,7 @@ def main(d):
                      '--price_for', '98728')
         rep = json.loads((dws/'reports'/'dry_run.json').read_text())
         assert set(rep['members']) == {'tfidf', 'resnet18'} and rep['totals']['train_s'] > 0, rep
+        assert [f['fold'] for f in rep['members']['resnet18']['per_fold']] == [0], rep['members']['resnet18']
         assert rep['products'] == 98728 and rep['timed_on_products'] < 1000 and 'on 98728 products (timed on' in log, log[-500:]
         assert not (dws/'models').exists() or not any((dws/'models').iterdir()), 'a dry run trained something'
         return log.strip().splitlines()[-1][:160]
@@ -206,7 +207,8 @@ def main(d):
             assert int(answer['prdtypecode']) == int(expected), (answer, expected)  # the same top class as rakuten_predict
             return f"POST /predict -> {answer['prdtypecode']} ({answer.get('probability')})"
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            try: os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError: pass  # it stopped already: the failure above says why
             proc.wait(timeout=30)
 
     cat_dir, cws = d/'shop', d/'shop_ws'
