@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from .core import Workspace, RakutenError, workspace_lock, stage as progress_stage
+from .core import Workspace, RakutenError, workspace_lock, host_reachable, stage as progress_stage
 from .tracking import nested_run
 from .distributed import is_main, wait_for_everyone, alone
 from .data import labelled_rows, labelled, Catalog, write_predictions, PREDICTIONS
@@ -19,7 +19,7 @@ from .text.learner import train_text
 from .vision.learner import train_vision
 from .fusion import Ensemble
 from .ensemble import load_recipe, fit_members, stack_and_report, photo_size, digest, products_digest
-from .dry_run import dry_run, dry_run_table
+from .dry_run import dry_run, dry_run_table, check_recipe
 from . import label_issues
 from .label_issues import oof_probs, find_label_issues, report_label_issues
 from .predict import Predictor, write_submission, record_model
@@ -308,8 +308,9 @@ def print_dry_run(data:str|Path|Catalog|None, # folder in the official layout, a
                   scale_to:int|None=None, # price it for this many products (timed on the data at hand)
                  )->dict: # the dry run's report
     "Run a recipe's dry run and print its estimates."
-    r = load_recipe(recipe, members, folds=folds, refit=refit or None)
-    rep = dry_run(data, ws, r, scale_to=scale_to)
+    hub = host_reachable()
+    r = check_recipe(recipe, hub, members, folds=folds, refit=refit or None)  # every member's problems, one line each
+    rep = dry_run(data, ws, r, scale_to=scale_to, hub=hub)
     print(dry_run_table(rep).round(3).to_string())
     t = rep['totals']
     scaled = f" (timed on {rep['timed_on_products']})" if rep['products'] != rep['timed_on_products'] else ''
