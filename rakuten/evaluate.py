@@ -192,13 +192,8 @@ def plot_reliability(y_true, # true codes
 def markdown_table(df:pd.DataFrame, # the table (its index becomes the first column)
                    floatfmt:str='.4f', # format of floats
                   )->str: # a GitHub-flavoured Markdown table
-    "A DataFrame as a Markdown table (pandas' `to_markdown` needs `tabulate`: one more dependency for these lines)."
-    fmt = lambda v: format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v)
-    cols = [df.index.name or ''] + [str(c) for c in df.columns]
-    lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join('---' for _ in cols) + '|']
-    lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in row]) + ' |'
-              for i, row in zip(df.index, df.itertuples(index=False))]
-    return '\n'.join(lines)
+    "A DataFrame as a Markdown table, by pandas (`tabulate`): floats formatted, integers as they are."
+    return df.to_markdown(floatfmt=['g'] + [floatfmt if pd.api.types.is_float_dtype(t) else 'g' for t in df.dtypes])
 
 # %% ../nbs/05_evaluate.ipynb #29d8d935
 def figures_markdown(paths:list, # PNG files, some perhaps never written
