@@ -98,7 +98,8 @@ def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
     if pd.api.types.is_signed_integer_dtype(col): return col.astype('int64')
     ids = [_parse_id(v) for v in col]
     bad = next((i for i, v in enumerate(ids) if isinstance(v, str)), None)
-    if bad is not None: raise DataError(f"{path}: line {bad + 2}: {what} {ids[bad]}, found {col.iloc[bad]!r}")
+    # the value as the file has it (not numpy's repr: `np.uint64(...)`)
+    if bad is not None: raise DataError(f"{path}: line {bad + 2}: {what} {ids[bad]}, found {str(col.iloc[bad])!r}")
     return pd.Series(ids, index=col.index, dtype='int64')
 
 # %% ../nbs/01_data.ipynb #6eb9fb79

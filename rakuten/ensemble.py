@@ -12,7 +12,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import StratifiedKFold
 from .core import CODES, Workspace, RakutenError, stage
-from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest, labelled, label_classes, label_names_of
+from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest, labelled, label_classes, label_names_of, trained_on
 from .evaluate import scores as score_of, markdown_table, error_report
 from .data import write_predictions
 from .fusion import Stack, Ensemble, fuse_probs
@@ -303,6 +303,7 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     elif sub_path.exists(): sub_path.unlink()
     rep['submission_rows'] = int(len(sub_rows))
     rep['model'] = str(save_ensemble(names, stack, folds, ws, recipe,
+                                     trained_on=trained_on(lab.loc[oof_rows]),  # the stack's rows
                                      test_weighted_f1=rep['stack']['test_weighted_f1']['stack'],
                                      members_test_weighted_f1={n: m['test_weighted_f1']
                                                                for n, m in rep['members'].items()}))

@@ -37,6 +37,17 @@ def check(name):
         return fn
     return deco
 
+def check_cards(ws):
+    "Every saved model folder of a workspace has a model card with its sections; the fusion's has rows and scores."
+    sections = ('## Classes', '## Training data', '## Settings', '## Scores', '## Intended use and limits')
+    for c in (ws/'models').rglob('config.json'):
+        card = c.parent/'README.md'
+        assert card.is_file(), f"{c.parent}: no model card"
+        text = card.read_text()
+        assert all(s in text for s in sections), f"{card}: missing {[s for s in sections if s not in text]}"
+        if c.parent.name in ('fusion', 'ensemble'):
+            assert 'Not recorded' not in text and 'No score recorded' not in text, f"{card}:\n{text}"
+
 def console_scripts():
     "The console commands settings.ini declares."
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
@@ -122,8 +133,7 @@ def main(d):
         linked = re.findall(r'!\[[^]]*\]\(([^)]+)\)', report)
         assert linked and all((pws/'reports'/l).is_file() for l in linked), [l for l in linked if not (pws/'reports'/l).is_file()]
         assert '### Most confused pairs' in report and 'errors.png' in report, 'report.md lacks the error analysis'
-        cards = [c.parent.name for c in (pws/'models').rglob('config.json') if not (c.parent/'README.md').is_file()]
-        assert not cards, f"model folders without a model card: {cards}"
+        check_cards(pws)
         assert log1.startswith(f"rakuten_pipeline: workspace {pws}, data {data} (official layout), settings {{"), log1[:300]
         assert all(f"{s}: running" in log1 for s in ('prepare', 'text', 'image', 'fusion')), log1  # the stages, named
         from rakuten.tracking import read_runs, import_mlflow
@@ -148,6 +158,7 @@ def main(d):
         assert rep['folds'] == 2 and set(rep['members']) == {'tfidf', 'resnet18'} and rep['submission_rows'] > 0, rep
         cfg = json.loads((ews/'models'/'ensemble'/'config.json').read_text())
         assert all(len(m['folders']) == 1 for m in cfg['members'].values()), cfg['members']  # refit: one model per member
+        check_cards(ews)
         return f"stack ({rep['stack']['chosen']}) {rep['stack']['test_weighted_f1']['stack']:.3f}"
 
     @check('rakuten_pipeline --recipe sample --dry_run')
