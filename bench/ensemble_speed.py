@@ -29,7 +29,8 @@ def main():
     ap.add_argument('--rows', type=int, default=512, help='products predicted per timing (test rows, repeated)')
     ap.add_argument('--repeats', type=int, default=3, help='timings per model (the median is kept)')
     a = ap.parse_args()
-    from rakuten.core import Workspace, use_progress, log_bars
+    from rakuten.core import Workspace
+    from rakuten.console import use_progress, log_bars
     use_progress(log_bars(quiet=True))  # the timings, not the training's progress
     from rakuten.sample import make_sample
     from rakuten.pipeline import run_recipe

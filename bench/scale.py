@@ -42,7 +42,8 @@ def real_lengths(data, seed=0):
 def stage(name, n, root, folds, img_size):
     "Run one stage in this process (called by the driver in a child process)."
     import warnings; warnings.filterwarnings('ignore')
-    from rakuten.core import Workspace, use_progress, QuietMasterBar, QuietProgressBar
+    from rakuten.core import Workspace
+    from rakuten.console import use_progress, QuietMasterBar, QuietProgressBar
     use_progress((QuietMasterBar, QuietProgressBar))
     root = Path(root); data, ws = root/'data', Workspace(root/'ws')
     members = {'tfidf': {'kind': 'tfidf'},

@@ -101,7 +101,8 @@ def main():
     workers = a.workers if a.workers is not None else min(16, os.cpu_count() or 1)
     if not gpu: torch.set_num_threads(os.cpu_count() or 1)
     warnings.filterwarnings('ignore')
-    from rakuten.core import Workspace, use_progress, QuietMasterBar, QuietProgressBar
+    from rakuten.core import Workspace
+    from rakuten.console import use_progress, QuietMasterBar, QuietProgressBar
     from rakuten.sample import get_data
     from rakuten.prepare import prepare
     from rakuten.data import labelled_rows

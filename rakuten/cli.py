@@ -76,7 +76,8 @@ def command_run(command, # the console command (its name and defaults are read f
                 what:str|None=None, # what it reads, when not `--data`
                ): # yields (`Workspace`, `TrackedRun`, or None when `track` is False)
     "A console command's run: errors as one line, the workspace held, the start line printed, the run tracked."
-    from rakuten.core import Workspace, console_command, workspace_lock
+    from rakuten.core import Workspace, workspace_lock
+    from rakuten.console import console_command
     name, quiet = command.__name__, args.get('quiet', False)
     ws = Workspace(args.get('workspace'))
     with console_command(quiet, where=ws.root), ExitStack() as stack:
@@ -145,7 +146,7 @@ def rakuten_sample(dest:str, # folder to write the dataset into
                    quiet:bool=False, # print only stage results and errors, no progress
                   ):
     "Write a synthetic mini-Rakuten dataset in the official layout, e.g. `rakuten_sample data/sample --n 1000`"
-    from rakuten.core import console_command, stage
+    from rakuten.console import console_command, stage
     with console_command(quiet), stage('sample'):
         print(start_line('rakuten_sample', what=f"writing into {Path(dest).expanduser().absolute()}",
                          settings=changed_settings(rakuten_sample, locals())), flush=True)
@@ -201,7 +202,7 @@ def rakuten_train_text(data:str=None, # folder in the official layout (default: 
                       ):
     "Train a text model on products.parquet and save it with its test metrics, e.g. `rakuten_train_text --data path/to/challenge --model camembert-base --epochs 3`"
     with command_run(rakuten_train_text, locals(), track=True) as (ws, run):
-        from rakuten.core import stage
+        from rakuten.console import stage
         from rakuten.prepare import prepare
         from rakuten.text.learner import train_text
         products = prepare(data, ws, translate=not no_translate)
@@ -228,7 +229,7 @@ def rakuten_train_vision(data:str=None, # folder in the official layout (default
                         ):
     "Train the image model on products.parquet and save it with its curves and test metrics, e.g. `rakuten_train_vision --data path/to/challenge --arch efficientnet_b0 --epochs 5`"
     with command_run(rakuten_train_vision, locals(), track=True) as (ws, run):
-        from rakuten.core import stage
+        from rakuten.console import stage
         from rakuten.prepare import prepare
         from rakuten.vision.learner import train_vision
         products = prepare(data, ws, img_size=img_size, translate=not no_translate)
@@ -313,7 +314,7 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
                      ):
     "Benchmark models under one budget and write tables and plots, e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0'`"
     with command_run(rakuten_benchmark, locals(), track=True) as (ws, run):
-        from rakuten.core import stage
+        from rakuten.console import stage
         from rakuten.prepare import prepare
         from rakuten.benchmark import read_specs, check_specs, benchmark_images, benchmark_text, benchmark_models
         extra = read_specs(specs) if specs else {}

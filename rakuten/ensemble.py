@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import StratifiedKFold
-from .core import CODES, Workspace, RakutenError, stage
+from .core import CODES, Workspace, RakutenError
+from .console import stage
 from .model import ModelError, split_settings, make_model, fit_model, rows_with, accepted, products_digest, labelled, label_classes, label_names_of, trained_on
 from .evaluate import scores as score_of, markdown_table, error_report
 from .data import write_predictions

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from .core import Workspace, RakutenError, workspace_lock, host_reachable, stage as progress_stage
+from .core import Workspace, RakutenError, workspace_lock, host_reachable
+from .console import stage as progress_stage
 from .tracking import nested_run
 from .distributed import is_main, wait_for_everyone, alone
 from .data import labelled_rows, labelled, Catalog, write_predictions, PREDICTIONS

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json, time, warnings
 from pathlib import Path
 import pandas as pd
-from .core import Workspace, workspace_lock, stage
+from .core import Workspace, workspace_lock
+from .console import stage
 from .distributed import is_main, wait_for_everyone, alone
 from .data import load_products, load_catalog, Catalog, load_split, labelled_rows, MissingImagesWarning, X_TRAIN, X_TEST
 from .sample import get_data
