@@ -434,12 +434,12 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
             raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")
         if dry_run: print_dry_run(data, ws, recipe, members, folds, refit, scale_to=price_for)
         elif recipe:
-            rep = run_recipe(data, ws, recipe, members, folds, clean_labels=clean_labels, refit=refit or None,
+            report = run_recipe(data, ws, recipe, members, folds, clean_labels=clean_labels, refit=refit or None,
                              translate=not no_translate, photo_cache_gb=photo_cache_gb)
-            if rep:  # the main process
-                run.log_metrics(flat_scores(rep['stack']['test_weighted_f1'], 'test_weighted_f1_'))
+            if report:  # the main process
+                run.log_metrics(flat_scores(report['stack']['test_weighted_f1'], 'test_weighted_f1_'))
                 log_report(run, ws, ['ensemble.md', 'ensemble.json'])
-                run.log_model(rep['model'])
+                run.log_model(report['model'])
         else:
             metrics = run_pipeline(data, ws, budget=budget, **over)
             if metrics:  # the main process

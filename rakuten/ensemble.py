@@ -161,8 +161,9 @@ def fit_fold(name:str, # the member's name
                  products_digest(pred_rows),
                  # labels, text, photos and weights: any change retrains
                  tr['weight'].tolist() if 'weight' in tr else None)
-    rec_path = out/'fold.json'
-    if rec_path.exists() and json.loads(rec_path.read_text()).get('key') == key: return json.loads(rec_path.read_text())
+    record_path = out/'fold.json'
+    if record_path.exists() and json.loads(record_path.read_text()).get('key') == key:
+        return json.loads(record_path.read_text())
     from rakuten.tracking import TrackingCallback, nested_run
     with nested_run(f'{name} fold {fold}',
                     {'fold': fold, 'seed': seed, 'tta': tta}) as run, stage(f'{name} fold {fold}'):
@@ -179,7 +180,7 @@ def fit_fold(name:str, # the member's name
         rate = len(pred_rows)/max(time.perf_counter() - t0, 1e-9)
         if tta: probs['tta'] = model.predict(pred_rows, tta=True)
         run.log_metrics({'train_s': seconds, 'predict_rows_per_s': rate})
-    rec = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1),
+    record = dict(key=key, member=name, fold=fold, seconds=round(seconds, 1), rows_per_s=round(rate, 1),
                fit_rows=[int(i) for i in tr.index],
                predicted_rows=int(len(pred_rows)))
     if is_main():  # with several processes, one writes
@@ -187,9 +188,9 @@ def fit_fold(name:str, # the member's name
         for k, p in probs.items():
             pd.DataFrame(p, index=pred_rows.index,
                          columns=[str(c) for c in model.classes]).to_parquet(out/f'probs_{k}.parquet')
-        rec_path.write_text(json.dumps(rec))
+        record_path.write_text(json.dumps(record))
     wait_for_everyone()
-    return rec
+    return record
 
 # %% ../nbs/65_ensemble.ipynb #7c0b14ba
 def member_oof(name:str, # the member's name
@@ -224,9 +225,9 @@ def fit_members(products:pd.DataFrame, # `products.parquet`
         ks = sorted(int(f) for f in folds.dropna().unique() if f >= 0) + (['full'] if recipe.get('refit') else [])
         with nested_run(name, spec):  # the member's run, its folds nested inside
             for f in ks:
-                rec = fit_fold(name, spec, products, folds, f, ws, recipe['tta'], seed)
-                print(f"member {name}, fold {f}: {len(rec['fit_rows'])} training rows, {rec['seconds']} s")
-                records[name].append(rec)
+                record = fit_fold(name, spec, products, folds, f, ws, recipe['tta'], seed)
+                print(f"member {name}, fold {f}: {len(record['fit_rows'])} training rows, {record['seconds']} s")
+                records[name].append(record)
     return folds, records
 
 # %% ../nbs/65_ensemble.ipynb #01d7d9bc
@@ -268,12 +269,12 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
     scores = partial(score_of, classes=classes)
     stack = Stack(names, classes=classes).fit([probs[n].loc[oof_rows].to_numpy() for n in names], y_oof)
     part = lambda rows: [probs[n].loc[rows].to_numpy() for n in names]
-    rep = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'],
+    report = {'recipe': recipe['name'], 'folds': recipe['folds'], 'tta': recipe['tta'],
            'refit': bool(recipe.get('refit')), 'members': {}, 'stack': {}}
     for n in names:
         has = ~np.isnan(probs[n].loc[test_rows].to_numpy()).any(1)
         oof_has = ~np.isnan(probs[n].loc[oof_rows].to_numpy()).any(1)
-        rep['members'][n] = dict(oof_weighted_f1=scores(y_oof[oof_has],
+        report['members'][n] = dict(oof_weighted_f1=scores(y_oof[oof_has],
                                                         probs[n].loc[oof_rows].to_numpy()[oof_has])['weighted_f1'],
                                  test_weighted_f1=scores(y_test[has],
                                                          probs[n].loc[test_rows].to_numpy()[has])['weighted_f1'],
@@ -281,12 +282,13 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
                                  rows_per_s=round(float(np.mean([r['rows_per_s'] for r in records[n]])), 1))
         if variant[n] == 'tta':
             plain = member_oof(n, folds, ws, 'plain').loc[oof_rows].to_numpy()
-            rep['members'][n]['tta_gain_oof'] = rep['members'][n]['oof_weighted_f1'] - scores(y_oof[oof_has],
+            report['members'][n]['tta_gain_oof'] = report['members'][n]['oof_weighted_f1'] - scores(y_oof[oof_has],
                 plain[oof_has])['weighted_f1']
     cal = stack.calibrate(part(test_rows))
     errors = error_report(y_test, stack.predict(part(test_rows)), ws.figures('models_training')/'ensemble',
                           rows=products.loc[test_rows], classes=classes, name='ensemble', relative_to=ws.reports)
-    rep['stack'] = dict(chosen=stack.chosen, oof_cv_weighted_f1=stack.cv_scores, member_weights=stack.member_weights(),
+    report['stack'] = dict(chosen=stack.chosen, oof_cv_weighted_f1=stack.cv_scores,
+                           member_weights=stack.member_weights(),
                         test_weighted_f1={'stack': scores(y_test, stack.predict(part(test_rows)))['weighted_f1'],
                                           'weighted average': scores(y_test,
                                                                      fuse_probs(cal, stack.weights,
@@ -302,30 +304,32 @@ def stack_and_report(products:pd.DataFrame, # `products.parquet`
             sub.index.name = None
             sub.to_csv(sub_path)
     elif sub_path.exists(): sub_path.unlink()
-    rep['submission_rows'] = int(len(sub_rows))
-    rep['model'] = str(save_ensemble(names, stack, folds, ws, recipe,
+    report['submission_rows'] = int(len(sub_rows))
+    report['model'] = str(save_ensemble(names, stack, folds, ws, recipe,
                                      trained_on=trained_on(lab.loc[oof_rows]),  # the stack's rows
-                                     test_weighted_f1=rep['stack']['test_weighted_f1']['stack'],
+                                     test_weighted_f1=report['stack']['test_weighted_f1']['stack'],
                                      members_test_weighted_f1={n: m['test_weighted_f1']
-                                                               for n, m in rep['members'].items()}))
-    (ws.reports/'ensemble.json').write_text(json.dumps(rep, indent=1))
-    fig = plot_members(rep)
+                                                               for n, m in report['members'].items()}))
+    (ws.reports/'ensemble.json').write_text(json.dumps(report, indent=1))
+    fig = plot_members(report)
     fig.savefig(ws.figures('models_training')/'ensemble.png', dpi=90, bbox_inches='tight')
     plt.close(fig)
-    (ws.reports/'ensemble.md').write_text(ensemble_markdown(rep) + f"\n\n# Error analysis\n\n{errors}\n")
-    print(f"stack ({stack.chosen}): test weighted F1 {rep['stack']['test_weighted_f1']['stack']:.4f} — best member "
-          f"{max(m['test_weighted_f1'] for m in rep['members'].values()):.4f} -> {ws.reports/'ensemble.md'}")
-    return rep
+    (ws.reports/'ensemble.md').write_text(ensemble_markdown(report) + f"\n\n# Error analysis\n\n{errors}\n")
+    print(f"stack ({stack.chosen}): test weighted F1 {report['stack']['test_weighted_f1']['stack']:.4f} — "
+          f"best member "
+          f"{max(m['test_weighted_f1'] for m in report['members'].values()):.4f} -> {ws.reports/'ensemble.md'}")
+    return report
 
 # %% ../nbs/65_ensemble.ipynb #081e8435
-def plot_members(rep:dict, # from `stack_and_report`
+def plot_members(report:dict, # from `stack_and_report`
                 ): # the matplotlib figure
     "Test weighted F1 of each member against its training time, with the stack's score."
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for n, m in rep['members'].items():
+    for n, m in report['members'].items():
         ax.scatter(max(m['train_seconds'], 0.1), m['test_weighted_f1'], s=40)
         ax.annotate(n, (max(m['train_seconds'], 0.1), m['test_weighted_f1']), fontsize=8)
-    ax.axhline(rep['stack']['test_weighted_f1']['stack'], color='k', ls='--', label=f"stack ({rep['stack']['chosen']})")
+    ax.axhline(report['stack']['test_weighted_f1']['stack'], color='k', ls='--',
+               label=f"stack ({report['stack']['chosen']})")
     ax.set_xscale('log')
     ax.set_xlabel('training time, all folds (s)')
     ax.set_ylabel('test weighted F1')
@@ -334,12 +338,12 @@ def plot_members(rep:dict, # from `stack_and_report`
     return fig
 
 # %% ../nbs/65_ensemble.ipynb #03500383
-def ensemble_markdown(rep:dict)->str:
+def ensemble_markdown(report:dict)->str:
     "The ensemble report as Markdown."
-    members = pd.DataFrame(rep['members']).T
+    members = pd.DataFrame(report['members']).T
     members.index.name = 'member'
-    st = rep['stack']
-    return (f"# Ensemble `{rep['recipe']}` — {rep['folds']} fold(s), TTA {'on' if rep['tta'] else 'off'}\n\n" + markdown_table(members) +
+    st = report['stack']
+    return (f"# Ensemble `{report['recipe']}` — {report['folds']} fold(s), TTA {'on' if report['tta'] else 'off'}\n\n" + markdown_table(members) +
             f"\n\nStack: **{st['chosen']}**, test weighted F1 {st['test_weighted_f1']['stack']:.4f} (weighted average "
             f"{st['test_weighted_f1']['weighted average']:.4f}) — out-of-fold comparison "
             f"{json.dumps({k: round(v, 4) for k, v in st['oof_cv_weighted_f1'].items()})} — "

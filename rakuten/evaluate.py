@@ -60,9 +60,9 @@ def evaluate(y_true, # true codes
     "Scores, per-class report, confusion matrix and most-confused pairs of one model."
     y_true = label_array(y_true)
     y_pred = predicted_codes(probs, classes)
-    rep = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
+    by_class = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
     per_class = {c: {k.replace('-score', ''): float(v)
-                     for k, v in rep[str(c)].items()} | {'name': code_name(c, with_code=False)}
+                     for k, v in by_class[str(c)].items()} | {'name': code_name(c, with_code=False)}
                  for c in classes}
     res = dict(name=name, scores=scores(y_true, probs, classes), per_class=per_class,
                confusion=confusion_matrix(y_true, y_pred, labels=classes).tolist(),

@@ -295,9 +295,9 @@ def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout,
         fold_ids, records = fit_members(products, ws, r, seed)
         if not is_main(): return {}  # with several processes, the others' part ends with the training
         with alone():
-            rep = stack_and_report(products, fold_ids, records, ws, r)
-            record_model(ws, rep['model'], rep['stack']['test_weighted_f1']['stack'], f"recipe {r['name']!r}")
-            return rep
+            report = stack_and_report(products, fold_ids, records, ws, r)
+            record_model(ws, report['model'], report['stack']['test_weighted_f1']['stack'], f"recipe {r['name']!r}")
+            return report
 
 # %% ../nbs/80_pipeline.ipynb #ca34d972
 def print_dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
@@ -311,15 +311,15 @@ def print_dry_run(data:str|Path|Catalog|None, # folder in the official layout, a
     "Run a recipe's dry run and print its estimates."
     hub = host_reachable()
     r = check_recipe(recipe, hub, members, folds=folds, refit=refit or None)  # every member's problems, one line each
-    rep = dry_run(data, ws, r, scale_to=scale_to, hub=hub)
-    print(dry_run_table(rep).round(3).to_string())
-    t = rep['totals']
-    scaled = f" (timed on {rep['timed_on_products']})" if rep['products'] != rep['timed_on_products'] else ''
-    print(f"recipe {rep['recipe']!r} on {rep['products']} products{scaled}, {rep['device']}: training "
+    report = dry_run(data, ws, r, scale_to=scale_to, hub=hub)
+    print(dry_run_table(report).round(3).to_string())
+    t = report['totals']
+    scaled = f" (timed on {report['timed_on_products']})" if report['products'] != report['timed_on_products'] else ''
+    print(f"recipe {report['recipe']!r} on {report['products']} products{scaled}, {report['device']}: training "
           f"{t['train_s']/3600:.2f} h, prediction "
           f"{t['predict_s']/3600:.2f} h, disk {t['disk_bytes']/1e9:.1f} GB of {t['free_disk_bytes']/1e9:.0f} GB "
           f"free, peak memory "
           f"{t['peak_memory_bytes']/1e9:.1f} GB -> {ws.reports/'dry_run.json'}")
-    for n, m in rep['members'].items():
+    for n, m in report['members'].items():
         if m['notes']: print(f"{n}: {'; '.join(m['notes'])}")
-    return rep
+    return report

@@ -54,22 +54,22 @@ def record_model(ws:Workspace, # the workspace
                 )->dict: # the whole record
     "Note a trained model and its test score in `reports/models.json`, where `best_model` looks."
     f = ws.reports/MODELS_RECORD
-    rec = json.loads(f.read_text()) if f.exists() else {}
-    rec[Path(path).name] = dict(kind=read_config(path)['kind'], test_weighted_f1=round(float(test_weighted_f1), 5),
+    records = json.loads(f.read_text()) if f.exists() else {}
+    records[Path(path).name] = dict(kind=read_config(path)['kind'], test_weighted_f1=round(float(test_weighted_f1), 5),
                                 by=by,
                                 date=datetime.datetime.now().isoformat(timespec='seconds'))
     tmp = f.with_suffix('.tmp')
-    tmp.write_text(json.dumps(rec, indent=1))
+    tmp.write_text(json.dumps(records, indent=1))
     tmp.replace(f)
-    return rec
+    return records
 
 # %% ../nbs/70_predict.ipynb #ae8b6509
 def best_model(ws:Workspace, # the workspace
               )->Path: # the folder of the model with the best test score that still exists
     "The best model the workspace trained, from `reports/models.json`."
     f = ws.reports/MODELS_RECORD
-    rec = json.loads(f.read_text()) if f.exists() else {}
-    there = {n: r for n, r in rec.items() if (ws.models/n/'config.json').exists()}
+    records = json.loads(f.read_text()) if f.exists() else {}
+    there = {n: r for n, r in records.items() if (ws.models/n/'config.json').exists()}
     if not there:
         raise RakutenError(f"{ws.models}: no trained model recorded in {f} — run rakuten_pipeline first, or "
                            f"pass --model FOLDER")

@@ -204,9 +204,10 @@ def model_record(folder:Path|None, # a model folder
     "What the workspace recorded of a model folder in its `models/` (the pipeline's fusion keeps its score there)."
     if folder is None or Path(folder).parent.name != 'models': return None
     f = Path(folder).parent.parent/'reports'/MODELS_RECORD
-    rec = json.loads(f.read_text()).get(Path(folder).name) if f.is_file() else None
+    entry = json.loads(f.read_text()).get(Path(folder).name) if f.is_file() else None
     saved = (Path(folder)/'config.json').stat().st_mtime
-    return rec if rec and datetime.datetime.fromisoformat(rec['date']).timestamp() >= saved - 1 else None  # not stale
+    fresh = entry and datetime.datetime.fromisoformat(entry['date']).timestamp() >= saved - 1  # not stale
+    return entry if fresh else None
 
 # %% ../nbs/85_serve.ipynb #cfcdbb0d
 class Service:

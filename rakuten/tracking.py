@@ -280,8 +280,8 @@ class TrackingCallback(Callback):
     def after_epoch(self):
         run = current_run()
         if not run.tracked or rank_distrib() != 0: return
-        rec = self.learn.recorder
+        recorder = self.learn.recorder
         # [1:]: skip 'epoch', zip drops 'time'
-        vals = {f"{self.prefix}{n}": v for n, v in zip(rec.metric_names[1:], rec.values[-1])}
+        vals = {f"{self.prefix}{n}": v for n, v in zip(recorder.metric_names[1:], recorder.values[-1])}
         run.log_metrics(vals, step=self.step)
         self.step += 1
