@@ -233,9 +233,13 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
                                    "a stratified train/valid/test split needs at least 3 of every class")
     k = y.nunique()  # test and valid hold at least one row of every class, even for a small catalog
     n_test = max(k, math.ceil(test_pct*len(lab)))
-    rest, test = train_test_split(lab.index, test_size=n_test, stratify=y, random_state=seed)
-    n_valid = max(k, math.ceil(valid_pct/(1-test_pct)*len(rest)))
-    train, valid = train_test_split(rest, test_size=n_valid, stratify=y[rest], random_state=seed)
+    try:
+        rest, test = train_test_split(lab.index, test_size=n_test, stratify=y, random_state=seed)
+        n_valid = max(k, math.ceil(valid_pct/(1-test_pct)*len(rest)))
+        train, valid = train_test_split(rest, test_size=n_valid, stratify=y[rest], random_state=seed)
+    except ValueError as e:
+        raise DataError(f"labels: {len(lab)} labelled rows of {k} classes cannot be split {test_pct:.0%} test, "
+                        f"{valid_pct:.0%} valid with every class in each ({e})") from None
     split[train], split[valid], split[test] = 'train', 'valid', 'test'
     return split
 

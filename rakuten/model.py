@@ -442,7 +442,9 @@ def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or o
                          f"that can be imported to load it elsewhere")
     if kind not in MODEL_KINDS and module:
         try: importlib.import_module(module)
-        except ImportError as e: raise ModelError(f"model kind {kind!r}: its module {module!r} cannot be imported ({e})") from None
+        except Exception as e:  # missing, or failing as it imports: the model folder's problem, named
+            raise ModelError(f"model kind {kind!r}: its module {module!r} cannot be imported "
+                             f"({type(e).__name__}: {e})") from None
     if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r} — known kinds: {known_kinds()}")
     return MODEL_KINDS[kind]
 

@@ -67,16 +67,18 @@ def _fresh(src, dest, recorded:list|None)->bool:
 def _prep_one(item, prep:ImagePrep):
     die_with_parent()
     src, dest, recorded = item
-    if _fresh(src, dest, recorded):
-        return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None, recorded
+    try: s = os.stat(src)  # taken before reading: a file replaced meanwhile is prepared again next time
+    except OSError: s = None
+    stamp = [s.st_size, s.st_mtime_ns] if s else None
+    if _fresh(src, dest, recorded):  # recorded now if it was not (a folder prepared before `sources.json`)
+        return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None, recorded or stamp
     try: img, note = prep(src)
     except ImageError as e: return ('missing' if 'missing image file' in str(e) else 'failed'), str(e), None
     if note: Path(f'{dest}.note').write_text(note)  # written before the photo: a photo that exists has its note
     elif os.path.exists(f'{dest}.note'): os.remove(f'{dest}.note')
-    s = os.stat(src)
     img.save(f'{dest}.tmp', 'JPEG', quality=prep.quality)
     os.replace(f'{dest}.tmp', dest)
-    return ('converted' if note else 'ok'), note, [s.st_size, s.st_mtime_ns]
+    return ('converted' if note else 'ok'), note, stamp
 
 # %% ../../nbs/21_vision.preprocess.ipynb #e1a36960
 JPEG_BYTES_PER_PIXEL = 0.17  # a prepared product photo at quality 90 (real photos: 33 KB at 448 px)
@@ -111,7 +113,7 @@ def preprocess_images(paths:list, # source photos
         # photos of the same name in several folders (a catalog's): kept apart
         names = [f"{k}_{n}" for k, n in enumerate(names)]
     outs = [str(dest/n) for n in names]
-    check_photo_space(dest, sum(not os.path.exists(o) for o in outs), prep)
+    check_photo_space(dest, sum(os.path.exists(s) and not os.path.exists(o) for s, o in zip(paths, outs)), prep)
     try: sources = json.loads((dest/SOURCES).read_text())  # name -> [size, date] of the photo it was made from
     except (OSError, ValueError): sources = {}
     res = parallel(_prep_one, [(s, o, sources.get(n)) for s, o, n in zip(paths, outs, names)], prep=prep,
