@@ -14,15 +14,15 @@ from .core import Workspace, RakutenError, host_reachable
 from .model import ModelError, split_settings, accepted, load_model
 from .data import load_products, load_catalog, load_split, labelled, Catalog
 from .text.clean import join_text
-from .vision.preprocess import ImagePrep, preprocess_images
+from .vision.preprocess import ImagePrep, preprocess_images, JPEG_BYTES_PER_PIXEL
 from .vision.photos import array_pays
 from .ensemble import RECIPES, load_recipe, photo_size
 
 # %% auto #0
-__all__ = ['CHECKPOINT_CONFIGS', 'TOKENIZER_KINDS', 'TINY_ARCHS', 'JPEG_BYTES_PER_PIXEL', 'stand_in_tokenizer',
-           'stand_in_checkpoint', 'offline_spec', 'try_member', 'member_problems', 'check_recipe', 'BatchTimer',
-           'peak_memory', 'time_member', 'read_products', 'photo_storage', 'check_photo_disk', 'available_memory',
-           'dry_run', 'get_data_folder', 'check_fits', 'dry_run_table']
+__all__ = ['CHECKPOINT_CONFIGS', 'TOKENIZER_KINDS', 'TINY_ARCHS', 'stand_in_tokenizer', 'stand_in_checkpoint', 'offline_spec',
+           'try_member', 'member_problems', 'check_recipe', 'BatchTimer', 'peak_memory', 'time_member', 'read_products',
+           'photo_storage', 'check_photo_disk', 'available_memory', 'dry_run', 'get_data_folder', 'check_fits',
+           'dry_run_table']
 
 # %% ../nbs/66_dry_run.ipynb #e88c1fc6
 CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of each built-in recipe's checkpoint
@@ -268,9 +268,6 @@ def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|No
                              progress=False)
     return pd.DataFrame({'text': join_text(mini.designation.fillna(''), mini.description), 'image': imgs.dest,
                          'prdtypecode': labelled(mini).prdtypecode, 'split': mini.split}, index=mini.index)
-
-# %% ../nbs/66_dry_run.ipynb #2db169a9
-JPEG_BYTES_PER_PIXEL = 33.3e3/448**2  # a prepared photo as JPEG: 33.3 KB at 448 px on the challenge's photos
 
 # %% ../nbs/66_dry_run.ipynb #67497c27
 def read_products(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
