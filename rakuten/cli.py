@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 # %% auto #0
 __all__ = ['command', 'changed_settings', 'start_line', 'command_run', 'flat_scores', 'log_trained', 'data_or_catalog',
            'rakuten_sample', 'rakuten_prepare', 'rakuten_train_text', 'rakuten_train_vision', 'rakuten_predict',
-           'rakuten_benchmark', 'rakuten_gradcam', 'rakuten_pipeline', 'log_report', 'rakuten_serve']
+           'rakuten_benchmark', 'rakuten_gradcam', 'log_report', 'rakuten_pipeline', 'rakuten_serve']
 
 # %% ../nbs/97_cli.ipynb #97c11a05
 def _user_error_parsers(anno_parser):
@@ -68,6 +68,12 @@ def start_line(command:str, # the command's name
     return f"{command}: {', '.join(parts)}, settings {settings or {}}"
 
 # %% ../nbs/97_cli.ipynb #97c11a13
+def _tracked_settings(command, args:dict)->dict:
+    "A command's arguments worth recording: its parameters, output switches aside."
+    ps = inspect.signature(command).parameters
+    return {k: v for k, v in args.items() if k in ps and k not in ('quiet', 'no_tracking')}
+
+# %% ../nbs/97_cli.ipynb #43e128b0
 @contextmanager
 def command_run(command, # the console command (its name and defaults are read from it)
                 args:dict, # its arguments: `locals()` at its start
@@ -78,20 +84,17 @@ def command_run(command, # the console command (its name and defaults are read f
     "A console command's run: errors as one line, the workspace held, the start line printed, the run tracked."
     from rakuten.core import Workspace, workspace_lock
     from rakuten.console import console_command
-    name, quiet = command.__name__, args.get('quiet', False)
-    ws = Workspace(args.get('workspace'))
+    ws, quiet = Workspace(args.get('workspace')), args.get('quiet', False)
     with console_command(quiet, where=ws.root), ExitStack() as stack:
         if lock: stack.enter_context(workspace_lock(ws))  # before anything heavy: a busy workspace stops at once
         if int(os.environ.get('RANK', '0')) == 0:
             what = what or (f"catalog {Path(args['catalog']).expanduser().absolute()}" if args.get('catalog') else None)
-            print(start_line(name, ws, args.get('data'), changed_settings(command, args), what), flush=True)
+            print(start_line(command.__name__, ws, args.get('data'), changed_settings(command, args), what), flush=True)
         run = None
         if track:
             from rakuten.tracking import tracking
-            settings = {k: v for k, v in args.items() if k in inspect.signature(command).parameters
-                        and k not in ('quiet', 'no_tracking')}
-            run = stack.enter_context(tracking(name, settings, ws=ws, enabled=not args.get('no_tracking', False),
-                                               quiet=quiet))
+            run = stack.enter_context(tracking(command.__name__, _tracked_settings(command, args), ws=ws,
+                                               enabled=not args.get('no_tracking', False), quiet=quiet))
         yield ws, run
 
 # %% ../nbs/97_cli.ipynb #c8605d65
@@ -107,15 +110,17 @@ def flat_scores(scores:dict, # scores, possibly nested: {'test': {'weighted_f1':
 
 # %% ../nbs/97_cli.ipynb #3b71ba35
 def log_trained(run, # the command's `TrackedRun`
-                info:dict, # what `train_text` / `train_vision` return: name, path, scores
+                info:dict, # what `train_text` / `train_vision` return: name, path, scores, seconds
                 ws, # the workspace
                ):
-    "Log a trained model's scores, its training curves and metrics files, and its folder."
+    "Log a trained model's scores, its training curves and metrics files, and its folder; print its test score."
     run.log_metrics(flat_scores(info['scores']))
     curves = ws.root/'reports'/'figures'/'models_training'/f"{info['name']}.png"
     if curves.exists(): run.log_figure(curves)
     for f in sorted((ws.root/'reports').glob(f"metrics_{info['name']}_*.json")): run.log_artifacts(f, 'metrics')
     run.log_model(info['path'])
+    f1 = info['scores'].get('test', {}).get('weighted_f1', float('nan'))
+    print(f"{info['name']}: test weighted F1 {f1:.3f} in {info['seconds']:.0f} s -> {info['path']}")
 
 # %% ../nbs/97_cli.ipynb #a30359b2
 def data_or_catalog(data:str|None, # --data: a folder in the official layout
@@ -135,6 +140,15 @@ def data_or_catalog(data:str|None, # --data: a folder in the official layout
     return Catalog(catalog, text, image, label, id, label_names)
 
 # %% ../nbs/97_cli.ipynb #97c11a16
+def _write_catalog(dest, n, img_size, seed):
+    "Write the sample catalog and say how to train on it."
+    from rakuten.sample import make_catalog
+    f = make_catalog(dest, n=n, img_size=img_size, seed=seed)
+    print(f"wrote a catalog of {n} products at {img_size} px -> {f} (train it: rakuten_pipeline --catalog {f} "
+          f"--text name,details --image picture --label category --id sku "
+          f"--label_names {f.parent/'category_names.csv'} --budget sample)")
+
+# %% ../nbs/97_cli.ipynb #5dece607
 @command
 def rakuten_sample(dest:str, # folder to write the dataset into
                    n:int=1000, # number of labelled products
@@ -150,18 +164,13 @@ def rakuten_sample(dest:str, # folder to write the dataset into
     with console_command(quiet), stage('sample'):
         print(start_line('rakuten_sample', what=f"writing into {Path(dest).expanduser().absolute()}",
                          settings=changed_settings(rakuten_sample, locals())), flush=True)
-        from rakuten.sample import make_sample, make_catalog, add_bad_images
+        from rakuten.sample import make_sample, add_bad_images
         start = time.perf_counter()
-        if catalog:
-            f = make_catalog(dest, n=n, img_size=img_size, seed=seed)
-            print(f"wrote a catalog of {n} products at {img_size} px -> {f} (train it: rakuten_pipeline --catalog "
-                  f"{f} --text name,details "
-                  f"--image picture --label category --id sku --label_names {f.parent/'category_names.csv'} "
-                  f"--budget sample)")
-            return
-        make_sample(dest, n=n, img_size=img_size, seed=seed, label_noise=label_noise)
-        if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
-        print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")
+        if catalog: _write_catalog(dest, n, img_size, seed)
+        else:
+            make_sample(dest, n=n, img_size=img_size, seed=seed, label_noise=label_noise)
+            if bad_images: print('damaged:', {k: p.name for k, p in add_bad_images(dest, seed=seed).items()})
+            print(f"wrote {n} products (+ X_test) at {img_size} px into {dest} in {time.perf_counter()-start:.1f} s")
 
 # %% ../nbs/97_cli.ipynb #97c11a17
 @command
@@ -208,8 +217,6 @@ def rakuten_train_text(data:str=None, # folder in the official layout (default: 
         products = prepare(data, ws, translate=not no_translate)
         with stage('train_text'): info = train_text(products, ws, model, epochs, lr, bs, max_len, pretrained, balance)
         log_trained(run, info, ws)
-        print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
-              f"in {info['seconds']:.0f} s -> {info['path']}")
 
 # %% ../nbs/97_cli.ipynb #97c11a26
 @command
@@ -236,8 +243,6 @@ def rakuten_train_vision(data:str=None, # folder in the official layout (default
         with stage('train_vision'):
             info = train_vision(products, ws, arch, epochs, lr, bs, img_size, not no_pretrained, weights, balance)
         log_trained(run, info, ws)
-        print(f"{info['name']}: test weighted F1 {info['scores'].get('test', {}).get('weighted_f1', float('nan')):.3f} "
-              f"in {info['seconds']:.0f} s -> {info['path']}")
 
 # %% ../nbs/97_cli.ipynb #97c11a30
 def _model_folder(model:str|None, ws)->Path:
@@ -247,6 +252,50 @@ def _model_folder(model:str|None, ws)->Path:
     return next((p for p in (Path(model), ws.models/model, ws.root/model) if p.is_dir()), Path(model))
 
 # %% ../nbs/97_cli.ipynb #cbeaa1ff
+def _predict_file(predictor, # a `Predictor`
+                  file:str, # --products or --catalog
+                  text, image, id, label, # their columns
+                  out:str|None, # --out
+                  ws, # the workspace
+                  catalog:bool, # a catalog: title,description by default
+                 )->tuple: # (predictions, the CSV written)
+    "Predict a file of products and write the predictions beside their ids, titles and given labels."
+    import pandas as pd
+    from rakuten.predict import read_products
+    rows = read_products(file, text or ('title,description' if catalog else None), image, id, label)
+    pred, _ = predictor.predict(rows)
+    path = Path(out or ws.reports/f"predicted_{Path(file).stem}.csv")  # not the pipeline's predictions.csv
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = rows[[c for c in ('id', 'designation', 'given') if c in rows]]
+    pd.concat([kept, pred], axis=1).to_csv(path, index_label='row')
+    return pred, path
+
+# %% ../nbs/97_cli.ipynb #372a5473
+def _predict_x_file(predictor, data, ws, x_file, out)->tuple:
+    "Predict an official X file (default: X_test of the data) and write a submission: (predictions, its path)."
+    from rakuten.predict import write_submission
+    from rakuten.data import read_official_csv, X_COLUMNS, image_path
+    from rakuten.sample import get_data
+    x_path = Path(x_file) if x_file else get_data(data, ws)/'X_test_update.csv'
+    x = read_official_csv(x_path, X_COLUMNS)
+    src = 'test' if x_path.name.startswith('X_test') else 'train'
+    x['image'] = [str(image_path(x_path.parent, i, p, src)) for i, p in zip(x.imageid, x.productid)]
+    pred, probs = predictor.predict(x)
+    return pred, write_submission(pred, probs, out or ws.reports/'submission.csv')
+
+# %% ../nbs/97_cli.ipynb #7221d1bc
+def _log_predictions(run, folder, pred, path):
+    "Record what was predicted (the model, how many rows of each source) and print it."
+    import pandas as pd
+    from rakuten.model import read_config
+    kind = read_config(folder)['kind']
+    sources = pd.Series(pred.source).str.split(':').str[0].value_counts().to_dict()
+    run.log_params({'model_folder': str(folder), 'model_kind': kind})
+    run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v for k, v in sources.items()})
+    run.log_artifacts(path, 'predictions')
+    print(f"{len(pred)} products predicted with {folder.name} ({kind} — {sources}) -> {path}")
+
+# %% ../nbs/97_cli.ipynb #9e393b3f
 @command
 def rakuten_predict(model:str=None, # a model folder, or its name under models/ (default: the best one the workspace trained)
                     products:str=None, # a CSV/Parquet of new products: designation, description, image (a photo path relative to the file)
@@ -263,41 +312,26 @@ def rakuten_predict(model:str=None, # a model folder, or its name under models/ 
                     quiet:bool=False, # print only stage results and errors, no progress
                    ):
     "Predict new products (`--products FILE`) or an official X file with any saved model, e.g. `rakuten_predict --products new.csv --model models/ensemble`"
-    what = f"products {Path(products or catalog).absolute()}" if products or catalog else f"X file {Path(x_file).absolute()}" if x_file else None
+    file = products or catalog
+    what = f"products {Path(file).absolute()}" if file else f"X file {Path(x_file).absolute()}" if x_file else None
     with command_run(rakuten_predict, locals(), track=True, what=what) as (ws, run):
-        import pandas as pd
-        from rakuten.predict import Predictor, read_products, write_submission
-        from rakuten.data import read_official_csv, X_COLUMNS, image_path
-        from rakuten.model import read_config
+        from rakuten.predict import Predictor
         from rakuten.core import RakutenError
         folder = _model_folder(model, ws)
         predictor = Predictor.from_folder(folder)
         if products and catalog: raise RakutenError("give --products or --catalog, not both")
-        if products or catalog:
-            rows = read_products(products or catalog, text or ('title,description' if catalog else None), image, id,
-                                 label)
-            pred, _ = predictor.predict(rows)
-            # not the pipeline's predictions.csv
-            path = Path(out or ws.reports/f"predicted_{Path(products or catalog).stem}.csv")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pd.concat([rows[[c for c in ('id', 'designation', 'given') if c in rows]], pred], axis=1).to_csv(path,
-                index_label='row')
-        else:
-            from rakuten.sample import get_data
-            x_path = Path(x_file) if x_file else get_data(data, ws)/'X_test_update.csv'
-            x = read_official_csv(x_path, X_COLUMNS)
-            src = 'test' if x_path.name.startswith('X_test') else 'train'
-            x['image'] = [str(image_path(x_path.parent, i, p, src)) for i, p in zip(x.imageid, x.productid)]
-            pred, probs = predictor.predict(x)
-            path = write_submission(pred, probs, out or ws.reports/'submission.csv')
-        sources = pd.Series(pred.source).str.split(':').str[0].value_counts().to_dict()
-        run.log_params({'model_folder': str(folder), 'model_kind': read_config(folder)['kind']})
-        run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v
-                                                   for k, v in sources.items()})
-        run.log_artifacts(path, 'predictions')
-        print(f"{len(pred)} products predicted with {folder.name} ({read_config(folder)['kind']} — {sources}) -> {path}")
+        pred, path = (_predict_file(predictor, file, text, image, id, label, out, ws, bool(catalog)) if file
+                      else _predict_x_file(predictor, data, ws, x_file, out))
+        _log_predictions(run, folder, pred, path)
 
 # %% ../nbs/97_cli.ipynb #97c11a31
+def _log_table(run, ws, folder:str, table):
+    "Print a benchmark's table and record its scores and figures."
+    print(table.round(4).to_string())
+    run.log_metrics({f"{m}_weighted_f1": v for m, v in table.weighted_f1.items()})
+    run.log_artifacts(ws.figures(folder), folder)
+
+# %% ../nbs/97_cli.ipynb #7fd8cb42
 @command
 def rakuten_benchmark(data:str=None, # folder in the official layout (default: the embedded sample)
                       workspace:str=None, # workspace root
@@ -320,23 +354,51 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
         extra = read_specs(specs) if specs else {}
         check_specs(extra)
         products = prepare(data, ws, img_size=img_size)
-        def report(folder, table):
-            print(table.round(4).to_string())
-            run.log_metrics({f"{m}_weighted_f1": v for m, v in table.weighted_f1.items()})
-            run.log_artifacts(ws.figures(folder), folder)
         if archs.split():
             with stage('benchmark: images'):
                 t = benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained)
-            report('benchmark_images_models_results', t)
+            _log_table(run, ws, 'benchmark_images_models_results', t)
         if text_models.split():
-            with stage('benchmark: text'):
-                t = benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32))
-            report('benchmark_text_models_results', t)
+            with stage('benchmark: text'): t = benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32))
+            _log_table(run, ws, 'benchmark_text_models_results', t)
         if extra:
             with stage('benchmark: specs'): t = benchmark_models(products, ws, extra)
-            report('benchmark_models_results', t)
+            _log_table(run, ws, 'benchmark_models_results', t)
 
 # %% ../nbs/97_cli.ipynb #97c11a32
+def _image_model(ws, model:str):
+    "The image model a saved model holds (itself, or the image part of a fusion or ensemble)."
+    from rakuten.core import RakutenError
+    from rakuten.model import load_model
+    loaded = load_model(ws.models/model)
+    vm = next((m for m in loaded.leaves() if tuple(m.inputs) == ('image',)), None)
+    if vm is None: raise RakutenError(f"--model {model}: a {loaded.kind!r} model without an image model to explain")
+    return vm
+
+# %% ../nbs/97_cli.ipynb #434b697f
+def _wanted_classes(vm, classes:str, model:str)->list:
+    "The classes `--classes` names, as the model's classes (codes, or a catalog's labels); [] for all."
+    from rakuten.core import RakutenError
+    by_name = {str(c): c for c in vm.classes}
+    bad = [c for c in classes.split() if c not in by_name]
+    if bad:
+        raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model} — it knows {', '.join(list(by_name)[:6])}...")
+    return [by_name[c] for c in classes.split()]
+
+# %% ../nbs/97_cli.ipynb #4ca431a5
+def _gallery_rows(ws, data, vm, split:str):
+    "The labelled products of a split, with their prepared photo and original one (the pipeline's, else prepared now)."
+    import pandas as pd
+    from rakuten.prepare import prepare
+    from rakuten.sample import get_data
+    from rakuten.data import load_products, labelled
+    prepared = ws.processed/'products.parquet'
+    products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
+    if 'catalog_id' not in products:  # a catalog's galleries show the prepared photo
+        products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
+    return labelled(products[products.split == split])
+
+# %% ../nbs/97_cli.ipynb #4fa21c8f
 @command
 def rakuten_gradcam(data:str=None, # folder in the official layout (default: the embedded sample)
                     workspace:str=None, # workspace root
@@ -349,44 +411,55 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
                    ):
     "Save a Grad-CAM gallery per class under reports/figures/gradcam/, e.g. `rakuten_gradcam --model vision_efficientnet_b0 --classes '2583 1280'`"
     with command_run(rakuten_gradcam, locals()) as (ws, _):
-        from rakuten.core import CODES, RakutenError
-        from rakuten.gradcam import CAM_METHODS, gradcam_galleries
-        if method not in CAM_METHODS:
-            raise RakutenError(f"--method {method!r}: unknown — use one of {list(CAM_METHODS)}")
-        if split not in ('train', 'valid', 'test'):
-            raise RakutenError(f"--split {split!r}: unknown — use train, valid or test")
-        import pandas as pd, matplotlib.pyplot as plt
-        from rakuten.prepare import prepare
-        from rakuten.sample import get_data
-        from rakuten.data import load_products, labelled
-        from rakuten.model import load_model
-        loaded = load_model(ws.models/model)  # an image model, or any model with one: its image part is explained
-        vm = next((m for m in loaded.leaves() if tuple(m.inputs) == ('image',)), None)
-        if vm is None: raise RakutenError(f"--model {model}: a {loaded.kind!r} model without an image model to explain")
-        by_name = {str(c): c for c in vm.classes}  # the model's classes: the challenge's codes, or a catalog's labels
-        bad = [c for c in classes.split() if c not in by_name]
-        if bad:
-            raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model} — it knows "
-                               f"{', '.join(list(by_name)[:6])}...")
-        prepared = ws.processed/'products.parquet'  # the pipeline's, else prepared now (photos only: no translation)
-        products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size,
-                                                                               translate=False)
-        if 'catalog_id' not in products:
-            # a catalog's galleries show the prepared photo
-            products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
-        rows = labelled(products[products.split == split])
-        out = ws.figures('gradcam')
-        wanted = [by_name[c] for c in classes.split()] or sorted(rows.prdtypecode.unique())
-        with plt.rc_context({'figure.max_open_warning': 0}):
-            figs = gradcam_galleries(vm, rows, wanted, per_class, method)
-        for c, fig in figs.items():
-            fig.savefig(out/f'{method}_{c}.png', dpi=90, bbox_inches='tight')
-            plt.close(fig)
-        missing = [c for c in wanted if c not in figs]
-        print(f"{len(figs)} galleries -> {out}" + (f" — no product with a photo in the {split} split for {missing}"
-                                                   if missing else ''))
+        from rakuten.core import RakutenError
+        from rakuten.gradcam import CAM_METHODS, save_galleries
+        if method not in CAM_METHODS: raise RakutenError(f"--method {method!r}: unknown — use one of {list(CAM_METHODS)}")
+        if split not in ('train', 'valid', 'test'): raise RakutenError(f"--split {split!r}: unknown — use train, valid or test")
+        vm = _image_model(ws, model)
+        wanted = _wanted_classes(vm, classes, model)
+        rows = _gallery_rows(ws, data, vm, split)
+        saved = save_galleries(vm, rows, ws.figures('gradcam'), wanted or sorted(rows.prdtypecode.unique()), per_class, method)
+        missing = [c for c in wanted if c not in saved]
+        print(f"{len(saved)} galleries -> {ws.figures('gradcam')}" + (f" — no product with a photo in the {split} split "
+                                                                    f"for {missing}" if missing else ''))
 
 # %% ../nbs/97_cli.ipynb #97c11a34
+def _pipeline_settings(no_pretrained:bool, no_translate:bool, **given)->dict:
+    "The pipeline settings a command overrides (None: the budget's default)."
+    over = dict(given)
+    if no_pretrained: over['pretrained'] = False
+    if no_translate: over['translate'] = False
+    return over
+
+# %% ../nbs/97_cli.ipynb #2f8a2566
+def log_report(run, # the command's `TrackedRun`
+               ws, # the workspace
+               files:list, # files of `reports/`: a Markdown report first, then any others
+              ):
+    "Log a report, its other files and every figure it links, laid out as in `reports/` so its links work."
+    for f in files:
+        if (ws.reports/f).exists(): run.log_artifacts(ws.reports/f, 'reports')
+    md = ws.reports/files[0]
+    for link in (re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', md.read_text(encoding='utf-8')) if md.exists() else []):
+        if (ws.reports/link).is_file(): run.log_artifacts(ws.reports/link, str(Path('reports', link).parent))
+
+# %% ../nbs/97_cli.ipynb #897e1c4f
+def _tracked_recipe(run, ws, report:dict|None):
+    "Record a recipe's stack scores, its report and its ensemble (the main process only: others return None)."
+    if not report: return
+    run.log_metrics(flat_scores(report['stack']['test_weighted_f1'], 'test_weighted_f1_'))
+    log_report(run, ws, ['ensemble.md', 'ensemble.json'])
+    run.log_model(report['model'])
+
+# %% ../nbs/97_cli.ipynb #96381e07
+def _tracked_pipeline(run, ws, metrics:dict|None):
+    "Record the pipeline's test scores, its report and the fusion model (the main process only)."
+    if not metrics: return
+    run.log_metrics(flat_scores({k: metrics[k] for k in ('text', 'image', 'fusion')}, 'test_'))
+    log_report(run, ws, ['report.md', 'metrics.json'])
+    run.log_model(ws.models/'fusion')
+
+# %% ../nbs/97_cli.ipynb #2cca7e11
 @command
 def rakuten_pipeline(data:str=None, # folder in the official layout (default: the embedded sample, CPU budget)
                      catalog:str=None, # instead of --data: a catalog file (CSV/Parquet) of one's own, with its columns below
@@ -422,42 +495,18 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
     "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report, e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
     with command_run(rakuten_pipeline, locals(), track=not dry_run) as (ws, run):
         from rakuten.pipeline import SettingsError, print_dry_run, run_recipe, run_pipeline
-        over = dict(text_model=text_model, arch=arch, img_size=img_size, epochs_text=epochs_text,
-                    epochs_vision=epochs_vision,
-                    lr_text=lr_text, lr_vision=lr_vision, bs=bs, balance=balance)
-        if no_pretrained: over['pretrained'] = False
-        if no_translate: over['translate'] = False
-        if photo_cache_gb is not None:
-            os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # read by every photo array
+        if photo_cache_gb is not None: os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # every photo array reads it
         data = data_or_catalog(data, catalog, text, image, label, id, label_names)
         if dry_run and not recipe:
             raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")
+        over = _pipeline_settings(no_pretrained, no_translate, text_model=text_model, arch=arch, img_size=img_size,
+                                  epochs_text=epochs_text, epochs_vision=epochs_vision, lr_text=lr_text,
+                                  lr_vision=lr_vision, bs=bs, balance=balance)
         if dry_run: print_dry_run(data, ws, recipe, members, folds, refit, scale_to=price_for)
-        elif recipe:
-            report = run_recipe(data, ws, recipe, members, folds, clean_labels=clean_labels, refit=refit or None,
-                             translate=not no_translate, photo_cache_gb=photo_cache_gb)
-            if report:  # the main process
-                run.log_metrics(flat_scores(report['stack']['test_weighted_f1'], 'test_weighted_f1_'))
-                log_report(run, ws, ['ensemble.md', 'ensemble.json'])
-                run.log_model(report['model'])
-        else:
-            metrics = run_pipeline(data, ws, budget=budget, **over)
-            if metrics:  # the main process
-                run.log_metrics(flat_scores({k: metrics[k] for k in ('text', 'image', 'fusion')}, 'test_'))
-                log_report(run, ws, ['report.md', 'metrics.json'])
-                run.log_model(ws.models/'fusion')
-
-# %% ../nbs/97_cli.ipynb #2f8a2566
-def log_report(run, # the command's `TrackedRun`
-               ws, # the workspace
-               files:list, # files of `reports/`: a Markdown report first, then any others
-              ):
-    "Log a report, its other files and every figure it links, laid out as in `reports/` so its links work."
-    for f in files:
-        if (ws.reports/f).exists(): run.log_artifacts(ws.reports/f, 'reports')
-    md = ws.reports/files[0]
-    for link in (re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', md.read_text(encoding='utf-8')) if md.exists() else []):
-        if (ws.reports/link).is_file(): run.log_artifacts(ws.reports/link, str(Path('reports', link).parent))
+        elif recipe: _tracked_recipe(run, ws, run_recipe(data, ws, recipe, members, folds, clean_labels=clean_labels,
+                                                         refit=refit or None, translate=not no_translate,
+                                                         photo_cache_gb=photo_cache_gb))
+        else: _tracked_pipeline(run, ws, run_pipeline(data, ws, budget=budget, **over))
 
 # %% ../nbs/97_cli.ipynb #97c11a36
 @command

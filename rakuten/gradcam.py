@@ -20,7 +20,7 @@ from .vision.learner import VisionModel, cudnn_autotune
 
 # %% auto #0
 __all__ = ['CAM_METHODS', 'target_layer', 'cam_maps', 'mass_in_box', 'overlay', 'heatmap_on_original', 'gradcam_galleries',
-           'gradcam_gallery']
+           'gradcam_gallery', 'save_galleries']
 
 # %% ../nbs/50_gradcam.ipynb #184adb75
 # names -> pytorch-grad-cam classes
@@ -152,3 +152,19 @@ def gradcam_gallery(vm:VisionModel, # a loaded image model
                    ): # the matplotlib figure
     "Correct and wrong predictions of some classes in one figure, original and prepared photo, with heatmaps."
     return _draw(_explained(vm, rows, codes, per_class, method), prep or ImagePrep(vm.img_size), vm.label_names)
+
+# %% ../nbs/50_gradcam.ipynb #96b2e99a
+def save_galleries(vm:VisionModel, # a loaded image model
+                   rows:pd.DataFrame, # labelled products: `prdtypecode`, prepared `image`, original `photo`
+                   folder:str|Path, # where to write `<method>_<class>.png`
+                   codes:list|None=None, # classes to show (default: all present)
+                   per_class:int=2, # right and wrong examples per class (each)
+                   method:str='gradcam', # a key of `CAM_METHODS`
+                  )->dict: # class -> the PNG written (classes without a product with a photo are left out)
+    "Write one gallery per class as a PNG, as `rakuten_gradcam` does."
+    with plt.rc_context({'figure.max_open_warning': 0}): figs = gradcam_galleries(vm, rows, codes, per_class, method)
+    saved = {c: Path(folder)/f'{method}_{c}.png' for c in figs}
+    for c, fig in figs.items():
+        fig.savefig(saved[c], dpi=90, bbox_inches='tight')
+        plt.close(fig)
+    return saved
