@@ -332,6 +332,21 @@ def _log_table(run, ws, folder:str, table):
     run.log_artifacts(ws.figures(folder), folder)
 
 # %% ../nbs/97_cli.ipynb #7fd8cb42
+def _run_benchmarks(run, ws, products, archs:list, text_models:list, extra:dict, epochs, img_size, bs, lr, pretrained):
+    "Benchmark the image architectures, the text models and the extra specs asked for, each recorded as it ends."
+    from rakuten.console import stage
+    from rakuten.benchmark import benchmark_images, benchmark_text, benchmark_models
+    if archs:
+        with stage('benchmark: images'): t = benchmark_images(products, ws, tuple(archs), epochs, img_size, bs, lr, pretrained)
+        _log_table(run, ws, 'benchmark_images_models_results', t)
+    if text_models:
+        with stage('benchmark: text'): t = benchmark_text(products, ws, tuple(text_models), epochs, min(bs, 32))
+        _log_table(run, ws, 'benchmark_text_models_results', t)
+    if extra:
+        with stage('benchmark: specs'): t = benchmark_models(products, ws, extra)
+        _log_table(run, ws, 'benchmark_models_results', t)
+
+# %% ../nbs/97_cli.ipynb #245059c1
 @command
 def rakuten_benchmark(data:str=None, # folder in the official layout (default: the embedded sample)
                       workspace:str=None, # workspace root
@@ -348,22 +363,13 @@ def rakuten_benchmark(data:str=None, # folder in the official layout (default: t
                      ):
     "Benchmark models under one budget and write tables and plots, e.g. `rakuten_benchmark --archs 'resnet18 efficientnet_b0'`"
     with command_run(rakuten_benchmark, locals(), track=True) as (ws, run):
-        from rakuten.console import stage
         from rakuten.prepare import prepare
-        from rakuten.benchmark import read_specs, check_specs, benchmark_images, benchmark_text, benchmark_models
+        from rakuten.benchmark import read_specs, check_specs
         extra = read_specs(specs) if specs else {}
         check_specs(extra)
         products = prepare(data, ws, img_size=img_size)
-        if archs.split():
-            with stage('benchmark: images'):
-                t = benchmark_images(products, ws, tuple(archs.split()), epochs, img_size, bs, lr, not no_pretrained)
-            _log_table(run, ws, 'benchmark_images_models_results', t)
-        if text_models.split():
-            with stage('benchmark: text'): t = benchmark_text(products, ws, tuple(text_models.split()), epochs, min(bs, 32))
-            _log_table(run, ws, 'benchmark_text_models_results', t)
-        if extra:
-            with stage('benchmark: specs'): t = benchmark_models(products, ws, extra)
-            _log_table(run, ws, 'benchmark_models_results', t)
+        _run_benchmarks(run, ws, products, archs.split(), text_models.split(), extra, epochs, img_size, bs, lr,
+                        not no_pretrained)
 
 # %% ../nbs/97_cli.ipynb #97c11a32
 def _image_model(ws, model:str):
