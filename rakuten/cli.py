@@ -291,7 +291,8 @@ def _log_predictions(run, folder, pred, path):
     kind = read_config(folder)['kind']
     sources = pd.Series(pred.source).str.split(':').str[0].value_counts().to_dict()
     run.log_params({'model_folder': str(folder), 'model_kind': kind})
-    run.log_metrics({'products': len(pred)} | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v for k, v in sources.items()})
+    run.log_metrics({'products': len(pred)}
+                    | {f"rows_{re.sub(r'[^A-Za-z0-9_]+', '_', k)}": v for k, v in sources.items()})
     run.log_artifacts(path, 'predictions')
     print(f"{len(pred)} products predicted with {folder.name} ({kind} — {sources}) -> {path}")
 
@@ -337,7 +338,8 @@ def _run_benchmarks(run, ws, products, archs:list, text_models:list, extra:dict,
     from rakuten.console import stage
     from rakuten.benchmark import benchmark_images, benchmark_text, benchmark_models
     if archs:
-        with stage('benchmark: images'): t = benchmark_images(products, ws, tuple(archs), epochs, img_size, bs, lr, pretrained)
+        with stage('benchmark: images'):
+            t = benchmark_images(products, ws, tuple(archs), epochs, img_size, bs, lr, pretrained)
         _log_table(run, ws, 'benchmark_images_models_results', t)
     if text_models:
         with stage('benchmark: text'): t = benchmark_text(products, ws, tuple(text_models), epochs, min(bs, 32))
@@ -388,7 +390,8 @@ def _wanted_classes(vm, classes:str, model:str)->list:
     by_name = {str(c): c for c in vm.classes}
     bad = [c for c in classes.split() if c not in by_name]
     if bad:
-        raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model} — it knows {', '.join(list(by_name)[:6])}...")
+        raise RakutenError(f"--classes {' '.join(bad)}: not classes of {model} — it knows "
+                           f"{', '.join(list(by_name)[:6])}...")
     return [by_name[c] for c in classes.split()]
 
 # %% ../nbs/97_cli.ipynb #4ca431a5
@@ -399,7 +402,8 @@ def _gallery_rows(ws, data, vm, split:str):
     from rakuten.sample import get_data
     from rakuten.data import load_products, labelled
     prepared = ws.processed/'products.parquet'
-    products = pd.read_parquet(prepared) if prepared.exists() else prepare(data, ws, img_size=vm.img_size, translate=False)
+    if prepared.exists(): products = pd.read_parquet(prepared)
+    else: products = prepare(data, ws, img_size=vm.img_size, translate=False)
     if 'catalog_id' not in products:  # a catalog's galleries show the prepared photo
         products['photo'] = load_products(get_data(data, ws), on_missing_image='ignore').image
     return labelled(products[products.split == split])
@@ -419,15 +423,18 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
     with command_run(rakuten_gradcam, locals()) as (ws, _):
         from rakuten.core import RakutenError
         from rakuten.gradcam import CAM_METHODS, save_galleries
-        if method not in CAM_METHODS: raise RakutenError(f"--method {method!r}: unknown — use one of {list(CAM_METHODS)}")
-        if split not in ('train', 'valid', 'test'): raise RakutenError(f"--split {split!r}: unknown — use train, valid or test")
+        if method not in CAM_METHODS:
+            raise RakutenError(f"--method {method!r}: unknown — use one of {list(CAM_METHODS)}")
+        if split not in ('train', 'valid', 'test'):
+            raise RakutenError(f"--split {split!r}: unknown — use train, valid or test")
         vm = _image_model(ws, model)
         wanted = _wanted_classes(vm, classes, model)
         rows = _gallery_rows(ws, data, vm, split)
-        saved = save_galleries(vm, rows, ws.figures('gradcam'), wanted or sorted(rows.prdtypecode.unique()), per_class, method)
+        out = ws.figures('gradcam')
+        saved = save_galleries(vm, rows, out, wanted or sorted(rows.prdtypecode.unique()), per_class, method)
         missing = [c for c in wanted if c not in saved]
-        print(f"{len(saved)} galleries -> {ws.figures('gradcam')}" + (f" — no product with a photo in the {split} split "
-                                                                    f"for {missing}" if missing else ''))
+        print(f"{len(saved)} galleries -> {out}"
+              + (f" — no product with a photo in the {split} split for {missing}" if missing else ''))
 
 # %% ../nbs/97_cli.ipynb #97c11a34
 def _pipeline_settings(no_pretrained:bool, no_translate:bool, **given)->dict:
@@ -501,7 +508,8 @@ def rakuten_pipeline(data:str=None, # folder in the official layout (default: th
     "Run the whole job: prepare, train, fuse, evaluate, predict X_test, report, e.g. `rakuten_pipeline --data path/to/challenge --workspace ws`"
     with command_run(rakuten_pipeline, locals(), track=not dry_run) as (ws, run):
         from rakuten.pipeline import SettingsError, print_dry_run, run_recipe, run_pipeline
-        if photo_cache_gb is not None: os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # every photo array reads it
+        if photo_cache_gb is not None:
+            os.environ['RAKUTEN_PHOTO_CACHE_GB'] = str(photo_cache_gb)  # read by every photo array
         data = data_or_catalog(data, catalog, text, image, label, id, label_names)
         if dry_run and not recipe:
             raise SettingsError("--dry_run prices a recipe: give --recipe too (e.g. --recipe real --dry_run)")

@@ -175,38 +175,61 @@ def _entities(s:str, rng)->str:
     return s
 
 # %% ../nbs/02_sample.ipynb #6382d2d0
-def _title_desc(code:int, lang:str, rng, confuse:float):
-    li = LANGS.index(lang)
-    own, group = CLASS_WORDS[code], _words(_GROUPS[CLASS_GROUP[code]][1])
-    siblings = [c for c in _GROUPS[CLASS_GROUP[code]][0] if c != code]
-    kws = [w[li] for w in _pick(rng, own, int(rng.integers(1, 3)))]
+def _siblings(code:int)->list:
+    "The classes of `code`'s confusable group, itself aside."
+    return [c for c in _GROUPS[CLASS_GROUP[code]][0] if c != code]
+
+# %% ../nbs/02_sample.ipynb #ffd3760e
+def _fillers(lang:str)->list:
+    "The filler words of listings in `lang` (`_FILLER`'s comma-separated words)."
+    return [f.strip() for f in _FILLER[lang].split(',')]
+
+# %% ../nbs/02_sample.ipynb #911a7145
+def _title(code:int, lang:str, rng, confuse:float)->tuple:
+    "A title: the class's words (a sibling's at times), a brand, group words, filler, a reference: (title, brand)."
+    li, siblings = LANGS.index(lang), _siblings(code)
+    kws = [w[li] for w in _pick(rng, CLASS_WORDS[code], int(rng.integers(1, 3)))]
     if siblings and rng.random() < confuse:  # borrow (or swap in) a sibling class's word
         borrowed = _pick(rng, CLASS_WORDS[int(rng.choice(siblings))], 1)[0][li]
         if rng.random() < 0.5: kws[0] = borrowed
         else: kws.append(borrowed)
-    filler = [f.strip() for f in _FILLER[lang].split(',')]
-    brand = _brand(rng)
-    parts = kws + [w[li] for w in _pick(rng, group, int(rng.integers(0, 3)))] + _pick(rng, filler,
-        int(rng.integers(1, 4)))
+    filler, brand, group = _fillers(lang), _brand(rng), _words(_GROUPS[CLASS_GROUP[code]][1])
+    parts = kws + [w[li] for w in _pick(rng, group, int(rng.integers(0, 3)))]
+    parts += _pick(rng, filler, int(rng.integers(1, 4)))
     if rng.random() < 0.5: parts.insert(1, brand)
     if rng.random() < 0.3: parts.append(_ref(rng))
     if rng.random() < 0.2: parts.append(_size(rng))
-    sep = ' - ' if rng.random() < 0.3 else ' '
-    title = sep.join(parts)
-    title = title[0].upper() + title[1:]
-    if rng.random() < 0.35: return title, None
-    words = [w[li] for w in own + group]
+    title = (' - ' if rng.random() < 0.3 else ' ').join(parts)
+    return title[0].upper() + title[1:], brand
+
+# %% ../nbs/02_sample.ipynb #7eea8992
+def _html(sentences:list, rng)->str:
+    "Sentences laid out as listings do: joined by <br />, as paragraphs, as a list, or as plain lines."
+    style = rng.random()
+    if style < 0.45: return '<br />'.join(sentences)
+    if style < 0.65: return ''.join(f'<p>{s}</p>' for s in sentences)
+    if style < 0.8: return '<ul>' + ''.join(f'<li>{s}</li>' for s in sentences) + '</ul>'
+    return '\n'.join(sentences)
+
+# %% ../nbs/02_sample.ipynb #7d1902ce
+def _description(code:int, lang:str, rng, confuse:float, title:str, brand:str)->str:
+    "A description: template sentences filled with the class's and group's words, in HTML, with entities."
+    li, siblings, filler = LANGS.index(lang), _siblings(code), _fillers(lang)
+    words = [w[li] for w in CLASS_WORDS[code] + _words(_GROUPS[CLASS_GROUP[code]][1])]
     sents = [t.format(a=_pick(rng, words)[0], b=_pick(rng, words)[0], f=_pick(rng, filler)[0], brand=brand,
                       ref=_ref(rng), size=_size(rng)) for t in _pick(rng, _SENTENCES[lang], int(rng.integers(1, 5)))]
     if siblings and rng.random() < confuse:
         sents.append(f"{_pick(rng, CLASS_WORDS[int(rng.choice(siblings))], 1)[0][li]}.")
-    style = rng.random()
-    if style < 0.45: desc = '<br />'.join(sents)
-    elif style < 0.65: desc = ''.join(f'<p>{s}</p>' for s in sents)
-    elif style < 0.8: desc = '<ul>' + ''.join(f'<li>{s}</li>' for s in sents) + '</ul>'
-    else: desc = '\n'.join(sents)
+    desc = _html(sents, rng)
     if rng.random() < 0.3: desc = f'<b>{title}</b><br />' + desc
-    return title, _entities(desc, rng)
+    return _entities(desc, rng)
+
+# %% ../nbs/02_sample.ipynb #0ab72571
+def _title_desc(code:int, lang:str, rng, confuse:float)->tuple:
+    "A listing's (title, description); about a third have no description."
+    title, brand = _title(code, lang, rng, confuse)
+    if rng.random() < 0.35: return title, None
+    return title, _description(code, lang, rng, confuse, title, brand)
 
 # %% ../nbs/02_sample.ipynb #ffa97959
 _TEXTURES = ('solid', 'stripes', 'dots')
@@ -248,6 +271,14 @@ def _texture(texture, size, rgb, rng)->np.ndarray:
     return img
 
 # %% ../nbs/02_sample.ipynb #c18de95c
+def _object_box(size:int, frac:float, rng)->tuple:
+    "Where a product of about `frac` of the photo's side sits: (left, top, right, bottom), inside a 5 % margin."
+    w, h = (frac*size*rng.uniform(0.7, 1.3) for _ in range(2))
+    w, h = min(w, size*0.9), min(h, size*0.9)
+    cx, cy = rng.uniform(w/2 + size*0.05, size - w/2 - size*0.05), rng.uniform(h/2 + size*0.05, size - h/2 - size*0.05)
+    return (int(cx - w/2), int(cy - h/2), int(cx + w/2), int(cy + h/2))
+
+# %% ../nbs/02_sample.ipynb #c70fd186
 def draw_product(code:int, # the product's class
                  size:int, # width and height of the photo in pixels
                  rng:np.random.Generator, # random state
@@ -255,22 +286,15 @@ def draw_product(code:int, # the product's class
                  borrow:float=0.3, # chance of taking a sibling class's colour
                 )->Image.Image: # an RGB photo
     "A synthetic product photo for class `code`."
-    st = class_style(code)
-    siblings = [c for c in _GROUPS[CLASS_GROUP[code]][0] if c != code]
+    st, siblings = class_style(code), _siblings(code)
     if siblings and rng.random() < borrow: st = {**st, 'hue': class_style(int(rng.choice(siblings)))['hue']}
     rgb = _hsv(st['hue'] + rng.normal(0, 0.04), rng.uniform(0.45, 0.95), rng.uniform(0.45, 0.95))
     frac, rgb = (rng.uniform(0.03, 0.08), 255 - (255 - rgb)*0.15) if kind=='blank' else (rng.uniform(0.3, 0.75), rgb)
-    w, h = (frac*size*rng.uniform(0.7, 1.3) for _ in range(2))
-    w, h = min(w, size*0.9), min(h, size*0.9)
-    cx, cy = rng.uniform(w/2 + size*0.05, size - w/2 - size*0.05), rng.uniform(h/2 + size*0.05, size - h/2 - size*0.05)
-    box = (int(cx - w/2), int(cy - h/2), int(cx + w/2), int(cy + h/2))
-    tex = _texture(st['texture'], size, rgb, rng)
-    if kind=='full':
-        img = Image.fromarray(tex.astype(np.uint8))
-        contrast = Image.new('RGB', (size, size), tuple(int(v) for v in 255 - rgb*0.5))
-        return Image.composite(contrast, img, _draw_mask(st['shape'], size, box))
-    white = Image.new('RGB', (size, size), (255, 255, 255))
-    return Image.composite(Image.fromarray(tex.astype(np.uint8)), white, _draw_mask(st['shape'], size, box))
+    mask = _draw_mask(st['shape'], size, _object_box(size, frac, rng))
+    tex = Image.fromarray(_texture(st['texture'], size, rgb, rng).astype(np.uint8))
+    if kind=='full':  # the texture fills the photo; the product is a plain shape of a contrasting colour
+        return Image.composite(Image.new('RGB', (size, size), tuple(int(v) for v in 255 - rgb*0.5)), tex, mask)
+    return Image.composite(tex, Image.new('RGB', (size, size), (255, 255, 255)), mask)
 
 # %% ../nbs/02_sample.ipynb #014b2ba7
 Y_TRUE = 'Y_train_true.csv'  # the true labels of a sample written with label noise
@@ -293,6 +317,31 @@ def _ids(rng, n, lo, hi):
     return rng.permutation(sorted(ids))
 
 # %% ../nbs/02_sample.ipynb #1e228487
+def _check_sample_settings(n:int, img_size:int, label_noise:float):
+    "A user error naming the first setting a sample cannot have."
+    least = 5*len(CODES)  # `class_counts`' floor of 5 products per class
+    for name, v, ok, need in [('n', n, n >= least, f'at least {least} products (5 of each class)'),
+                              ('img_size', img_size, img_size >= 8, 'at least 8 pixels'),
+                              ('label_noise', label_noise, 0 <= label_noise < 1, 'a share in [0, 1)')]:
+        if not ok: raise RakutenError(f"{name}={v}: a sample needs {need} (--{name})")
+
+# %% ../nbs/02_sample.ipynb #4df71178
+def _write_tables(dest:Path, x:pd.DataFrame, codes:np.ndarray, n:int, label_noise:float, seed:int):
+    "The official files: X_train (the first `n` rows), Y_train (noisy labels, the true ones beside), X_test."
+    for d in IMAGE_DIRS.values(): (dest/d).mkdir(parents=True, exist_ok=True)
+    x.iloc[:n].to_csv(dest/X_TRAIN)
+    pd.DataFrame({'prdtypecode': flip_labels(codes[:n], label_noise, seed)}).to_csv(dest/Y_TRAIN)
+    if label_noise: pd.DataFrame({'prdtypecode': codes[:n]}).to_csv(dest/Y_TRUE)
+    x.iloc[n:].to_csv(dest/X_TEST)
+
+# %% ../nbs/02_sample.ipynb #f8d33ac3
+def _write_photos(dest:Path, x:pd.DataFrame, codes:np.ndarray, kinds:np.ndarray, n:int, img_size:int, rng, quality:int):
+    "Draw and save every product's photo where the official layout puts it (training rows first)."
+    for i in progress_bar(range(len(x)), leave=False):
+        img = draw_product(int(codes[i]), img_size, rng, kinds[i])
+        img.save(image_path(dest, x.imageid[i], x.productid[i], 'train' if i < n else 'test'), quality=quality)
+
+# %% ../nbs/02_sample.ipynb #d20ca558
 def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 n:int=1000, # number of labelled products (X_train), plus about 16 % of that for X_test
                 img_size:int=500, # photo width and height (the real ones are 500)
@@ -303,30 +352,19 @@ def make_sample(dest:str|Path, # folder to write the dataset into (created)
                 label_noise:float=0, # share of training labels flipped to a confusable class (true labels in `Y_train_true.csv`)
                )->Path: # `dest`
     "Write a synthetic mini-Rakuten in the official layout."
-    least = 5*len(CODES)  # `class_counts`' floor of 5 products per class
-    for name, v, ok, need in [('n', n, n >= least, f'at least {least} products (5 of each class)'),
-                              ('img_size', img_size, img_size >= 8, 'at least 8 pixels'),
-                              ('label_noise', label_noise, 0 <= label_noise < 1, 'a share in [0, 1)')]:
-        if not ok: raise RakutenError(f"{name}={v}: a sample needs {need} (--{name})")
+    _check_sample_settings(n, img_size, label_noise)
     dest, rng = Path(dest), np.random.default_rng(seed)
     n_test = max(1, round(n*13812/84916))
     train_codes = np.repeat(CODES, class_counts(n).values)
     codes = np.concatenate([rng.permutation(train_codes), rng.choice(train_codes, n_test)])
-    total = n + n_test
-    langs = rng.choice(LANGS, total, p=[1-foreign, foreign*0.4, foreign*0.6])
-    kinds = rng.choice(['normal', 'full', 'blank'], total, p=[0.88, 0.1, 0.02])
+    langs = rng.choice(LANGS, n + n_test, p=[1-foreign, foreign*0.4, foreign*0.6])
+    kinds = rng.choice(['normal', 'full', 'blank'], n + n_test, p=[0.88, 0.1, 0.02])
     rows = [_title_desc(int(c), l, rng, confuse) for c, l in zip(codes, langs)]
-    df = pd.DataFrame({'designation': [t for t, _ in rows], 'description': [d for _, d in rows],
-                       'productid': _ids(rng, total, 10**7, 4_300_000_000),
-                       'imageid': _ids(rng, total, 10**8, 1_330_000_000)})
-    for d in IMAGE_DIRS.values(): (dest/d).mkdir(parents=True, exist_ok=True)
-    df.iloc[:n].to_csv(dest/X_TRAIN)
-    pd.DataFrame({'prdtypecode': flip_labels(codes[:n], label_noise, seed)}).to_csv(dest/Y_TRAIN)
-    if label_noise: pd.DataFrame({'prdtypecode': codes[:n]}).to_csv(dest/Y_TRUE)
-    df.iloc[n:].to_csv(dest/X_TEST)
-    for i in progress_bar(range(total), leave=False):
-        img = draw_product(int(codes[i]), img_size, rng, kinds[i])
-        img.save(image_path(dest, df.imageid[i], df.productid[i], 'train' if i < n else 'test'), quality=quality)
+    x = pd.DataFrame({'designation': [t for t, _ in rows], 'description': [d for _, d in rows],
+                      'productid': _ids(rng, n + n_test, 10**7, 4_300_000_000),
+                      'imageid': _ids(rng, n + n_test, 10**8, 1_330_000_000)})
+    _write_tables(dest, x, codes, n, label_noise, seed)
+    _write_photos(dest, x, codes, kinds, n, img_size, rng, quality)
     return dest
 
 # %% ../nbs/02_sample.ipynb #a598fe54
@@ -339,6 +377,18 @@ CATALOG_GROUPS = {  # a second taxonomy: 8 English-named categories, each a grou
     'garden': ('Garden & pool', (2582, 2583, 2585)), 'office': ('Stationery', (2522,))}
 
 # %% ../nbs/02_sample.ipynb #855d0a3c
+def _move_pictures(x:pd.DataFrame, src:Path, dest:Path, rng, no_photo:float)->list:
+    "Move the sample's photos to `dest/pictures/<productid>.jpg`, leaving a share of products without one: the paths."
+    (dest/'pictures').mkdir(parents=True, exist_ok=True)
+    pictures = []
+    for _, r in x.iterrows():
+        if rng.random() < no_photo: pictures.append('')
+        else:
+            pictures.append(f'pictures/{r.productid}.jpg')
+            shutil.move(image_path(src, r.imageid, r.productid, 'train'), dest/pictures[-1])
+    return pictures
+
+# %% ../nbs/02_sample.ipynb #61f73bee
 def make_catalog(dest:str|Path, # folder to write the catalog into (created)
                  n:int=400, # products (about 10 % left unlabelled, to predict)
                  img_size:int=128, # photo width and height
@@ -350,18 +400,9 @@ def make_catalog(dest:str|Path, # folder to write the catalog into (created)
     src = make_sample(dest/'_source', n=n, img_size=img_size, seed=seed)
     x, y = pd.read_csv(src/X_TRAIN, index_col=0), pd.read_csv(src/Y_TRAIN, index_col=0).prdtypecode
     group = {code: g for g, (_, codes) in CATALOG_GROUPS.items() for code in codes}
-    (dest/'pictures').mkdir(parents=True, exist_ok=True)
-    pictures = []
-    for i, r in x.iterrows():
-        if rng.random() < no_photo:
-            pictures.append('')
-            continue
-        name = f'pictures/{r.productid}.jpg'
-        shutil.move(image_path(src, r.imageid, r.productid, 'train'), dest/name)
-        pictures.append(name)
     cat = pd.DataFrame({'sku': [f'SKU-{p}' for p in x.productid], 'name': x.designation.to_numpy(),
                         'details': x.description.fillna('').to_numpy(),
-                        'picture': pictures, 'category': [group[int(c)] for c in y]})
+                        'picture': _move_pictures(x, src, dest, rng, no_photo), 'category': [group[int(c)] for c in y]})
     cat.loc[rng.random(len(cat)) < 0.1, 'category'] = ''  # the products to predict
     cat.to_csv(dest/'catalog.csv', index=False)
     pd.DataFrame([(g, name) for g, (name, _) in CATALOG_GROUPS.items()],
@@ -370,6 +411,17 @@ def make_catalog(dest:str|Path, # folder to write the catalog into (created)
     return dest/'catalog.csv'
 
 # %% ../nbs/02_sample.ipynb #df7c4956
+def _thumbnails(axs, photos:list, thumb:int):
+    "Draw photos as square thumbnails along a row of axes, frames and ticks hidden."
+    for c, ax in enumerate(axs):
+        ax.set(xticks=[], yticks=[])
+        ax.spines[:].set_visible(False)
+        if c < len(photos):
+            im = Image.open(photos[c])
+            im.draft('RGB', (thumb, thumb))
+            ax.imshow(im.resize((thumb, thumb)))
+
+# %% ../nbs/02_sample.ipynb #c2f3eea7
 def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode`
                  codes:list|None=None, # classes to show (default: all)
                  per_class:int=6, # photos per class
@@ -384,14 +436,7 @@ def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode
                             layout='tight')
     for r, code in enumerate(codes):
         sel = products[products.prdtypecode==code]
-        sel = sel.sample(min(per_class, len(sel)), random_state=seed)
-        for c, ax in enumerate(axs[r]):
-            ax.set(xticks=[], yticks=[])
-            ax.spines[:].set_visible(False)
-            if c < len(sel):
-                im = Image.open(sel.image.iloc[c])
-                im.draft('RGB', (thumb, thumb))
-                ax.imshow(im.resize((thumb, thumb)))
+        _thumbnails(axs[r], list(sel.sample(min(per_class, len(sel)), random_state=seed).image), thumb)
         axs[r, 0].set_ylabel(code_name(code), rotation=0, ha='right', va='center', fontsize=8)
     return fig
 
@@ -406,29 +451,32 @@ def _claim_size(raw:bytes, side:int)->bytes:
     return raw[:i + 5] + side.to_bytes(2, 'big')*2 + raw[i + 9:]
 
 # %% ../nbs/02_sample.ipynb #2c4d18dd
+def _damage(p:Path, kind:str, seed:int):
+    "Damage one photo file in place, as `kind` says."
+    raw = p.read_bytes()
+    noise = np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8)
+    if kind=='corrupt': p.write_bytes(raw[:20] + bytes(noise))
+    elif kind=='truncated': p.write_bytes(raw[:len(raw)//3])
+    elif kind=='cmyk': Image.open(p).convert('CMYK').save(p, 'JPEG')
+    elif kind=='grayscale': Image.open(p).convert('L').save(p, 'JPEG')
+    elif kind=='png': Image.open(p).save(p, 'PNG')
+    elif kind=='missing': p.unlink()
+    elif kind=='huge': p.write_bytes(_claim_size(raw, HUGE_SIDE))
+
+# %% ../nbs/02_sample.ipynb #be4ccec4
 def add_bad_images(data:str|Path, # a sample folder written by `make_sample`
                    kinds:tuple=BAD_IMAGE_KINDS, # which damage to do, one image each
                    seed:int=0, # which images
                   )->dict: # kind -> path of the damaged (or deleted) image
     "Damage some training photos of a sample: corrupt, truncated, CMYK, grayscale, PNG named .jpg, missing."
     data = Path(data)
-    x = pd.read_csv(data/X_TRAIN, index_col=0)
-    rows = x.sample(len(kinds), random_state=seed)
+    rows = pd.read_csv(data/X_TRAIN, index_col=0).sample(len(kinds), random_state=seed)
     out = {}
     for kind, (_, r) in zip(kinds, rows.iterrows()):
-        p = image_path(data, r.imageid, r.productid, 'train')
         if kind not in BAD_IMAGE_KINDS + ('huge',):
             raise ValueError(f"Unknown kind {kind!r} — expected one of {BAD_IMAGE_KINDS + ('huge',)}")
-        raw = p.read_bytes()
-        if kind=='corrupt':
-            p.write_bytes(raw[:20] + bytes(np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8)))
-        elif kind=='truncated': p.write_bytes(raw[:len(raw)//3])
-        elif kind=='cmyk': Image.open(p).convert('CMYK').save(p, 'JPEG')
-        elif kind=='grayscale': Image.open(p).convert('L').save(p, 'JPEG')
-        elif kind=='png': Image.open(p).save(p, 'PNG')
-        elif kind=='missing': p.unlink()
-        elif kind=='huge': p.write_bytes(_claim_size(raw, HUGE_SIDE))
-        out[kind] = p
+        out[kind] = image_path(data, r.imageid, r.productid, 'train')
+        _damage(out[kind], kind, seed)
     return out
 
 # %% ../nbs/02_sample.ipynb #4bdd6ff2
