@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, stat, sys, time
 from contextlib import contextmanager
 from pathlib import Path
+from fastcore.basics import patch
 import numpy as np
 import pandas as pd
 
@@ -97,13 +98,15 @@ class Workspace:
     @property
     def reports(self)->Path: return self._dir('reports')
 
-    def figures(self, name:str='')->Path: # one of `FIGURE_DIRS`, or '' for `reports/figures` itself
-        "The folder for the figures of one analysis."
-        if name and name not in FIGURE_DIRS:
-            raise ValueError(f"Unknown figure folder {name!r} — expected one of {FIGURE_DIRS}")
-        return self._dir('reports', 'figures', name)
-
     def __repr__(self): return f"Workspace({str(self.root)!r})"
+
+# %% ../nbs/00_core.ipynb #e5efd993
+@patch
+def figures(self:Workspace, name:str=''): # one of `FIGURE_DIRS`, or '' for `reports/figures` itself
+    "The folder for the figures of one analysis."
+    if name and name not in FIGURE_DIRS:
+        raise ValueError(f"Unknown figure folder {name!r} — expected one of {FIGURE_DIRS}")
+    return self._dir('reports', 'figures', name)
 
 # %% ../nbs/00_core.ipynb #cad0a2dd
 class RakutenError(Exception):
@@ -118,6 +121,19 @@ LOCK_FILE = '.rakuten.lock'
 _LOCKS = {}  # lock path -> its `FileLock`, one per workspace in this process (its counter makes it re-entrant)
 
 # %% ../nbs/00_core.ipynb #d7433589
+def _busy(ws:Workspace, lock_file:Path)->WorkspaceBusy:
+    "The error for a workspace another process holds, naming it as its lock file says."
+    who = lock_file.read_text(errors='replace').strip() if lock_file.is_file() else ''
+    return WorkspaceBusy(f"{ws.root}: another rakuten run ({who or 'another process'}) is using this workspace — "
+                         f"wait for it to end, or use another workspace")
+
+# %% ../nbs/00_core.ipynb #0474b92b
+def _sign(lock_file:Path):
+    "Write who holds the lock into it: pid, program, since when."
+    lock_file.write_text(f"pid {os.getpid()}, {Path(sys.argv[0]).name or 'python'}, since "
+                         f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+
+# %% ../nbs/00_core.ipynb #3b28981c
 @contextmanager
 def workspace_lock(ws:Workspace, # the workspace to hold
                    timeout:float=0, # seconds to wait for another run to end before giving up (0: stop at once)
@@ -132,13 +148,8 @@ def workspace_lock(ws:Workspace, # the workspace to hold
     if str(path) not in _LOCKS: _LOCKS[str(path)] = FileLock(path, thread_local=False)
     lock = _LOCKS[str(path)]
     try: lock.acquire(timeout=timeout)
-    except Timeout:
-        who = path.read_text(errors='replace').strip() if path.is_file() else ''
-        raise WorkspaceBusy(f"{ws.root}: another rakuten run ({who or 'another process'}) is using this workspace — "
-                            f"wait for it to end, or use another workspace") from None
-    if lock.lock_counter == 1:  # first taken here: say who holds it
-        path.write_text(f"pid {os.getpid()}, {Path(sys.argv[0]).name or 'python'}, since "
-                        f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+    except Timeout: raise _busy(ws, path) from None
+    if lock.lock_counter == 1: _sign(path)  # first taken here: say who holds it
     try: yield ws
     finally: lock.release()
 
