@@ -20,24 +20,36 @@ from .vision.photos import photo_cache
 # %% auto #0
 __all__ = ['clean_texts', 'prepare']
 
-# %% ../nbs/29_prepare.ipynb #461e5286
+# %% ../nbs/29_prepare.ipynb #02092716
 def _fingerprint(data:Path)->dict:
+    "[size, date] of each official file of a dataset folder."
     return {f: [p.stat().st_size, p.stat().st_mtime_ns] for f in (X_TRAIN, X_TEST) if (p := data/f).exists()}
 
-# %% ../nbs/29_prepare.ipynb #f9b52099
+# %% ../nbs/29_prepare.ipynb #a8cace9a
+def _clean_key(data:Path|Catalog)->str:
+    "What the cleaned text depends on: a catalog's stamp, or the dataset folder and its files' sizes and dates."
+    return json.dumps(data.stamp() if isinstance(data, Catalog) else {'data': str(data), 'files': _fingerprint(data)},
+                      sort_keys=True)
+
+# %% ../nbs/29_prepare.ipynb #a07d843b
+def _saved_clean(out:Path, stamp:Path, key:str, products:pd.DataFrame)->pd.DataFrame|None:
+    "The cleaned text saved in `out` for `key` and these products; None if absent, stale or unreadable."
+    if not (out.exists() and stamp.exists() and stamp.read_text() == key): return None
+    try:
+        saved = pd.read_parquet(out)
+        if saved.index.equals(products.index) and {'text_clean', 'lang'} <= set(saved.columns): return saved
+    except Exception as e: print(f"warning: {out} is unreadable ({type(e).__name__}): cleaning the text again")
+    return None
+
+# %% ../nbs/29_prepare.ipynb #dd5eaaa7
 def clean_texts(products:pd.DataFrame, # products from `load_products`
                 ws:Workspace, # where the cleaned text is kept (`data/interim/text_clean.parquet`)
                 data:Path|Catalog, # the dataset folder or catalog (its files' sizes and dates key the saved result)
                )->pd.DataFrame: # `text_clean` and `lang`, indexed like `products`
     "Cleaned, joined text and its language, reused while the official files are unchanged."
     out, stamp = ws.interim/'text_clean.parquet', ws.interim/'text_clean.json'
-    key = json.dumps(data.stamp() if isinstance(data, Catalog) else {'data': str(data), 'files': _fingerprint(data)},
-                     sort_keys=True)
-    if out.exists() and stamp.exists() and stamp.read_text() == key:
-        try:
-            saved = pd.read_parquet(out)
-            if saved.index.equals(products.index) and {'text_clean', 'lang'} <= set(saved.columns): return saved
-        except Exception as e: print(f"warning: {out} is unreadable ({type(e).__name__}): cleaning the text again")
+    key = _clean_key(data)
+    if (saved := _saved_clean(out, stamp, key, products)) is not None: return saved
     text = join_text(products.designation, products.description)
     res = pd.DataFrame({'text_clean': text, 'lang': detect_lang(text)})
     tmp = out.with_suffix('.tmp')
@@ -60,15 +72,14 @@ def prepare(data:str|Path|Catalog|None=None, # folder in the official layout, a 
     if not is_main():
         wait_for_everyone()
         return pd.read_parquet(ws.processed/'products.parquet')  # several processes: the main one prepares
-    with workspace_lock(ws), alone():
-        # the others wait below
+    with workspace_lock(ws), alone():  # the others wait below
         out = _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb)
     wait_for_everyone()
     return out
 
-# %% ../nbs/29_prepare.ipynb #3e1db4a2
-def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb=None):
-    t0, times = time.perf_counter(), {}
+# %% ../nbs/29_prepare.ipynb #13046b79
+def _load_data(data, ws:Workspace)->tuple:
+    "(dataset folder or catalog, its products with their `split`), warnings printed one line each."
     catalog = isinstance(data, Catalog)
     data = data if catalog else get_data(data, ws)
     with warnings.catch_warnings(record=True) as caught:
@@ -78,39 +89,70 @@ def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_ca
     if not catalog and not (data/X_TEST).exists():
         print(f"warning: {data/X_TEST} not found: no products to predict for a submission")
     products['split'] = load_split(products, ws)
-    times['load'] = time.perf_counter() - t0
-    text = clean_texts(products, ws, data)
-    times['clean'] = time.perf_counter() - t0 - sum(times.values())
-    if translate:
-        tr = translate_texts(text.text_clean, text.lang, TranslationCache(ws.interim/'translations.sqlite'),
-                             make_translator=make_translator)
-    else: tr = pd.DataFrame({'text': text.text_clean, 'translated': False})
-    times['translate'] = time.perf_counter() - t0 - sum(times.values())
+    return data, products
+
+# %% ../nbs/29_prepare.ipynb #4aa6a261
+def _translated(text:pd.DataFrame, ws:Workspace, translate:bool, make_translator)->pd.DataFrame:
+    "`text` and `translated` of each product: translated to French, or as cleaned when `translate` is off."
+    if not translate: return pd.DataFrame({'text': text.text_clean, 'translated': False})
+    return translate_texts(text.text_clean, text.lang, TranslationCache(ws.interim/'translations.sqlite'),
+                           make_translator=make_translator)
+
+# %% ../nbs/29_prepare.ipynb #77b946ce
+def _prepare_photos(products:pd.DataFrame, ws:Workspace, img_size:int, n_workers:int|None)->pd.DataFrame:
+    "`preprocess_images` of the products' photos, indexed like `products`."
     with stage('prepare: photos'):
         given = products.image.dropna()  # a catalog's products may have no photo
-        imgs = preprocess_images(given, ws.processed/f'images_{img_size}', ImagePrep(img_size),
+        return preprocess_images(given, ws.processed/f'images_{img_size}', ImagePrep(img_size),
                                  n_workers=n_workers).reindex(products.index)
-    times['images'] = time.perf_counter() - t0 - sum(times.values())
-    budget = photo_cache_gb*1e9 if photo_cache_gb is not None else None
-    # None: too large to pay, the JPEGs are read
-    photos = photo_cache(imgs.dest.dropna(), img_size, budget, num_workers=n_workers)
-    times['photo_array'] = time.perf_counter() - t0 - sum(times.values())
+
+# %% ../nbs/29_prepare.ipynb #a8356c35
+def _products_table(products:pd.DataFrame, text:pd.DataFrame, tr:pd.DataFrame, imgs:pd.DataFrame)->pd.DataFrame:
+    "The `products.parquet` table: one row per product, indexed by the official row index."
     out = pd.DataFrame({'productid': products.productid, 'imageid': products.imageid,
                         'prdtypecode': products.prdtypecode,
                         'split': products.split, 'text': tr.text, 'lang': text.lang, 'translated': tr.translated,
                         'image': imgs.dest, 'image_note': imgs.note,
                         **{c: products[c] for c in ('catalog_id', 'label_name') if c in products}})
     out.index.name = 'row'
+    return out
+
+# %% ../nbs/29_prepare.ipynb #ef8481cd
+def _summary(out:pd.DataFrame, imgs:pd.DataFrame, photos, times:dict)->dict:
+    "What `prepare` did, for `reports/prepare.json`."
+    return {'products': len(out), 'labelled': int(out.prdtypecode.notna().sum()),
+            'split': out.split.value_counts().to_dict(),
+            'languages': out.lang.value_counts().to_dict(), 'translated': int(out.translated.sum()),
+            'not_french_untranslated': int(((out.lang != 'fr') & ~out.translated).sum()),
+            'images_missing_or_unreadable': int(out.image.isna().sum()),
+            'images_converted': int((imgs.dest.notna() & imgs.note.notna()).sum()),
+            'photo_array': str(photos.folder) if photos else None,
+            'seconds': {k: round(v, 2) for k, v in times.items()}}
+
+# %% ../nbs/29_prepare.ipynb #c28b0122
+def _lap(times:dict, step:str, t0:float):
+    "Record in `times` the seconds since `t0` not counted yet, as `step`'s."
+    times[step] = time.perf_counter() - t0 - sum(times.values())
+
+# %% ../nbs/29_prepare.ipynb #11f87558
+def _prepare(data, ws, img_size, translate, make_translator, n_workers, photo_cache_gb=None):
+    "`prepare` in the main process: every step timed, then `products.parquet` and `reports/prepare.json` written."
+    t0, times = time.perf_counter(), {}
+    data, products = _load_data(data, ws)
+    _lap(times, 'load', t0)
+    text = clean_texts(products, ws, data)
+    _lap(times, 'clean', t0)
+    tr = _translated(text, ws, translate, make_translator)
+    _lap(times, 'translate', t0)
+    imgs = _prepare_photos(products, ws, img_size, n_workers)
+    _lap(times, 'images', t0)
+    budget = photo_cache_gb*1e9 if photo_cache_gb is not None else None
+    photos = photo_cache(imgs.dest.dropna(), img_size, budget, num_workers=n_workers)  # None: the JPEGs are read
+    _lap(times, 'photo_array', t0)
+    out = _products_table(products, text, tr, imgs)
     out.to_parquet(ws.processed/'products.parquet')
-    n_lab = out.prdtypecode.notna().sum()
-    summary = {'products': len(out), 'labelled': int(n_lab), 'split': out.split.value_counts().to_dict(),
-               'languages': out.lang.value_counts().to_dict(), 'translated': int(out.translated.sum()),
-               'not_french_untranslated': int(((out.lang != 'fr') & ~out.translated).sum()),
-               'images_missing_or_unreadable': int(out.image.isna().sum()),
-               'images_converted': int((imgs.dest.notna() & imgs.note.notna()).sum()),
-               'photo_array': str(photos.folder) if photos else None,
-               'seconds': {k: round(v, 2) for k, v in times.items()}}
+    summary = _summary(out, imgs, photos, times)
     (ws.reports/'prepare.json').write_text(json.dumps(summary, indent=2))
-    print(f"products.parquet: {len(out)} products ({n_lab} labelled) — "
+    print(f"products.parquet: {len(out)} products ({summary['labelled']} labelled) — "
           f"{summary['translated']} translated, {summary['images_missing_or_unreadable']} without a usable photo")
     return out

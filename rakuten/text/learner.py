@@ -37,7 +37,38 @@ def make_text_model(model:str='tfidf', # 'tfidf', 'awd_lstm', or a Hugging Face 
     "A text model by name."
     return make_model(text_spec(model, max_len, pretrained=pretrained, **kwargs))[0]
 
-# %% ../../nbs/33_text.learner.ipynb #d0418006
+# %% ../../nbs/33_text.learner.ipynb #4b5461d3
+def _default_lr(model:str)->float:
+    "The peak learning rate of a text model's kind, by name (see `text_spec`)."
+    return model_class(text_spec(model)['kind']).default_lr
+
+# %% ../../nbs/33_text.learner.ipynb #98aec9d5
+def _fit_text(products:pd.DataFrame, spec:dict, seed:int)->tuple:
+    "(the model of `spec` trained on the labelled train rows, validated on the valid ones; seconds it took)."
+    from fastai.torch_core import set_seed
+    set_seed(seed)
+    t0 = time.perf_counter()
+    tr, va = (labelled_rows(products, (s,), need='text') for s in ('train', 'valid'))
+    m, fit = make_model(spec)
+    if 'cbs' in model_settings(type(m))['fit']:  # a fastai learner: its epochs go to the tracked run, if any
+        from rakuten.tracking import TrackingCallback
+        fit['cbs'] = [TrackingCallback()]
+    fit_model(m, tr, va, corpus=products.text, seed=seed, **fit)
+    return m, time.perf_counter() - t0
+
+# %% ../../nbs/33_text.learner.ipynb #66ac71d4
+def _text_scores(m:RakutenModel, products:pd.DataFrame, ws:Workspace, name:str)->dict:
+    "Scores of the model on the labelled valid and test rows; the main process writes their metrics files."
+    scores, main = {}, is_main()  # with several processes, one writes
+    for split in ('valid', 'test'):
+        rows = labelled_rows(products, (split,), need='text')
+        if len(rows):
+            scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), m.classes,
+                                     path=ws.reports/f'metrics_{name}_{split}.json' if main else None,
+                                     name=name)['scores']
+    return scores
+
+# %% ../../nbs/33_text.learner.ipynb #1228396c
 def train_text(products:pd.DataFrame, # `products.parquet`
                ws:Workspace, # where the model and metrics go
                model:str='tfidf', # 'tfidf', 'awd_lstm', or a Hugging Face checkpoint (name or folder)
@@ -51,27 +82,11 @@ def train_text(products:pd.DataFrame, # `products.parquet`
                seed:int=42, # seed of initialisation and shuffling
               )->dict: # name, path, scores (valid, test), seconds
     "Train, evaluate and save a text model."
-    from fastai.torch_core import set_seed
     name = name or 'text_' + Path(model).name.replace('/', '_')
-    set_seed(seed)
-    t0 = time.perf_counter()
-    tr, va = (labelled_rows(products, (s,), need='text') for s in ('train', 'valid'))
-    m, fit = make_model(text_spec(model, max_len, pretrained=pretrained, epochs=epochs, lr=lr
-                                  or model_class(text_spec(model)['kind']).default_lr,
-                                  bs=bs, balance=balance))
-    if 'cbs' in model_settings(type(m))['fit']:  # a fastai learner: its epochs go to the tracked run, if any
-        from rakuten.tracking import TrackingCallback
-        fit['cbs'] = [TrackingCallback()]
-    fit_model(m, tr, va, corpus=products.text, seed=seed, **fit)
-    seconds = time.perf_counter() - t0
-    scores, main = {}, is_main()  # with several processes, one writes
-    for split in ('valid', 'test'):
-        rows = labelled_rows(products, (split,), need='text')
-        if len(rows):
-            scores[split] = evaluate(rows.prdtypecode, m.predict(rows.text), m.classes,
-                                     path=ws.reports/f'metrics_{name}_{split}.json' if main else None,
-                                     name=name)['scores']
-    info = dict(name=name, model=model, scores=scores, seconds=round(seconds, 1))
-    if main: m.save(ws.models/name, train=info)
+    spec = text_spec(model, max_len, pretrained=pretrained, epochs=epochs, lr=lr or _default_lr(model), bs=bs,
+                     balance=balance)
+    m, seconds = _fit_text(products, spec, seed)
+    info = dict(name=name, model=model, scores=_text_scores(m, products, ws, name), seconds=round(seconds, 1))
+    if is_main(): m.save(ws.models/name, train=info)
     wait_for_everyone()
     return info | {'path': str(ws.models/name)}

@@ -24,7 +24,18 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['fit_margin_temperature', 'TfidfModel', 'top_ngrams']
 
-# %% ../../nbs/30_text.tfidf.ipynb #2e2fbf8b
+# %% ../../nbs/30_text.tfidf.ipynb #57fbc439
+def _margin_cols(margins:np.ndarray)->np.ndarray:
+    "A linear SVM's margins as `(n, classes)`: with two classes its one margin, for the second, becomes two columns."
+    return np.stack([-margins, margins], 1) if margins.ndim == 1 else margins
+
+# %% ../../nbs/30_text.tfidf.ipynb #e44ba061
+def _best_temperature(margins:np.ndarray, idx:np.ndarray)->float:
+    "The temperature of the softmax of `margins` that best predicts the true columns `idx` (least log loss)."
+    nll = lambda logt: -log_softmax(margins/np.exp(logt), axis=1)[np.arange(len(idx)), idx].mean()
+    return float(np.exp(minimize_scalar(nll, bounds=(-5, 3), method='bounded').x))
+
+# %% ../../nbs/30_text.tfidf.ipynb #d8a725e0
 def fit_margin_temperature(x, # (n, features) training features
                            y:np.ndarray, # their codes
                            C:float, # the SVM's regularisation
@@ -33,14 +44,18 @@ def fit_margin_temperature(x, # (n, features) training features
     "Temperature that turns a linear SVM's out-of-fold margins into calibrated probabilities."
     k = int(min(folds, np.bincount(np.unique(y, return_inverse=True)[1]).min()))
     if k < 2: return 1.0
-    cv = StratifiedKFold(k, shuffle=True, random_state=0)
-    margins = cross_val_predict(LinearSVC(C=C), x, y, cv=cv, method='decision_function')
-    if margins.ndim == 1: margins = np.stack([-margins, margins], 1)  # two classes: one margin, for the second
-    idx = np.searchsorted(np.unique(y), y)
-    nll = lambda logt: -log_softmax(margins/np.exp(logt), axis=1)[np.arange(len(y)), idx].mean()
-    return float(np.exp(minimize_scalar(nll, bounds=(-5, 3), method='bounded').x))
+    margins = cross_val_predict(LinearSVC(C=C), x, y, cv=StratifiedKFold(k, shuffle=True, random_state=0),
+                                method='decision_function')
+    return _best_temperature(_margin_cols(margins), np.searchsorted(np.unique(y), y))
 
-# %% ../../nbs/30_text.tfidf.ipynb #92212f2c
+# %% ../../nbs/30_text.tfidf.ipynb #a7ec151d
+def _vectorisers(max_features:int, min_df:int)->tuple:
+    "Word (1–2-gram) and character (3–5-gram, within words) TF-IDF vectorisers."
+    return (TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), max_features=max_features, min_df=min_df),
+            TfidfVectorizer(sublinear_tf=True, analyzer='char_wb', ngram_range=(3, 5),
+                            max_features=max_features, min_df=min_df))
+
+# %% ../../nbs/30_text.tfidf.ipynb #eece85b0
 class TfidfModel(RakutenModel):
     "Word + character TF-IDF features and a multinomial logistic regression."
     kind, inputs = 'tfidf', ('text',)
@@ -52,11 +67,9 @@ class TfidfModel(RakutenModel):
                 ):
         if classifier not in ('svc', 'logistic'):
             raise ValueError(f"classifier must be 'svc' or 'logistic', not {classifier!r}")
-        self.classifier, self.C, self.max_features, self.min_df = classifier, C or (0.5 if classifier == 'svc'
-            else 10.0), max_features, min_df
-        self.word = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), max_features=max_features, min_df=min_df)
-        self.char = TfidfVectorizer(sublinear_tf=True, analyzer='char_wb', ngram_range=(3, 5),
-                                    max_features=max_features, min_df=min_df)
+        self.classifier, self.max_features, self.min_df = classifier, max_features, min_df
+        self.C = C or (0.5 if classifier == 'svc' else 10.0)
+        self.word, self.char = _vectorisers(max_features, min_df)
         self.clf = LinearSVC(C=self.C) if classifier == 'svc' else LogisticRegression(C=self.C, max_iter=2000)
         self.temperature = 1.0
 
@@ -67,7 +80,13 @@ def features(self:TfidfModel, texts)->sparse.csr_matrix: # (n, word + char vocab
     texts = pd.Series(texts).fillna('').astype(str)
     return sparse.hstack([self.word.transform(texts), self.char.transform(texts)]).tocsr()
 
-# %% ../../nbs/30_text.tfidf.ipynb #10eb10bb
+# %% ../../nbs/30_text.tfidf.ipynb #1fa18309
+def _sample_weights(train:pd.DataFrame, balance:float)->np.ndarray|None:
+    "Row weights for the classifier: `row_weights` times the number of rows (None: unweighted)."
+    w = row_weights(train, balance)
+    return None if w is None else w*len(train)
+
+# %% ../../nbs/30_text.tfidf.ipynb #5df8c046
 @patch
 def fit(self:TfidfModel,
         train:pd.DataFrame, # rows with `text` and `prdtypecode`
@@ -76,27 +95,21 @@ def fit(self:TfidfModel,
         **kwargs, # other trainers' settings, ignored
        )->TfidfModel:
     "Fit the vectorisers and the classifier on the training rows."
-    self.word.fit(train.text)
-    self.char.fit(train.text)
+    for v in (self.word, self.char): v.fit(train.text)
     self.classes = label_classes(train.prdtypecode, None if valid is None else valid.prdtypecode)
     x, y = self.features(train.text), labelled(train).prdtypecode.to_numpy()
-    w = row_weights(train, balance)
-    if w is not None: w = w*len(train)
-    self.clf.fit(x, y, sample_weight=w)
+    self.clf.fit(x, y, sample_weight=_sample_weights(train, balance))
     if self.classifier == 'svc': self.temperature = fit_margin_temperature(x, y, self.C)
     return self
 
-# %% ../../nbs/30_text.tfidf.ipynb #e8d5f35f
+# %% ../../nbs/30_text.tfidf.ipynb #87be731f
 @patch
 def predict_rows(self:TfidfModel,
                  rows:pd.DataFrame, # rows with a `text`
                 )->np.ndarray: # (n, len(classes)) probabilities, columns in `classes` order
     "Class probabilities of rows, from their text."
     x = self.features(rows.text)
-    if self.classifier == 'svc':
-        d = self.clf.decision_function(x)
-        if d.ndim == 1: d = np.stack([-d, d], 1)  # two classes: one margin, for the second
-        p = softmax(d/self.temperature, axis=1)
+    if self.classifier == 'svc': p = softmax(_margin_cols(self.clf.decision_function(x))/self.temperature, axis=1)
     else: p = self.clf.predict_proba(x)
     return to_classes(p, self.clf.classes_, self.classes)
 
@@ -119,40 +132,56 @@ def save_weights(self:TfidfModel, path:Path):
 def _min_df(v): return None if (isinstance(v, int) and not isinstance(v, bool) and v >= 1) or (isinstance(v, float)
     and 0 < v <= 1) else 'must be a count >= 1 or a share in (0, 1]'
 
-# %% ../../nbs/30_text.tfidf.ipynb #da3edf26
-def _read_vocab(f:Path)->dict:
-    "A vectoriser's vocabulary file: n-gram -> column, the columns 0..n-1 each once."
-    try: vocab = json.loads(f.read_text(encoding='utf-8'))
+# %% ../../nbs/30_text.tfidf.ipynb #1fdadc9e
+def _read_model_json(f:Path):
+    "A JSON file of a saved model — `ModelError` if missing or not JSON."
+    try: return json.loads(f.read_text(encoding='utf-8'))
     except FileNotFoundError:
         raise ModelError(f"{f}: missing — the model folder is incomplete, re-save or re-train it") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelError(f"{f}: not valid JSON ({e}) — re-save or re-train the model") from None
-    ok = isinstance(vocab, dict) and all(isinstance(i, int) and not isinstance(i, bool)
-                                         for i in vocab.values()) and sorted(vocab.values()) == list(range(len(vocab)))
-    if not ok:
+
+# %% ../../nbs/30_text.tfidf.ipynb #b96f12bb
+def _is_vocab(vocab)->bool:
+    "Whether `vocab` maps n-grams to the columns 0..n-1, each once."
+    return (isinstance(vocab, dict) and all(isinstance(i, int) and not isinstance(i, bool) for i in vocab.values())
+            and sorted(vocab.values()) == list(range(len(vocab))))
+
+# %% ../../nbs/30_text.tfidf.ipynb #2b87d4a7
+def _read_vocab(f:Path)->dict:
+    "A vectoriser's vocabulary file: n-gram -> column, the columns 0..n-1 each once."
+    vocab = _read_model_json(f)
+    if not _is_vocab(vocab):
         raise ModelError(f"{f}: not a vocabulary (n-gram -> column "
                          f"0..{len(vocab) - 1 if isinstance(vocab, dict) else 'n'}, each once) — re-save or "
                          f"re-train the model")
     return vocab
 
-# %% ../../nbs/30_text.tfidf.ipynb #eafbd0a7
+# %% ../../nbs/30_text.tfidf.ipynb #87f448b9
+def _load_vectoriser(v:TfidfVectorizer, name:str, t:dict, path:Path):
+    "Give the vectoriser `name` of a saved model its vocabulary and idf, checked against each other."
+    v.vocabulary = _read_vocab(path/f'{name}_vocab.json')
+    check_shape(t, f'{name}_idf', (len(v.vocabulary),), path/WEIGHTS, f'one per n-gram of {name}_vocab.json')
+    v.vocabulary_, v.idf_ = v.vocabulary, t[f'{name}_idf']
+
+# %% ../../nbs/30_text.tfidf.ipynb #b81ddfc1
+def _load_classifier(m:TfidfModel, classes:list, t:dict, path:Path):
+    "Give a saved model's classifier its coefficients, checked against its classes and vocabularies."
+    k = len(classes) if len(classes) > 2 else 1
+    check_shape(t, 'coef', (k, len(m.word.vocabulary) + len(m.char.vocabulary)), path/WEIGHTS,
+                f"one row per class of 'clf_classes' ({len(classes)}), one column per n-gram")
+    check_shape(t, 'intercept', (k,), path/WEIGHTS, f"one per class of 'clf_classes' ({len(classes)})")
+    m.clf.coef_, m.clf.intercept_, m.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
+
+# %% ../../nbs/30_text.tfidf.ipynb #ce316b84
 @patch(cls_method=True)
 def from_config(cls:TfidfModel, config:dict, path:Path)->TfidfModel:
     check_settings(config, path/CONFIG, {'classifier': ('svc', 'logistic'), 'min_df': _min_df})
     m, t = cls(config.get('classifier', 'logistic'), config['C'], config['max_features'],
                config['min_df']), load_file(weights_file(path))
     m.temperature = config.get('temperature', 1.0)
-    for name in ('word', 'char'):
-        v = getattr(m, name)
-        v.vocabulary = _read_vocab(path/f'{name}_vocab.json')
-        check_shape(t, f'{name}_idf', (len(v.vocabulary),), path/WEIGHTS, f'one per n-gram of {name}_vocab.json')
-        v.vocabulary_, v.idf_ = v.vocabulary, t[f'{name}_idf']
-    classes = config['clf_classes']
-    k = len(classes) if len(classes) > 2 else 1
-    check_shape(t, 'coef', (k, len(m.word.vocabulary) + len(m.char.vocabulary)), path/WEIGHTS,
-                f"one row per class of 'clf_classes' ({len(classes)}), one column per n-gram")
-    check_shape(t, 'intercept', (k,), path/WEIGHTS, f"one per class of 'clf_classes' ({len(classes)})")
-    m.clf.coef_, m.clf.intercept_, m.clf.classes_ = t['coef'], t['intercept'], np.array(classes)
+    for name in ('word', 'char'): _load_vectoriser(getattr(m, name), name, t, path)
+    _load_classifier(m, config['clf_classes'], t, path)
     return m
 
 # %% ../../nbs/30_text.tfidf.ipynb #0a6f8552

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/32_text.transformer.ipynb #ef9693b0
 from __future__ import annotations
-import os, warnings
+import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -51,7 +51,43 @@ def with_labels(hf, # a Hugging Face sequence classifier
         try: return AutoModelForSequenceClassification.from_pretrained(d, num_labels=n, ignore_mismatched_sizes=True)
         finally: hf_logging.set_verbosity(verbosity)
 
-# %% ../../nbs/32_text.transformer.ipynb #f4361712
+# %% ../../nbs/32_text.transformer.ipynb #c6c082dc
+def _spelling_vocab(words:dict, vocab_size:int, specials:list)->list:
+    "Specials, every character (alone and as a `##` continuation), then the commonest words, up to `vocab_size`."
+    # every word can be spelt: no unknown token for text like the sample's
+    chars = sorted({c for w in words for c in w})
+    common = sorted((w for w in words if len(w) > 1),
+                    key=lambda w: (-words[w], w))[:max(0, vocab_size - len(specials) - 2*len(chars))]
+    # counted, not trained: the same texts give the same ids every time
+    return specials + chars + ['##' + c for c in chars] + common
+
+# %% ../../nbs/32_text.transformer.ipynb #70d34274
+def _tiny_wordpiece(texts:list, vocab_size:int):
+    "A lower-casing WordPiece `tokenizers.Tokenizer` whose vocabulary is counted from `texts`."
+    import tokenizers
+    from collections import Counter
+    wp = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token='<unk>'))
+    wp.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=True)
+    wp.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    words = Counter(w for t in texts for w, _ in wp.pre_tokenizer.pre_tokenize_str(wp.normalizer.normalize_str(str(t))))
+    vocab = _spelling_vocab(words, vocab_size, ['<pad>', '<unk>', '<s>', '</s>', '<mask>'])
+    wp.model = tokenizers.models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token='<unk>')
+    wp.post_processor = tokenizers.processors.TemplateProcessing(single='<s> $A </s>',
+                                                                 special_tokens=[('<s>', 2), ('</s>', 3)])
+    return wp
+
+# %% ../../nbs/32_text.transformer.ipynb #0cf3b635
+def _tiny_camembert(vocab_size:int, hidden_size:int, layers:int, seed:int):
+    "A small CamemBERT classifier of 27 classes with random weights, the same for the same `seed`."
+    from transformers import CamembertConfig, CamembertForSequenceClassification
+    cfg = CamembertConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=layers,
+                          num_attention_heads=2, intermediate_size=2*hidden_size, max_position_embeddings=520,
+                          pad_token_id=0, bos_token_id=2, eos_token_id=3, num_labels=27)
+    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state untouched
+        torch.manual_seed(seed)
+        return CamembertForSequenceClassification(cfg)
+
+# %% ../../nbs/32_text.transformer.ipynb #8f6e6f24
 def tiny_transformer(texts:list, # texts to train the tokenizer on
                      folder:str|Path, # where the checkpoint is written
                      hidden_size:int=64, # width of the network
@@ -60,36 +96,11 @@ def tiny_transformer(texts:list, # texts to train the tokenizer on
                      seed:int=0, # seed of the random weights: the same checkpoint every time
                     )->Path: # the checkpoint folder
     "A small random CamemBERT and a WordPiece tokenizer of the words and characters of `texts`, saved as a Hugging Face checkpoint — the same arguments give the same checkpoint."
-    import tokenizers
-    from collections import Counter
-    from transformers import PreTrainedTokenizerFast, CamembertConfig, CamembertForSequenceClassification
-    wp = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token='<unk>'))
-    wp.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=True)
-    wp.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
-    specials = ['<pad>', '<unk>', '<s>', '</s>', '<mask>']
-    words = Counter(w for t in texts for w, _ in wp.pre_tokenizer.pre_tokenize_str(wp.normalizer.normalize_str(str(t))))
-    # every word can be spelt: no unknown token for text like the sample's
-    chars = sorted({c for w in words for c in w})
-    common = sorted((w for w in words if len(w) > 1),
-                    key=lambda w: (-words[w], w))[:max(0, vocab_size - len(specials) - 2*len(chars))]
-    # counted, not trained: the same texts give the same ids every time
-    vocab = specials + chars + ['##' + c for c in chars] + common
-    wp.model = tokenizers.models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token='<unk>')
-    wp.post_processor = tokenizers.processors.TemplateProcessing(single='<s> $A </s>',
-                                                                 special_tokens=[('<s>', 2), ('</s>', 3)])
+    from transformers import PreTrainedTokenizerFast
+    wp = _tiny_wordpiece(texts, vocab_size)
     tok = PreTrainedTokenizerFast(tokenizer_object=wp, pad_token='<pad>', unk_token='<unk>', bos_token='<s>',
-                                  eos_token='</s>',
-                                  cls_token='<s>', sep_token='</s>', mask_token='<mask>')
-    cfg = CamembertConfig(vocab_size=wp.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers,
-                          num_attention_heads=2,
-                          intermediate_size=2*hidden_size, max_position_embeddings=520, pad_token_id=0,
-                          bos_token_id=2, eos_token_id=3,
-                          num_labels=27)
-    import torch
-    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state untouched
-        torch.manual_seed(seed)
-        net = CamembertForSequenceClassification(cfg)
-    net.save_pretrained(folder)
+                                  eos_token='</s>', cls_token='<s>', sep_token='</s>', mask_token='<mask>')
+    _tiny_camembert(wp.get_vocab_size(), hidden_size, layers, seed).save_pretrained(folder)
     tok.save_pretrained(folder)
     return Path(folder)
 
@@ -132,28 +143,46 @@ class TransformerModel(RakutenModel):
         self.hf = model or from_hub(AutoModelForSequenceClassification, checkpoint, num_labels=len(CODES),
                                     ignore_mismatched_sizes=True)
 
-# %% ../../nbs/32_text.transformer.ipynb #76fe2997
+# %% ../../nbs/32_text.transformer.ipynb #1ba078f7
 @patch
 def _items(self:TransformerModel, texts, labels=None):
+    "(token ids, label index) of each text; label 0 when there are no labels."
     ids = self.tok(list(pd.Series(texts).fillna('').astype(str)), truncation=True,
                    max_length=self.max_len)['input_ids']
     pos = {c: i for i, c in enumerate(self.classes)}
     ys = [0]*len(ids) if labels is None else [pos[c] for c in labels]
     return list(zip(ids, ys))
 
-# %% ../../nbs/32_text.transformer.ipynb #12b42893
+# %% ../../nbs/32_text.transformer.ipynb #7001de1b
 @patch
 def _dl(self:TransformerModel, items, bs, shuffle=False, wgts=None):
+    "Padded batches of `items`, in this process (for token ids workers cost more than they save)."
     from fastai.callback.data import WeightedDL
     from fastai.text.data import SortedDL
-    # batches of token ids: worker processes cost more than they save
     kw = dict(bs=bs, shuffle=shuffle, drop_last=shuffle and len(items) > bs, num_workers=0,
               create_batch=lambda b: pad_batch(b, self.tok.pad_token_id or 0))
     if wgts is not None: return WeightedDL(items, wgts=wgts, **kw)
     if shuffle: return SortedDL(items, res=[len(i) for i, _ in items], **kw)  # length-bucketed, shuffled batches
     return DataLoader(items, **kw)
 
-# %% ../../nbs/32_text.transformer.ipynb #20aeec3e
+# %% ../../nbs/32_text.transformer.ipynb #848d257e
+@patch
+def _fit_dls(self:TransformerModel, train:pd.DataFrame, valid:pd.DataFrame, bs:int, balance:float)->DataLoaders:
+    "Training batches (length-bucketed, or weighted by `balance`) and validation batches, on the GPU if there is one."
+    wgts = row_weights(train, balance)
+    dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
+                      self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
+    return dls.cuda() if torch.cuda.is_available() else dls
+
+# %% ../../nbs/32_text.transformer.ipynb #6cafeb2b
+@patch
+def _learner(self:TransformerModel, dls:DataLoaders, cbs:list|None)->Learner:
+    "A fastai Learner of the network, in mixed precision on a GPU."
+    learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), opt_func=adamw,
+                    metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
+    return learn.to_fp16() if torch.cuda.is_available() else learn
+
+# %% ../../nbs/32_text.transformer.ipynb #c797ae6f
 @patch
 def fit(self:TransformerModel,
         train:pd.DataFrame, # rows with `text` and `prdtypecode`
@@ -166,16 +195,9 @@ def fit(self:TransformerModel,
         **kwargs, # other trainers' settings, ignored
        )->TransformerModel:
     "Fine-tune with fastai's one-cycle schedule, in mixed precision on a GPU."
-    self.classes = label_classes(train.prdtypecode, valid.prdtypecode)
-    train, valid = labelled(train), labelled(valid)
+    self.classes, train, valid = label_classes(train.prdtypecode, valid.prdtypecode), labelled(train), labelled(valid)
     if self.hf.config.num_labels != len(self.classes): self.hf = with_labels(self.hf, len(self.classes))
-    wgts = row_weights(train, balance)
-    dls = DataLoaders(self._dl(self._items(train.text, train.prdtypecode), bs, shuffle=True, wgts=wgts),
-                      self._dl(self._items(valid.text, valid.prdtypecode), bs*2))
-    if torch.cuda.is_available(): dls = dls.cuda()
-    self.learn = Learner(dls, HFClassifier(self.hf), loss_func=CrossEntropyLossFlat(), opt_func=adamw,
-                         metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
-    if torch.cuda.is_available(): self.learn = self.learn.to_fp16()
+    self.learn = self._learner(self._fit_dls(train, valid, bs, balance), cbs)
     with warnings.catch_warnings(), distributed(self.learn):
         warnings.simplefilter('ignore', UserWarning)
         self.learn.fit_one_cycle(epochs, lr)
@@ -191,19 +213,24 @@ def predict_rows(self:TransformerModel,
     "Class probabilities of rows, from their text: batches of similar lengths, mixed precision on a GPU (split between processes, if several)."
     return shard_predict(lambda ts: self._predict(ts, bs), list(rows.text.fillna('').astype(str)))
 
-# %% ../../nbs/32_text.transformer.ipynb #b5e1dc5a
-@patch
-def _predict(self:TransformerModel, texts, bs):
-    model = self.hf.eval()
-    dev = next(model.parameters()).device
-    items = self._items(texts)
-    order = np.argsort([len(i) for i, _ in items], kind='stable')
-    out = []
+# %% ../../nbs/32_text.transformer.ipynb #31f6392f
+def _batch_probs(model:nn.Module, items:list, order:np.ndarray, bs:int, pad_id:int)->list:
+    "Class probabilities of `items` taken in `order`, batch by batch, kept on the model's device."
+    dev, out = next(model.parameters()).device, []
     with torch.no_grad(), torch.autocast(dev.type, enabled=dev.type == 'cuda'):
         for s in range(0, len(items), bs):
-            x, _ = pad_batch([items[i] for i in order[s:s+bs]], self.tok.pad_token_id or 0)
-            out.append(torch.softmax(model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits.float(),
-                                     1))  # kept on the device
+            x, _ = pad_batch([items[i] for i in order[s:s+bs]], pad_id)
+            logits = model(**{k: v.to(dev, non_blocking=True) for k, v in x.items()}).logits
+            out.append(torch.softmax(logits.float(), 1))  # kept on the device
+    return out
+
+# %% ../../nbs/32_text.transformer.ipynb #babf15b7
+@patch
+def _predict(self:TransformerModel, texts, bs):
+    "Class probabilities of texts in this process, batched by length."
+    items = self._items(texts)
+    order = np.argsort([len(i) for i, _ in items], kind='stable')
+    out = _batch_probs(self.hf.eval(), items, order, bs, self.tok.pad_token_id or 0)
     probs = np.zeros((len(items), len(self.classes)), np.float32)
     if out: probs[order] = torch.cat(out).cpu().numpy()  # one transfer, back in the input order
     return to_classes(probs, self.classes, self.classes)

@@ -19,67 +19,95 @@ __all__ = ['MAX_PIXELS', 'ImageError', 'open_image', 'product_box', 'image_featu
 class ImageError(OSError):
     "A product photo that cannot be read — the message names the file."
 
-# %% ../../nbs/20_vision.features.ipynb #feaee5a5
+# %% ../../nbs/20_vision.features.ipynb #ebaeb55a
 MAX_PIXELS = 40_000_000  # most pixels one photo may decode to (120 MB as RGB), real product photos have 250,000
 
+# %% ../../nbs/20_vision.features.ipynb #81346a03
+def _value_range(mode:str, lo:float, hi:float)->tuple:
+    "Range mapped to 0–255: 0–65535 if 16-bit, else the first of 0–1 (float), 0–255, 0–65535 holding lo–hi, else lo–hi."
+    if mode.startswith('I;16'): return (0, 65535)
+    fits = [r for r in ([(0, 1)] if mode == 'F' else []) + [(0, 255), (0, 65535)] if r[0] <= lo and hi <= r[1]]
+    return fits[0] if fits else (lo, max(hi, lo + 1e-12))
+
+# %% ../../nbs/20_vision.features.ipynb #ae730957
 def _to_8bit(img:Image.Image)->Image.Image:
     "A 16-bit, 32-bit integer or float single-channel photo as 8-bit RGB, scaled by its range: 0–255, 0–65535, 0–1, else its min–max."
     a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-    lo, hi = a.min(), a.max()
-    if img.mode.startswith('I;16'): rng = (0, 65535)
-    else:
-        fits = [r for r in ([(0, 1)] if img.mode == 'F' else []) + [(0, 255), (0, 65535)] if r[0] <= lo and hi <= r[1]]
-        rng = fits[0] if fits else (lo, max(hi, lo + 1e-12))
+    rng = _value_range(img.mode, a.min(), a.max())
     a = (a - rng[0]) * (255 / (rng[1] - rng[0]))
     return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), 'L').convert('RGB')
 
-# %% ../../nbs/20_vision.features.ipynb #ff2c92e2
-def open_image(path:str|Path, # a product photo
-               draft:int|None=None, # decode JPEGs directly at the smallest scale at least this size
-              )->tuple: # (RGB image, note: None, or what was converted or repaired)
-    "Open a photo as RGB, converting odd modes and formats, repairing truncation — `ImageError` if unreadable."
-    path, notes = Path(path), []
-    if not path.exists(): raise ImageError(f"{path}: missing image file")
-    regular_file(path, 'image file', ImageError)  # a FIFO would block the read forever
+# %% ../../nbs/20_vision.features.ipynb #427c354b
+def _open_lazy(path:Path, draft:int|None)->Image.Image:
+    "The photo opened, not yet decoded; a JPEG set to decode at the smallest scale of at least `draft`."
+    with warnings.catch_warnings():  # PIL warns above 89M pixels and refuses above 179M, the bound here is lower
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        img = Image.open(path)
+    if draft and img.format == 'JPEG': img.draft('RGB', (draft, draft))
+    return img
+
+# %% ../../nbs/20_vision.features.ipynb #cbba4d09
+def _load_repairing(path:Path, img:Image.Image, draft:int|None)->tuple:
+    "(image decoded, note): a truncated file is reopened and decoded with its missing part filled."
     try:
-        with warnings.catch_warnings():  # PIL warns above 89M pixels and refuses above 179M, the bound here is lower
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            img = Image.open(path)
-        if img.format != 'JPEG': notes.append(f'{img.format} file named {path.suffix}')
-        if draft and img.format == 'JPEG': img.draft('RGB', (draft, draft))
+        img.load()
+        return img, None
+    except OSError as e:
+        if 'truncated' not in str(e).lower(): raise
+    img = _open_lazy(path, draft)
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try: img.load()
+    finally: ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return img, 'truncated file, missing part filled'
+
+# %% ../../nbs/20_vision.features.ipynb #be20b684
+def _decode(path:Path, draft:int|None)->tuple:
+    "(image decoded, notes on its format and repair) — `ImageError` if unreadable or too large."
+    try:
+        img = _open_lazy(path, draft)
+        notes = [f'{img.format} file named {path.suffix}'] if img.format != 'JPEG' else []
         if img.width*img.height > MAX_PIXELS:
             raise ImageError(f"{path}: image too large to decode ({img.width}×{img.height} pixels — at "
                              f"most {MAX_PIXELS:,})")
-        try: img.load()
-        except OSError as e:
-            if 'truncated' not in str(e).lower(): raise
-            img = Image.open(path)
-            if draft and img.format == 'JPEG': img.draft('RGB', (draft, draft))
-            ImageFile.LOAD_TRUNCATED_IMAGES = True
-            try: img.load()
-            finally: ImageFile.LOAD_TRUNCATED_IMAGES = False
-            notes.append('truncated file, missing part filled')
+        img, repaired = _load_repairing(path, img, draft)
     except ImageError: raise
     except Image.DecompressionBombError as e: raise ImageError(f"{path}: image too large to decode ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
+    return img, notes + [repaired] if repaired else notes
+
+# %% ../../nbs/20_vision.features.ipynb #4c68dcaf
+def _upright(img:Image.Image)->tuple:
+    "(image turned as a viewer shows it by its EXIF orientation, note if it was turned)."
     try: turned = img.getexif().get(0x0112, 1) not in (1, None)  # EXIF orientation: stored sideways or upside down
     except Exception: turned = False  # an unreadable EXIF block: the pixels as stored
-    if turned:
-        img = ImageOps.exif_transpose(img)
-        notes.append('EXIF orientation applied')
+    return (ImageOps.exif_transpose(img), 'EXIF orientation applied') if turned else (img, None)
+
+# %% ../../nbs/20_vision.features.ipynb #b7491ba6
+def _to_rgb(img:Image.Image)->tuple:
+    "(image as 8-bit RGB, note if converted): wide modes scaled by their range, transparency flattened on white."
     if img.mode in ('I', 'F') or img.mode.startswith('I;'):
-        mode, img = img.mode, _to_8bit(img)
-        notes.append(f'{mode} scaled to 8 bits by its range')
-    elif img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
+        return _to_8bit(img), f'{img.mode} scaled to 8 bits by its range'
+    if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
         rgba = img.convert('RGBA')
-        img = Image.new('RGB', img.size, (255, 255, 255))
-        img.paste(rgba, mask=rgba.getchannel('A'))
-        notes.append('transparency flattened on white')
-    elif img.mode != 'RGB':
-        notes.append(f'{img.mode} converted to RGB')
-        img = img.convert('RGB')
-    return img, '; '.join(notes) or None
+        flat = Image.new('RGB', img.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel('A'))
+        return flat, 'transparency flattened on white'
+    if img.mode != 'RGB': return img.convert('RGB'), f'{img.mode} converted to RGB'
+    return img, None
+
+# %% ../../nbs/20_vision.features.ipynb #04ff9d9a
+def open_image(path:str|Path, # a product photo
+               draft:int|None=None, # decode JPEGs directly at the smallest scale at least this size
+              )->tuple: # (RGB image, note: None, or what was converted or repaired)
+    "Open a photo as RGB, converting odd modes and formats, repairing truncation — `ImageError` if unreadable."
+    path = Path(path)
+    if not path.exists(): raise ImageError(f"{path}: missing image file")
+    regular_file(path, 'image file', ImageError)  # a FIFO would block the read forever
+    img, notes = _decode(path, draft)
+    img, turned = _upright(img)
+    img, converted = _to_rgb(img)
+    return img, '; '.join(notes + [n for n in (turned, converted) if n]) or None
 
 # %% ../../nbs/20_vision.features.ipynb #c2b46ad8
 def _ink_mask(img:Image.Image, thresh:int)->Image.Image:
@@ -98,7 +126,13 @@ def product_box(img:Image.Image, # an RGB photo
     ink = mask.histogram()[255] / (img.width*img.height)
     return mask.getbbox() if ink >= min_ink else None
 
-# %% ../../nbs/20_vision.features.ipynb #fe7565f3
+# %% ../../nbs/20_vision.features.ipynb #cf66f8ed
+def _fill_aspect(box:tuple|None, size:tuple)->tuple:
+    "A product box's fill (its area over the frame's) and aspect ratio (width over height); (0, nan) for no box."
+    bw, bh = (box[2]-box[0], box[3]-box[1]) if box else (0, 0)
+    return bw*bh/(size[0]*size[1]), bw/bh if bh else np.nan
+
+# %% ../../nbs/20_vision.features.ipynb #b398ff9b
 def image_features(path:str|Path, # a product photo
                    thresh:int=240, # background threshold (see `product_box`)
                   )->dict: # width, height, mode, format, box, fill, aspect, ink, blank, note, error
@@ -108,12 +142,10 @@ def image_features(path:str|Path, # a product photo
         with Image.open(path) as raw: width, height, mode, fmt = *raw.size, raw.mode, raw.format
     except OSError as e: return dict(path=str(path), error=str(e))
     mask = _ink_mask(img, thresh)
-    ink = mask.histogram()[255] / (img.width*img.height)
-    box = mask.getbbox()
-    bw, bh = (box[2]-box[0], box[3]-box[1]) if box else (0, 0)
+    ink, box = mask.histogram()[255] / (img.width*img.height), mask.getbbox()
+    fill, aspect = _fill_aspect(box, img.size)
     return dict(path=str(path), width=width, height=height, mode=mode, format=fmt, box=box,
-                fill=bw*bh/(img.width*img.height), aspect=bw/bh if bh else np.nan, ink=ink,
-                blank=ink < 0.001, note=note, error=None)
+                fill=fill, aspect=aspect, ink=ink, blank=ink < 0.001, note=note, error=None)
 
 # %% ../../nbs/20_vision.features.ipynb #71c5d368
 def features_table(paths:list, # product photos
@@ -125,7 +157,15 @@ def features_table(paths:list, # product photos
                     chunksize=64)
     return pd.DataFrame(list(rows))
 
-# %% ../../nbs/20_vision.features.ipynb #4c494843
+# %% ../../nbs/20_vision.features.ipynb #7733ca0d
+def _draw_box(img:Image.Image, thresh:int)->str:
+    "Draw the product box on `img` in red; a title: the box's fill, or 'blank'."
+    box = product_box(img, thresh)
+    if box is None: return 'blank'
+    ImageDraw.Draw(img).rectangle(box, outline=(230, 0, 0), width=max(2, img.width//100))
+    return f"fill {_fill_aspect(box, img.size)[0]:.0%}"
+
+# %% ../../nbs/20_vision.features.ipynb #ca29e938
 def show_boxes(paths:list, # product photos
                thresh:int=240, # background threshold
                ncols:int=6, # photos per row
@@ -134,11 +174,7 @@ def show_boxes(paths:list, # product photos
     fig, axs = image_grid(len(paths), ncols, cell=(1.8, 1.9))
     for ax, p in zip(axs, paths):
         img, _ = open_image(p)
-        box = product_box(img, thresh)
-        if box:
-            ImageDraw.Draw(img).rectangle(box, outline=(230, 0, 0), width=max(2, img.width//100))
+        ax.set_title(_draw_box(img, thresh), fontsize=8)
         ax.imshow(img)
-        ax.set_title('blank' if box is None else f"fill {(box[2]-box[0])*(box[3]-box[1])/(img.width*img.height):.0%}",
-                     fontsize=8)
     fig.tight_layout()
     return fig

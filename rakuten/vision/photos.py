@@ -4,7 +4,7 @@
 
 # %% ../../nbs/22_vision.photos.ipynb #c96f58a1
 from __future__ import annotations
-import json, os
+import json, os, shutil
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -48,29 +48,33 @@ def decode_photo(photo:str|Path|Image.Image, # a photo file, or an image already
 
 # %% ../../nbs/22_vision.photos.ipynb #20e11be7
 def _stamp(path)->list:
+    "[size, date] of a file."
     s = os.stat(path)
     return [s.st_size, s.st_mtime_ns]
 
-# %% ../../nbs/22_vision.photos.ipynb #cb9c77d7
+# %% ../../nbs/22_vision.photos.ipynb #267bdf2b
+def _read_index(folder:Path)->dict:
+    "The index of an array folder (size, paths, stamps) — `RakutenError` if unreadable."
+    try: return json.loads((folder/'index.json').read_text())
+    except (OSError, ValueError) as e:
+        raise RakutenError(f"{folder/'index.json'}: unreadable photo index ({e}) — delete "
+                           f"{folder} to rebuild it") from None
+
+# %% ../../nbs/22_vision.photos.ipynb #79f8606f
 class PhotoArray:
     "Photos decoded once into one memory-mapped uint8 array `(n, 3, size, size)`, looked up by path."
     def __init__(self,
                  folder:str|Path, # holds `photos.npy` and `index.json` (see `build`)
                 ):
         self.folder = Path(folder)
-        try: index = json.loads((self.folder/'index.json').read_text())
-        except (OSError, ValueError) as e:
-            raise RakutenError(f"{self.folder/'index.json'}: unreadable photo index ({e}) — delete "
-                               f"{self.folder} to rebuild it") from None
+        index = _read_index(self.folder)
         self.size, self.paths, self.stamps = index['size'], index['paths'], index['stamps']
         self.row = {p: i for i, p in enumerate(self.paths)}
         self._array = None
-
     def __getstate__(self): return {**self.__dict__, '_array': None}  # workers open their own map
     def __len__(self): return len(self.paths)
     def __contains__(self, path): return str(path) in self.row
     def __repr__(self): return f"PhotoArray({len(self)} photos at {self.size} px, {self.folder})"
-
     def __getitem__(self, path:str|Path)->torch.Tensor: # (3, size, size) uint8
         return torch.from_numpy(np.array(self.array[self.row[str(path)]]))
 
@@ -100,7 +104,50 @@ def find(cls:PhotoArray, paths:list, # photo files
     except RakutenError: return None
     return cls(folder) if (folder/'index.json').exists() and (folder/'photos.npy').exists() else None
 
-# %% ../../nbs/22_vision.photos.ipynb #da534f30
+# %% ../../nbs/22_vision.photos.ipynb #429d0427
+def _kept_rows(paths:list, size:int, reuse:PhotoArray|None)->dict:
+    "Index in `paths` -> row of `reuse`, for the photos `reuse` holds unchanged at `size`."
+    if reuse is None or reuse.size != size: return {}
+    return {i: k for i, p in enumerate(paths) if (k := reuse.fresh_row(p)) is not None}
+
+# %% ../../nbs/22_vision.photos.ipynb #8f3c7427
+def _array_rows(paths:list, size:int, kept:dict, reuse:PhotoArray|None, num_workers:int|None):
+    "Every photo's row in order: copied from `reuse` when kept, else decoded by a pool of DataLoader workers."
+    todo = [i for i in range(len(paths)) if i not in kept]
+    if num_workers is None: num_workers = min(16, os.cpu_count() or 1) if len(todo) > 256 else 0
+    batches = iter(TorchDataLoader(_Decode([paths[i] for i in todo], size), batch_size=64, num_workers=num_workers))
+    buf, pos = None, 0
+    for i in range(len(paths)):
+        if i in kept:
+            yield reuse.array[kept[i]]
+            continue
+        if buf is None or pos == len(buf): buf, pos = next(batches).numpy(), 0
+        yield buf[pos]
+        pos += 1
+
+# %% ../../nbs/22_vision.photos.ipynb #e100b5ae
+def _array_tmp(folder:Path, n:int, size:int)->Path:
+    "The temporary file an array of `n` photos is written to, in `folder`, made, with the room checked."
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder/'photos.tmp.npy'
+    check_free_space(folder, n*3*size*size + (tmp.stat().st_size if tmp.exists() else 0),
+                     f"a photo array of {n} photos at {size} px")
+    return tmp
+
+# %% ../../nbs/22_vision.photos.ipynb #56d37ed3
+def _write_array(folder:Path, tmp:Path, rows, shape:tuple):
+    "`photos.npy` of `shape` in `folder`, written row by row to `tmp` then renamed."
+    try:
+        with open(tmp, 'wb') as f:  # written, not memory-mapped: the rows pass through, the process's memory stays flat
+            np.lib.format.write_array_header_1_0(f, {'descr': '|u1', 'fortran_order': False, 'shape': shape})
+            for r in rows: f.write(np.ascontiguousarray(r, dtype=np.uint8).tobytes())
+    except BaseException as e:  # a bad photo, a full disk, an interrupt: no half-written array is left
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, (ImageError, PhotoTooSmall)): raise RakutenError(f"photo array {folder}: {e}") from None
+        raise
+    os.replace(tmp, folder/'photos.npy')
+
+# %% ../../nbs/22_vision.photos.ipynb #97c95c33
 @patch(cls_method=True)
 def build(cls:PhotoArray,
           paths:list, # photo files
@@ -110,36 +157,10 @@ def build(cls:PhotoArray,
           reuse:PhotoArray|None=None, # an older array: its rows of unchanged photos are copied, not decoded again
          )->PhotoArray:
     "Decode `paths` in parallel into a new array in `folder`."
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = list(dict.fromkeys(str(p) for p in paths))
-    tmp = folder/'photos.tmp.npy'
-    check_free_space(folder, len(paths)*3*size*size + (tmp.stat().st_size if tmp.exists() else 0),
-                     f"a photo array of {len(paths)} photos at {size} px")
-    kept = {} if reuse is None or reuse.size != size else {i: k for i, p in enumerate(paths)
-                                                           if (k := reuse.fresh_row(p)) is not None}
-    todo = [i for i in range(len(paths)) if i not in kept]
-    if num_workers is None: num_workers = min(16, os.cpu_count() or 1) if len(todo) > 256 else 0
-    batches = iter(TorchDataLoader(_Decode([paths[i] for i in todo], size), batch_size=64, num_workers=num_workers))
-    def rows():  # every row in order: copied from the old array, or decoded
-        buf, pos = None, 0
-        for i in range(len(paths)):
-            if i in kept:
-                yield reuse.array[kept[i]]
-                continue
-            if buf is None or pos == len(buf): buf, pos = next(batches).numpy(), 0
-            yield buf[pos]
-            pos += 1
-    header = {'descr': '|u1', 'fortran_order': False, 'shape': (len(paths), 3, size, size)}
-    try:
-        with open(tmp, 'wb') as f:  # written, not memory-mapped: the rows pass through, the process's memory stays flat
-            np.lib.format.write_array_header_1_0(f, header)
-            for r in rows(): f.write(np.ascontiguousarray(r, dtype=np.uint8).tobytes())
-    except BaseException as e:  # a bad photo, a full disk, an interrupt: no half-written array is left
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, (ImageError, PhotoTooSmall)): raise RakutenError(f"photo array {folder}: {e}") from None
-        raise
-    os.replace(tmp, folder/'photos.npy')
+    folder, paths = Path(folder), list(dict.fromkeys(str(p) for p in paths))
+    tmp = _array_tmp(folder, len(paths), size)
+    rows = _array_rows(paths, size, _kept_rows(paths, size, reuse), reuse, num_workers)
+    _write_array(folder, tmp, rows, (len(paths), 3, size, size))
     (folder/'index.json').write_text(json.dumps({'size': size, 'paths': paths, 'stamps': [_stamp(p) for p in paths]}))
     return cls(folder)
 
@@ -149,19 +170,42 @@ def check_free_space(folder:str|Path, # where the data will be written
                      what:str, # what is written, for the message
                     ):
     "Refuse a write that the disk cannot hold, naming the folder and the sizes."
-    import shutil
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise RakutenError(f"{folder}: {what} needs {disk_size(needed)}, {disk_size(free)} free there — free space, "
                            f"or lower --photo_cache_gb")
 
-# %% ../../nbs/22_vision.photos.ipynb #2c3bad10
+# %% ../../nbs/22_vision.photos.ipynb #6da90e38
 def _photos_folder(paths:list, size:int)->Path:
+    "The array folder of photos: `<their common folder>.array<size>` beside it."
     try: common = Path(os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]))
     except ValueError: raise RakutenError("photo array: the photos share no folder — pass `folder=`") from None
     return common.parent/f'{common.name}.array{size}'
 
-# %% ../../nbs/22_vision.photos.ipynb #a409aed8
+# %% ../../nbs/22_vision.photos.ipynb #cf6e6869
+def _photo_paths(paths)->list:
+    "The photo files given, once each, as strings; missing ones (None, NaN, '') skipped."
+    return [str(p) for p in dict.fromkeys(paths) if isinstance(p, (str, Path)) and str(p)]
+
+# %% ../../nbs/22_vision.photos.ipynb #e130999f
+def _open_existing(cls, folder:Path)->PhotoArray|None:
+    "The array in `folder`; None when there is none, or with a warning when it is damaged (built again then)."
+    if not ((folder/'index.json').exists() and (folder/'photos.npy').exists()): return None
+    try:
+        arr = cls(folder)
+        arr.array
+    except (RakutenError, ValueError, OSError) as e:  # damaged (a killed copy, a full disk): built again
+        print(f"warning: photo array {folder} is unreadable ({str(e)[:80]}): building it again")
+        return None
+    return arr
+
+# %% ../../nbs/22_vision.photos.ipynb #b5054cc8
+def _holds(arr:PhotoArray, paths:list, size:int)->bool:
+    "Whether `arr` holds every photo of `paths` at `size`, unchanged since it was built."
+    try: return arr.size == size and all(p in arr and arr.stamps[arr.row[p]] == _stamp(p) for p in paths)
+    except FileNotFoundError: return False
+
+# %% ../../nbs/22_vision.photos.ipynb #041ed00a
 @patch(cls_method=True)
 def for_photos(cls:PhotoArray,
                paths, # photo files (missing ones — None, NaN — are skipped)
@@ -170,25 +214,20 @@ def for_photos(cls:PhotoArray,
                num_workers:int|None=None, # decoding processes when it is built
               )->PhotoArray:
     "The array holding `paths` at `size`: reused when up to date, else built."
-    paths = [str(p) for p in dict.fromkeys(paths) if isinstance(p, (str, Path)) and str(p)]
+    paths = _photo_paths(paths)
     if not paths: raise RakutenError("photo array: no photos given")
     folder = Path(folder) if folder else _photos_folder(paths, size)
     with main_first():
-        if (folder/'index.json').exists() and (folder/'photos.npy').exists():
-            try: arr = cls(folder); arr.array
-            except (RakutenError, ValueError, OSError) as e:  # damaged (a killed copy, a full disk): built again
-                print(f"warning: photo array {folder} is unreadable ({str(e)[:80]}): building it again")
-                return cls.build(paths, size, folder, num_workers)
-            try: fresh = arr.size == size and all(p in arr and arr.stamps[arr.row[p]] == _stamp(p) for p in paths)
-            except FileNotFoundError: fresh = False
-            if fresh: return arr
-            paths = list(dict.fromkeys(paths + [p for p in arr.paths if os.path.exists(p)]))  # keep what it held
-            return cls.build(paths, size, folder, num_workers, reuse=arr)  # unchanged photos copied, not decoded
-        return cls.build(paths, size, folder, num_workers)
+        arr = _open_existing(cls, folder)
+        if arr is None: return cls.build(paths, size, folder, num_workers)
+        if _holds(arr, paths, size): return arr
+        paths = list(dict.fromkeys(paths + [p for p in arr.paths if os.path.exists(p)]))  # keep what it held
+        return cls.build(paths, size, folder, num_workers, reuse=arr)  # unchanged photos copied, not decoded
 
-# %% ../../nbs/22_vision.photos.ipynb #b05f04eb
+# %% ../../nbs/22_vision.photos.ipynb #58fb3165
 ARRAY_MAX_SIZE = 256  # above this side, decoding JPEGs in workers keeps up with the network: no array
 
+# %% ../../nbs/22_vision.photos.ipynb #6a3482bf
 def array_pays(n_photos:int, # photos the array would hold
                size:int, # their side
                budget:float|None=None, # bytes the arrays may take (None: no limit)
@@ -196,19 +235,22 @@ def array_pays(n_photos:int, # photos the array would hold
     "Whether a photo array pays for itself: small photos, within the disk budget."
     return size <= ARRAY_MAX_SIZE and (budget is None or n_photos*3*size*size <= budget)
 
-# %% ../../nbs/22_vision.photos.ipynb #07d45f68
+# %% ../../nbs/22_vision.photos.ipynb #2b3ca577
+def _default_budget(folder:Path)->float:
+    "Bytes photo arrays may take: $RAKUTEN_PHOTO_CACHE_GB, else half the free disk of `folder`."
+    if os.environ.get('RAKUTEN_PHOTO_CACHE_GB'): return float(os.environ['RAKUTEN_PHOTO_CACHE_GB'])*1e9
+    return shutil.disk_usage(folder).free/2
+
+# %% ../../nbs/22_vision.photos.ipynb #97fd4f99
 def photo_cache(paths, # prepared photo files (None, NaN skipped)
                 size:int, # the side a model reads
                 budget:float|None=None, # bytes photo arrays may take (default: $RAKUTEN_PHOTO_CACHE_GB, else half the free disk)
                 num_workers:int|None=None, # decoding processes when it is built
                )->PhotoArray|None: # the array, or None: read the JPEGs
     "The photo array of `paths` at `size` where it pays (see `array_pays`), else None."
-    import shutil
-    paths = [str(p) for p in dict.fromkeys(paths) if isinstance(p, (str, Path)) and str(p)]
+    paths = _photo_paths(paths)
     if not paths: return None
-    if budget is None and os.environ.get('RAKUTEN_PHOTO_CACHE_GB'):
-        budget = float(os.environ['RAKUTEN_PHOTO_CACHE_GB'])*1e9
-    if budget is None: budget = shutil.disk_usage(Path(paths[0]).parent).free/2
+    if budget is None: budget = _default_budget(Path(paths[0]).parent)
     return PhotoArray.for_photos(paths, size, num_workers=num_workers) if array_pays(len(paths), size, budget) else None
 
 # %% ../../nbs/22_vision.photos.ipynb #ca306417

@@ -4,11 +4,12 @@
 
 # %% ../../nbs/21_vision.preprocess.ipynb #a6a16011
 from __future__ import annotations
-import json, os, shutil, sys, time
+import json, os, shutil, sys
 from collections import Counter
 from pathlib import Path
 import pandas as pd
 from PIL import Image
+from fastcore.basics import patch
 from fastcore.parallel import parallel
 from .features import open_image, product_box, ImageError
 from ..core import atomic_path, disk_size, RakutenError
@@ -17,7 +18,7 @@ from ..core import atomic_path, disk_size, RakutenError
 __all__ = ['STAMP', 'REPORT', 'SOURCES', 'JPEG_BYTES_PER_PIXEL', 'ImagePrep', 'die_with_parent', 'check_photo_space',
            'preprocess_images']
 
-# %% ../../nbs/21_vision.preprocess.ipynb #76008024
+# %% ../../nbs/21_vision.preprocess.ipynb #8b06be39
 class ImagePrep:
     "Crop to the product, pad square on white, resize."
     def __init__(self, size:int=224, # side of the square output, in pixels
@@ -26,28 +27,34 @@ class ImagePrep:
                  quality:int=90, # JPEG quality of saved images
                 ):
         self.size, self.thresh, self.margin, self.quality = size, thresh, margin, quality
-
     @property
     def settings(self)->dict: return dict(size=self.size, thresh=self.thresh, margin=self.margin, quality=self.quality)
-
-    def __call__(self, path:str|Path)->tuple: # (square RGB image, note from `open_image`)
-        img, note = open_image(path, draft=self.size)
-        box = product_box(img, self.thresh) or (0, 0, img.width, img.height)  # blank photos are kept whole
-        w, h = box[2] - box[0], box[3] - box[1]
-        scale = self.size / (max(w, h)*(1 + 2*self.margin))
-        nw, nh = max(1, round(w*scale)), max(1, round(h*scale))
-        crop = img.resize((nw, nh), Image.BILINEAR, box=box, reducing_gap=2.0)
-        out = Image.new('RGB', (self.size, self.size), (255, 255, 255))
-        out.paste(crop, ((self.size - nw)//2, (self.size - nh)//2))
-        return out, note
-
     def __repr__(self): return f"ImagePrep({', '.join(f'{k}={v}' for k, v in self.settings.items())})"
 
-# %% ../../nbs/21_vision.preprocess.ipynb #cd758f4a
+# %% ../../nbs/21_vision.preprocess.ipynb #b42be36d
+def _fit_box(img:Image.Image, box:tuple, size:int, margin:float)->Image.Image:
+    "The `box` of `img` resized so that its longer side, plus `margin` of it on each end, spans `size`."
+    w, h = box[2] - box[0], box[3] - box[1]
+    scale = size / (max(w, h)*(1 + 2*margin))
+    return img.resize((max(1, round(w*scale)), max(1, round(h*scale))), Image.BILINEAR, box=box, reducing_gap=2.0)
+
+# %% ../../nbs/21_vision.preprocess.ipynb #61284330
+@patch
+def __call__(self:ImagePrep, path:str|Path)->tuple: # (square RGB image, note from `open_image`)
+    "The photo cropped to its product, padded square on white and resized to `size`."
+    img, note = open_image(path, draft=self.size)
+    box = product_box(img, self.thresh) or (0, 0, img.width, img.height)  # blank photos are kept whole
+    crop = _fit_box(img, box, self.size, self.margin)
+    out = Image.new('RGB', (self.size, self.size), (255, 255, 255))
+    out.paste(crop, ((self.size - crop.width)//2, (self.size - crop.height)//2))
+    return out, note
+
+# %% ../../nbs/21_vision.preprocess.ipynb #ad3365ec
 STAMP = 'settings.json'  # settings of the images in a preprocessed folder
 REPORT = 'report.csv'    # photos that were converted, repaired or failed, with why
 SOURCES = 'sources.json' # the size and date of the photo each prepared one was made from
 
+# %% ../../nbs/21_vision.preprocess.ipynb #e10ffb14
 def die_with_parent():
     "In a worker process on Linux: ask the kernel to end it when its parent dies, so a killed run leaves no worker behind."
     import multiprocessing
@@ -63,26 +70,38 @@ def _fresh(src, dest, recorded:list|None)->bool:
     except OSError: return False
     return [s.st_size, s.st_mtime_ns] == recorded if recorded else d.st_mtime_ns >= s.st_mtime_ns
 
-# %% ../../nbs/21_vision.preprocess.ipynb #0f47547f
+# %% ../../nbs/21_vision.preprocess.ipynb #41beeeef
+def _source_stamp(src)->list|None:
+    "[size, date] of a source photo, None if it is missing."
+    try: s = os.stat(src)
+    except OSError: return None
+    return [s.st_size, s.st_mtime_ns]
+
+# %% ../../nbs/21_vision.preprocess.ipynb #6d879de6
+def _save_prepared(img:Image.Image, note:str|None, dest:str, quality:int):
+    "Write a prepared photo under a temporary name then rename it; its note (if any) before it."
+    if note: Path(f'{dest}.note').write_text(note)  # written before the photo: a photo that exists has its note
+    elif os.path.exists(f'{dest}.note'): os.remove(f'{dest}.note')
+    img.save(f'{dest}.tmp', 'JPEG', quality=quality)
+    os.replace(f'{dest}.tmp', dest)
+
+# %% ../../nbs/21_vision.preprocess.ipynb #8d198c8a
 def _prep_one(item, prep:ImagePrep):
+    "In a worker: prepare one photo unless done; (status, note, [size, date] of its source)."
     die_with_parent()
     src, dest, recorded = item
-    try: s = os.stat(src)  # taken before reading: a file replaced meanwhile is prepared again next time
-    except OSError: s = None
-    stamp = [s.st_size, s.st_mtime_ns] if s else None
+    stamp = _source_stamp(src)  # taken before reading: a file replaced meanwhile is prepared again next time
     if _fresh(src, dest, recorded):  # recorded now if it was not (a folder prepared before `sources.json`)
         return 'done', Path(f'{dest}.note').read_text() if os.path.exists(f'{dest}.note') else None, recorded or stamp
     try: img, note = prep(src)
     except ImageError as e: return ('missing' if 'missing image file' in str(e) else 'failed'), str(e), None
-    if note: Path(f'{dest}.note').write_text(note)  # written before the photo: a photo that exists has its note
-    elif os.path.exists(f'{dest}.note'): os.remove(f'{dest}.note')
-    img.save(f'{dest}.tmp', 'JPEG', quality=prep.quality)
-    os.replace(f'{dest}.tmp', dest)
+    _save_prepared(img, note, dest, prep.quality)
     return ('converted' if note else 'ok'), note, stamp
 
-# %% ../../nbs/21_vision.preprocess.ipynb #e1a36960
+# %% ../../nbs/21_vision.preprocess.ipynb #fb5e2836
 JPEG_BYTES_PER_PIXEL = 33.3e3/448**2  # a prepared photo as JPEG: 33.3 KB at 448 px on the challenge's photos
 
+# %% ../../nbs/21_vision.preprocess.ipynb #13af4290
 def check_photo_space(dest:Path, # the folder of prepared photos
                       n:int, # photos still to prepare
                       prep:ImagePrep, # their size
@@ -94,7 +113,56 @@ def check_photo_space(dest:Path, # the folder of prepared photos
         raise RakutenError(f"{dest}: {n} photos to prepare at {prep.size} px need about {disk_size(need)}, "
                            f"{disk_size(free)} free there — free space, or use a workspace on another disk")
 
-# %% ../../nbs/21_vision.preprocess.ipynb #9a9bc428
+# %% ../../nbs/21_vision.preprocess.ipynb #15454239
+def _stamp_folder(dest:Path, prep:ImagePrep):
+    "Make `dest` for photos prepared by `prep`, stamped with its settings: emptied first if stamped with others."
+    stamp = json.dumps(prep.settings, sort_keys=True)
+    if dest.exists() and (not (dest/STAMP).exists() or (dest/STAMP).read_text() != stamp): shutil.rmtree(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest/STAMP).write_text(stamp)
+
+# %% ../../nbs/21_vision.preprocess.ipynb #595c666b
+def _dest_names(paths:pd.Series)->list:
+    "Names of the prepared photos: the sources' names, numbered if photos of one name lie in several folders."
+    names = [Path(p).name for p in paths]
+    if len(set(names)) < len(names): return [f"{k}_{n}" for k, n in enumerate(names)]  # a catalog's: kept apart
+    return names
+
+# %% ../../nbs/21_vision.preprocess.ipynb #7ac4086c
+def _read_sources(dest:Path)->dict:
+    "Name -> [size, date] of the photo each prepared one in `dest` was made from; {} if not recorded."
+    try: return json.loads((dest/SOURCES).read_text())
+    except (OSError, ValueError): return {}
+
+# %% ../../nbs/21_vision.preprocess.ipynb #266f0bd5
+def _save_sources(dest:Path, sources:dict, names:list, stamps:pd.Series):
+    "Record the sources of the photos prepared now (`stamps`, None if failed) with those of earlier runs."
+    sources.update({n: s for n, s in zip(names, stamps) if s is not None})
+    with atomic_path(dest/SOURCES) as tmp: tmp.write_text(json.dumps(sources))
+
+# %% ../../nbs/21_vision.preprocess.ipynb #82e758ee
+def _run_workers(paths:pd.Series, outs:list, items:list, prep:ImagePrep, n_workers:int|None, progress:bool):
+    "`_prep_one` of each item in worker processes: src, dest (None when failed), status, note, source."
+    res = parallel(_prep_one, items, prep=prep, n_workers=n_workers if n_workers is not None else os.cpu_count(),
+                   progress=progress, chunksize=32)
+    df = pd.DataFrame(list(res), columns=['status', 'note', 'source'], index=paths.index)
+    df.insert(0, 'src', paths.values)
+    df.insert(1, 'dest', outs)
+    df.loc[df.status.isin(['failed', 'missing']), 'dest'] = None
+    return df
+
+# %% ../../nbs/21_vision.preprocess.ipynb #ef50a021
+def _report(df:pd.DataFrame, dest:Path):
+    "Write the photos converted, repaired or failed to `report.csv` in `dest`; print a one-line summary."
+    issues = df[df.note.notna()]
+    issues[['src', 'status', 'note']].to_csv(dest/REPORT, index=False)
+    counts = Counter(df.status)
+    new = counts['ok'] + counts['converted']
+    print(f"{len(df)} photos: {new} prepared, {counts['done']} already done, "
+          f"{counts['converted']} converted, {counts['missing']} missing, {counts['failed']} unreadable"
+          + (f" — see {dest/REPORT}" if len(issues) else ''))
+
+# %% ../../nbs/21_vision.preprocess.ipynb #1da389f7
 def preprocess_images(paths:list, # source photos
                       dest:str|Path, # output folder (one per setting)
                       prep:ImagePrep|None=None, # the preprocessing (default `ImagePrep()`)
@@ -103,33 +171,14 @@ def preprocess_images(paths:list, # source photos
                      )->pd.DataFrame: # src, dest (None when failed), status, note, indexed like `paths`
     "Preprocess many photos in parallel into `dest`, skipping those already done with the same settings."
     prep, dest = prep or ImagePrep(), Path(dest)
-    stamp = json.dumps(prep.settings, sort_keys=True)
-    if dest.exists() and (not (dest/STAMP).exists() or (dest/STAMP).read_text() != stamp): shutil.rmtree(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest/STAMP).write_text(stamp)
+    _stamp_folder(dest, prep)
     paths = pd.Series(paths).astype(str)
-    names = [Path(p).name for p in paths]
-    if len(set(names)) < len(names):
-        # photos of the same name in several folders (a catalog's): kept apart
-        names = [f"{k}_{n}" for k, n in enumerate(names)]
+    names = _dest_names(paths)
     outs = [str(dest/n) for n in names]
     check_photo_space(dest, sum(os.path.exists(s) and not os.path.exists(o) for s, o in zip(paths, outs)), prep)
-    try: sources = json.loads((dest/SOURCES).read_text())  # name -> [size, date] of the photo it was made from
-    except (OSError, ValueError): sources = {}
-    res = parallel(_prep_one, [(s, o, sources.get(n)) for s, o, n in zip(paths, outs, names)], prep=prep,
-                   n_workers=n_workers if n_workers is not None else os.cpu_count(), progress=progress, chunksize=32)
-    df = pd.DataFrame(list(res), columns=['status', 'note', 'source'], index=paths.index)
-    sources.update({n: s for n, s in zip(names, df.pop('source')) if s is not None})
-    with atomic_path(dest/SOURCES) as tmp: tmp.write_text(json.dumps(sources))
-    df.insert(0, 'src', paths.values)
-    df.insert(1, 'dest', outs)
-    df.loc[df.status.isin(['failed', 'missing']), 'dest'] = None
-    issues = df[df.note.notna()]
-    issues[['src', 'status', 'note']].to_csv(dest/REPORT, index=False)
-    counts = Counter(df.status)
-    kinds = Counter(n.split(':')[0] if s != 'converted' else n for s, n in zip(issues.status, issues.note))
-    new = counts['ok'] + counts['converted']
-    print(f"{len(df)} photos: {new} prepared, {counts['done']} already done, "
-          f"{counts['converted']} converted, {counts['missing']} missing, {counts['failed']} unreadable"
-          + (f" — see {dest/REPORT}" if len(issues) else ''))
+    sources = _read_sources(dest)
+    df = _run_workers(paths, outs, [(s, o, sources.get(n)) for s, o, n in zip(paths, outs, names)], prep, n_workers,
+                      progress)
+    _save_sources(dest, sources, names, df.pop('source'))
+    _report(df, dest)
     return df
