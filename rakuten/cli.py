@@ -33,7 +33,7 @@ def _user_error_parsers(anno_parser):
 
 # %% ../nbs/97_cli.ipynb #9833d4a5
 def command(func): # a console command's function (its docments are its arguments)
-    "fastcore's `call_parse`, bad arguments exiting with 1 (a user error); fastcore's parser is swapped only while parsing."
+    "fastcore's `call_parse` whose bad arguments exit with 1 (a user error), fastcore's parser swapped only while parsing."
     parsed = call_parse(func)
     @wraps(parsed)
     def _f(*args, **kwargs):
@@ -113,7 +113,7 @@ def log_trained(run, # the command's `TrackedRun`
                 info:dict, # what `train_text` / `train_vision` return: name, path, scores, seconds
                 ws, # the workspace
                ):
-    "Log a trained model's scores, its training curves and metrics files, and its folder; print its test score."
+    "Log a trained model's scores, its training curves and metrics files, and its folder, and print its test score."
     run.log_metrics(flat_scores(info['scores']))
     curves = ws.root/'reports'/'figures'/'models_training'/f"{info['name']}.png"
     if curves.exists(): run.log_figure(curves)
@@ -385,7 +385,7 @@ def _image_model(ws, model:str):
 
 # %% ../nbs/97_cli.ipynb #434b697f
 def _wanted_classes(vm, classes:str, model:str)->list:
-    "The classes `--classes` names, as the model's classes (codes, or a catalog's labels); [] for all."
+    "The classes `--classes` names, as the model's classes (codes, or a catalog's labels): [] for all."
     from rakuten.core import RakutenError
     by_name = {str(c): c for c in vm.classes}
     bad = [c for c in classes.split() if c not in by_name]

@@ -73,11 +73,16 @@ def mass_in_box(maps:np.ndarray, # (n, h, w) heatmaps
     return np.array(out)
 
 # %% ../nbs/50_gradcam.ipynb #f2a5e13e
-def overlay(ax, img:Image.Image, heat:np.ndarray, title:str='', alpha:float=0.45):
+def overlay(ax, # a matplotlib axis
+            img:Image.Image, # the photo
+            heat:np.ndarray, # its heatmap, in [0, 1], any size (resized to the photo's)
+            title:str='', # the axis title
+            alpha:float=0.45, # opacity of the heatmap
+           ):
     "Draw a photo with its heatmap on a matplotlib axis."
-    ax.imshow(img); ax.imshow(np.asarray(Image.fromarray((heat*255).astype(np.uint8)).resize(img.size,
-        Image.BILINEAR))/255,
-                              cmap='jet', alpha=alpha, vmin=0, vmax=1)
+    heat = np.asarray(Image.fromarray((heat*255).astype(np.uint8)).resize(img.size, Image.BILINEAR))/255
+    ax.imshow(img)
+    ax.imshow(heat, cmap='jet', alpha=alpha, vmin=0, vmax=1)
     ax.set_title(title, fontsize=7)
     ax.axis('off')
 

@@ -226,7 +226,7 @@ def _description(code:int, lang:str, rng, confuse:float, title:str, brand:str)->
 
 # %% ../nbs/02_sample.ipynb #0ab72571
 def _title_desc(code:int, lang:str, rng, confuse:float)->tuple:
-    "A listing's (title, description); about a third have no description."
+    "A listing's (title, description): about a third have no description."
     title, brand = _title(code, lang, rng, confuse)
     if rng.random() < 0.35: return title, None
     return title, _description(code, lang, rng, confuse, title, brand)
@@ -292,7 +292,7 @@ def draw_product(code:int, # the product's class
     frac, rgb = (rng.uniform(0.03, 0.08), 255 - (255 - rgb)*0.15) if kind=='blank' else (rng.uniform(0.3, 0.75), rgb)
     mask = _draw_mask(st['shape'], size, _object_box(size, frac, rng))
     tex = Image.fromarray(_texture(st['texture'], size, rgb, rng).astype(np.uint8))
-    if kind=='full':  # the texture fills the photo; the product is a plain shape of a contrasting colour
+    if kind=='full':  # the texture fills the photo, the product a plain shape of a contrasting colour
         return Image.composite(Image.new('RGB', (size, size), tuple(int(v) for v in 255 - rgb*0.5)), tex, mask)
     return Image.composite(tex, Image.new('RGB', (size, size), (255, 255, 255)), mask)
 
