@@ -4,12 +4,11 @@
 
 # %% ../nbs/66_dry_run.ipynb #b404e75a
 from __future__ import annotations
-import json, math, os, shutil, tempfile, threading, time, warnings
+import json, os, shutil, tempfile, threading, time, warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-import numpy as np
-import pandas as pd
+import numpy as np, pandas as pd
 from .core import Workspace, RakutenError, host_reachable
 from .model import ModelError, split_settings, accepted, load_model
 from .data import load_products, load_catalog, load_split, labelled, Catalog
@@ -29,23 +28,46 @@ CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of ea
     'camembert-base': dict(model_type='camembert', hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                            intermediate_size=3072, vocab_size=32005, max_position_embeddings=514, type_vocab_size=1),
     'camembert/camembert-large': dict(model_type='camembert', hidden_size=1024, num_hidden_layers=24,
-                                      num_attention_heads=16,
-                                      intermediate_size=4096, vocab_size=32005, max_position_embeddings=514,
-                                      type_vocab_size=1),
+                                      num_attention_heads=16, intermediate_size=4096, vocab_size=32005,
+                                      max_position_embeddings=514, type_vocab_size=1),
     'almanach/camembertav2-base': dict(model_type='deberta-v2', hidden_size=768, num_hidden_layers=12,
-                                       num_attention_heads=12,
-                                       intermediate_size=3072, vocab_size=32768, max_position_embeddings=1024,
-                                       relative_attention=True, position_buckets=256, norm_rel_ebd='layer_norm',
-                                       share_att_key=True, pos_att_type=['p2c', 'c2p'], position_biased_input=False,
-                                       max_relative_positions=-1, type_vocab_size=0, layer_norm_eps=1e-7),
+                                       num_attention_heads=12, intermediate_size=3072, vocab_size=32768,
+                                       max_position_embeddings=1024, relative_attention=True, position_buckets=256,
+                                       norm_rel_ebd='layer_norm', share_att_key=True, pos_att_type=['p2c', 'c2p'],
+                                       position_biased_input=False, max_relative_positions=-1, type_vocab_size=0,
+                                       layer_norm_eps=1e-7),
     'xlm-roberta-large': dict(model_type='xlm-roberta', hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
                               intermediate_size=4096, vocab_size=250002, max_position_embeddings=514,
                               type_vocab_size=1),
 }
+
+# %% ../nbs/66_dry_run.ipynb #605232e3
 # the tokenizer each family ships
 TOKENIZER_KINDS = {'camembert': 'unigram', 'xlm-roberta': 'unigram', 'deberta-v2': 'wordpiece'}
 
 # %% ../nbs/66_dry_run.ipynb #95111ffd
+def _unigram_tokenizer(vocab_size:int)->tuple:
+    "An untrained SentencePiece-style tokenizer, its special tokens and its trainer."
+    import tokenizers
+    names = dict(bos_token='<s>', pad_token='<pad>', eos_token='</s>', unk_token='<unk>', mask_token='<mask>')
+    tok = tokenizers.Tokenizer(tokenizers.models.Unigram())
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace()
+    tok.decoder = tokenizers.decoders.Metaspace()
+    trainer = tokenizers.trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(names.values()),
+                                                 unk_token='<unk>')
+    return tok, names, trainer
+
+# %% ../nbs/66_dry_run.ipynb #b6bf6cdf
+def _wordpiece_tokenizer(vocab_size:int)->tuple:
+    "An untrained BERT-style tokenizer, its special tokens and its trainer."
+    import tokenizers
+    names = dict(cls_token='[CLS]', pad_token='[PAD]', sep_token='[SEP]', unk_token='[UNK]', mask_token='[MASK]')
+    tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token='[UNK]'))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    trainer = tokenizers.trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(names.values()))
+    return tok, names, trainer
+
+# %% ../nbs/66_dry_run.ipynb #6ff241d9
 def stand_in_tokenizer(kind:str, # 'unigram' (SentencePiece style, `<s>`...) or 'wordpiece' (`[CLS]`...)
                        texts:list, # texts to learn the vocabulary from
                        vocab_size:int=4000, # largest vocabulary learnt
@@ -53,25 +75,29 @@ def stand_in_tokenizer(kind:str, # 'unigram' (SentencePiece style, `<s>`...) or 
     "A tokenizer of the kind a checkpoint ships, trained on `texts`."
     import tokenizers
     from transformers import PreTrainedTokenizerFast
-    if kind == 'unigram':
-        names = dict(bos_token='<s>', pad_token='<pad>', eos_token='</s>', unk_token='<unk>', mask_token='<mask>')
-        tok = tokenizers.Tokenizer(tokenizers.models.Unigram())
-        tok.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace()
-        tok.decoder = tokenizers.decoders.Metaspace()
-        trainer = tokenizers.trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(names.values()),
-                                                     unk_token='<unk>')
-    else:
-        names = dict(cls_token='[CLS]', pad_token='[PAD]', sep_token='[SEP]', unk_token='[UNK]', mask_token='[MASK]')
-        tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token='[UNK]'))
-        tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
-        trainer = tokenizers.trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(names.values()))
+    tok, names, trainer = (_unigram_tokenizer if kind == 'unigram' else _wordpiece_tokenizer)(vocab_size)
     tok.train_from_iterator(texts, trainer)
-    first, last = (names['bos_token'], names['eos_token']) if kind == 'unigram' else (names['cls_token'], names['sep_token'])
+    first, last = ((names['bos_token'], names['eos_token']) if kind == 'unigram' else
+                   (names['cls_token'], names['sep_token']))
     tok.post_processor = tokenizers.processors.TemplateProcessing(
         single=f'{first} $A {last}', special_tokens=[(first, tok.token_to_id(first)), (last, tok.token_to_id(last))])
     return PreTrainedTokenizerFast(tokenizer_object=tok, **names)
 
 # %% ../nbs/66_dry_run.ipynb #58f3c49d
+def _carried_config(checkpoint:str)->dict:
+    "A copy of a checkpoint's carried architecture fields; an error saying the hub is needed when there are none."
+    if checkpoint not in CHECKPOINT_CONFIGS:
+        raise ModelError(f"{checkpoint}: no carried configuration (known: {sorted(CHECKPOINT_CONFIGS)}) — the hub "
+                         f"is needed for it")
+    return dict(CHECKPOINT_CONFIGS[checkpoint])
+
+# %% ../nbs/66_dry_run.ipynb #272f75ba
+def _token_ids(tok)->dict:
+    "The pad, first and last token ids of a config, from a tokenizer of either kind."
+    return dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.convert_tokens_to_ids(tok.bos_token or tok.cls_token),
+                eos_token_id=tok.convert_tokens_to_ids(tok.eos_token or tok.sep_token))
+
+# %% ../nbs/66_dry_run.ipynb #61d1bfd6
 def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
                         texts:list, # texts for its stand-in tokenizer
                         folder:str|Path, # where the checkpoint is written
@@ -79,18 +105,13 @@ def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
                        )->Path: # the checkpoint folder, loadable by `transformers`
     "A random network of a checkpoint's architecture and a tokenizer of its kind, saved as a checkpoint."
     from transformers import AutoConfig, AutoModelForSequenceClassification
-    if checkpoint not in CHECKPOINT_CONFIGS:
-        raise ModelError(f"{checkpoint}: no carried configuration (known: {sorted(CHECKPOINT_CONFIGS)}) — the hub "
-                         f"is needed for it")
-    cfg = dict(CHECKPOINT_CONFIGS[checkpoint])
+    cfg = _carried_config(checkpoint)
     model_type = cfg.pop('model_type')
     tok = stand_in_tokenizer(TOKENIZER_KINDS[model_type], texts)
     if tiny:
         cfg.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                    vocab_size=len(tok))
-    ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.convert_tokens_to_ids(tok.bos_token or tok.cls_token),
-               eos_token_id=tok.convert_tokens_to_ids(tok.eos_token or tok.sep_token))
-    config = AutoConfig.for_model(model_type, **cfg, **ids, num_labels=27)
+    config = AutoConfig.for_model(model_type, **cfg, **_token_ids(tok), num_labels=27)
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return Path(folder)
@@ -100,6 +121,19 @@ def stand_in_checkpoint(checkpoint:str, # a checkpoint of `CHECKPOINT_CONFIGS`
 TINY_ARCHS = {'convnext': ('convnext_atto', 64), 'eva02': ('eva02_tiny_patch14_224', 224)}
 
 # %% ../nbs/66_dry_run.ipynb #78010b96
+def _offline_arch(spec:dict, tiny:bool, hub:bool)->list:
+    "Set a photo member's `pretrained` (and, tiny, its family's smallest arch and size) in `spec`; the notes."
+    arch, notes = spec['arch'], []
+    if spec.get('pretrained', True) and not hub: notes.append(f"{arch}: random weights")
+    spec['pretrained'] = spec.get('pretrained', True) and hub and not tiny
+    family = arch.split('_')[0]
+    if tiny and family in TINY_ARCHS:
+        spec['arch'], size = TINY_ARCHS[family]
+        spec['img_size'] = min(spec.get('img_size', size), size)
+        notes.append(f"{arch}: {spec['arch']} at {spec['img_size']} px (tiny)")
+    return notes
+
+# %% ../nbs/66_dry_run.ipynb #b2ab32a2
 def offline_spec(spec:dict, # a member's kind and settings
                  texts:list, # texts for stand-in tokenizers
                  folder:str|Path, # where stand-in checkpoints go
@@ -113,15 +147,7 @@ def offline_spec(spec:dict, # a member's kind and settings
     if ckpt and (tiny or not hub) and not Path(ckpt).is_dir():
         spec['checkpoint'] = str(stand_in_checkpoint(ckpt, texts, Path(folder)/ckpt.replace('/', '_'), tiny))
         notes.append(f"{ckpt}: random weights of its architecture{' (tiny)' if tiny else ''}, stand-in tokenizer")
-    arch = spec.get('arch')
-    if arch:
-        if spec.get('pretrained', True) and not hub: notes.append(f"{arch}: random weights")
-        spec['pretrained'] = spec.get('pretrained', True) and hub and not tiny
-        family = arch.split('_')[0]
-        if tiny and family in TINY_ARCHS:
-            spec['arch'], size = TINY_ARCHS[family]
-            spec['img_size'] = min(spec.get('img_size', size), size)
-            notes.append(f"{arch}: {spec['arch']} at {spec['img_size']} px (tiny)")
+    if spec.get('arch'): notes += _offline_arch(spec, tiny, hub)
     return spec, notes
 
 # %% ../nbs/66_dry_run.ipynb #361b7955
@@ -131,6 +157,20 @@ def _rows(products:pd.DataFrame, split:str, n:int, model)->pd.DataFrame:
     return labelled(rows[model.usable(rows)].head(n))
 
 # %% ../nbs/66_dry_run.ipynb #7d694ea0
+def _seconds(f, /, *args, **kwargs)->tuple:
+    "What `f(*args, **kwargs)` returns, and the seconds it took."
+    t0 = time.perf_counter()
+    out = f(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+# %% ../nbs/66_dry_run.ipynb #ee2dddc4
+def _quiet_fit(model, train:pd.DataFrame, valid:pd.DataFrame, fit:dict):
+    "Fit `model` with those of the settings `fit` its `fit` accepts, warnings silenced."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model.fit(train, valid, **accepted(model.fit, fit))
+
+# %% ../nbs/66_dry_run.ipynb #069d2c24
 def try_member(name:str, # the member's name
                spec:dict, # its kind and settings (see `offline_spec`)
                products:pd.DataFrame, # prepared products, photos at least at the member's size
@@ -139,20 +179,12 @@ def try_member(name:str, # the member's name
               )->dict: # seconds to build, train and predict, and the largest difference after reloading
     "Build a member, train it one batch, predict, save, reload: the reloaded model predicts the same."
     cls, init, fit = split_settings(spec, f"member {name!r}")
-    t0 = time.perf_counter()
-    model = cls(**init)
-    built = time.perf_counter() - t0
+    model, built = _seconds(cls, **init)
     train, valid = _rows(products, 'train', bs, model), _rows(products, 'valid', bs, model)
     fit.update(epochs=1, bs=bs, **({'freeze_epochs': 0} if 'freeze_epochs' in fit
                                    or 'freeze_epochs' in accepted(cls.fit, {'freeze_epochs': 0}) else {}))
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model.fit(train, valid, **accepted(model.fit, {**fit, 'num_workers': 0}))
-    trained = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    probs = model.predict(valid)
-    predicted = time.perf_counter() - t0
+    _, trained = _seconds(_quiet_fit, model, train, valid, {**fit, 'num_workers': 0})
+    probs, predicted = _seconds(model.predict, valid)
     again = load_model(model.save(Path(folder)/name), device='cpu').predict(valid)
     return dict(member=name, kind=spec['kind'], build_s=round(built, 2), train_batch_s=round(trained, 2),
                 predict_s=round(predicted, 2), reload_max_diff=float(np.nanmax(np.abs(again - probs))))
@@ -219,7 +251,21 @@ def peak_memory(every:float=0.005, # seconds between two readings of resident me
 # %% ../nbs/66_dry_run.ipynb #5a0d85ab
 def _folder_bytes(folder:Path)->int: return sum(p.stat().st_size for p in Path(folder).rglob('*') if p.is_file())
 
+# %% ../nbs/66_dry_run.ipynb #572d1280
+def _saved_bytes(model, folder:Path)->int:
+    "Bytes of `model` saved in `folder`, removed after."
+    n = _folder_bytes(model.save(folder))
+    shutil.rmtree(folder, ignore_errors=True)
+    return n
+
 # %% ../nbs/66_dry_run.ipynb #774dd621
+def _timing_fit(model, fit:dict, bs:int)->tuple:
+    "Settings of one quiet epoch at batch `bs`, with a `BatchTimer` when `model.fit` takes callbacks; the timer."
+    timer = BatchTimer() if 'cbs' in accepted(model.fit, {'cbs': None}) else None
+    return {**fit, 'epochs': 1, 'bs': bs, 'num_workers': 0, 'freeze_epochs': 0,
+            **({'cbs': [timer]} if timer else {})}, timer
+
+# %% ../nbs/66_dry_run.ipynb #8651d0ea
 def time_member(name:str, # the member's name
                 spec:dict, # its kind and settings, buildable here (see `offline_spec`)
                 rows:pd.DataFrame, # prepared labelled rows to time on
@@ -233,22 +279,12 @@ def time_member(name:str, # the member's name
         model = cls(**init)
         rows = rows[model.usable(rows)]
         train = rows.head(bs*(batches + 1))
-        timer = BatchTimer() if 'cbs' in accepted(model.fit, {'cbs': None}) else None
-        fit = {**fit, 'epochs': 1, 'bs': bs, 'num_workers': 0, 'freeze_epochs': 0,
-               **({'cbs': [timer]} if timer else {})}
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            model.fit(train, rows.tail(bs), **accepted(model.fit, fit))
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        model.predict(rows)
-        predict_s = (time.perf_counter() - t0)/len(rows)
-    model_bytes = _folder_bytes(model.save(folder/name))
-    shutil.rmtree(folder/name, ignore_errors=True)
+        fit, timer = _timing_fit(model, fit, bs)
+        _, fit_s = _seconds(_quiet_fit, model, train, rows.tail(bs), fit)
+        _, predict_s = _seconds(model.predict, rows)
     per_batch = float(np.median(timer.times[1:] or timer.times)) if timer and timer.times else None
-    return dict(batch_s=per_batch, row_s=None if per_batch else fit_s/len(train), predict_s=predict_s,
-                model_bytes=model_bytes, peak_bytes=peak['bytes'])
+    return dict(batch_s=per_batch, row_s=None if per_batch else fit_s/len(train), predict_s=predict_s/len(rows),
+                model_bytes=_saved_bytes(model, folder/name), peak_bytes=peak['bytes'])
 
 # %% ../nbs/66_dry_run.ipynb #0efb04d6
 def _counts(products:pd.DataFrame, folds:int)->dict:
@@ -258,6 +294,14 @@ def _counts(products:pd.DataFrame, folds:int)->dict:
     if folds == 1: fit, held = int((products.split == 'train').sum()), int((products.split == 'valid').sum())
     else: fit, held = int(lab*(folds - 1)/folds), int(lab/folds)
     return dict(fit=fit, predicted=held + others, full_fit=lab, full_predicted=others)
+
+# %% ../nbs/66_dry_run.ipynb #c17a6265
+def _photos_and_counts(products:pd.DataFrame, folds:int, scale_to:int|None)->tuple:
+    "Photos of the data and its rows per fold (see `_counts`); the same shares for `scale_to` products when given."
+    n_photos, counts = int(products.image.notna().sum()), _counts(products, folds)
+    if not scale_to: return n_photos, counts
+    factor = scale_to/len(products)
+    return round(n_photos*factor), {c: round(v*factor) for c, v in counts.items()}
 
 # %% ../nbs/66_dry_run.ipynb #850a6b7f
 def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|None)->pd.DataFrame:
@@ -344,6 +388,91 @@ def available_memory()->tuple: # (bytes, 'gpu' or 'ram')
     return psutil.virtual_memory().available, 'ram'
 
 # %% ../nbs/66_dry_run.ipynb #6b083270
+def _memory(free_memory:int|None)->tuple:
+    "Memory the members can use and its kind: `free_memory` when given, else measured (see `available_memory`)."
+    import torch
+    return available_memory() if free_memory is None else (free_memory, 'gpu' if torch.cuda.is_available() else 'ram')
+
+# %% ../nbs/66_dry_run.ipynb #67af3e37
+def _per_fold(r:dict, counts:dict, row_s:float, epochs:int, predict_s:float)->list:
+    "Rows and seconds of each fold's training and prediction, and of the refit when the recipe has one."
+    runs = [(f, counts['fit'], counts['predicted']) for f in range(r['folds'])]
+    if r.get('refit'): runs.append(('full', counts['full_fit'], counts['full_predicted']))
+    return [dict(fold=f, fit_rows=n_fit, predicted_rows=n_pred, train_s=row_s*n_fit*epochs,
+                 predict_s=predict_s*n_pred) for f, n_fit, n_pred in runs]
+
+# %% ../nbs/66_dry_run.ipynb #260ed327
+def _price_notes(name:str, img:int|None, arrays:dict, batched:bool, timed_bs:int, real_bs:int, gpu:bool)->list:
+    "What a member's price rests on: another member's photo array it reads, a scaled batch, resident memory (CPU)."
+    shared = [n for n, a in arrays.items() if n != name and a['img_size'] == img]
+    notes = [f"reads member {shared[0]}'s photo array"] if shared else []
+    if batched and timed_bs != real_bs: notes.append(f"timed at batch {timed_bs}, scaled to {real_bs}")
+    if not gpu: notes.append(f"memory: resident memory it added{f' at batch {timed_bs}' if batched else ''} (CPU)")
+    return notes
+
+# %% ../nbs/66_dry_run.ipynb #64d8c2dd
+def _price_member(name, spec, r, mini, ws, st, counts, bs, batches, tiny, hub, gpu)->dict:
+    "One member timed on `mini` and priced for `counts`: per fold, per product, disk and memory."
+    s, notes = offline_spec(spec, mini.text.tolist(), ws.interim/'dry_run'/'stand_in', tiny, hub)
+    cls, init, fit = split_settings(s, f"member {name!r}")
+    real_bs = int(fit.get('bs', 32))
+    timed_bs = bs or (real_bs if gpu else min(real_bs, 4))
+    t = time_member(name, s, mini, ws.interim/'dry_run'/'models', timed_bs, batches)
+    batched = bool(t['batch_s'])
+    epochs = int(fit.get('epochs', 1)) if batched else 1
+    row_s = t['batch_s']/timed_bs if batched else t['row_s']
+    per_fold = _per_fold(r, counts, row_s, epochs, t['predict_s'])
+    img = photo_size({'members': {name: spec}})  # the recipe's size, even when a tiny twin is timed
+    array = st['arrays'].get(name)
+    notes += _price_notes(name, img, st['arrays'], batched, timed_bs, real_bs, gpu)
+    return dict(kind=s['kind'], notes=notes, timed_bs=timed_bs if batched else None,
+                recipe_bs=real_bs if batched else None, img_size=img, epochs=epochs, per_fold=per_fold,
+                train_s=sum(f['train_s'] for f in per_fold), predict_s=sum(f['predict_s'] for f in per_fold),
+                photo_array_bytes=array['bytes'] if array else 0, model_bytes=t['model_bytes'],
+                models_bytes=t['model_bytes']*len(per_fold), peak_memory_bytes=int(t['peak_bytes']),
+                per_product=dict(train_s_per_epoch=row_s, predict_s=t['predict_s'],
+                                 photo_array_bytes=3*array['img_size']**2 if array else 0))
+
+# %% ../nbs/66_dry_run.ipynb #0236457b
+def _price_members(r, mini, ws, st, counts, bs, batches, tiny, hub, keep:bool)->tuple:
+    "Every member priced (see `_price_member`); the stand-in checkpoints written, removed unless `keep`."
+    import torch
+    stand_in, members = ws.interim/'dry_run'/'stand_in', {}
+    try:
+        for name, spec in r['members'].items():
+            members[name] = _price_member(name, spec, r, mini, ws, st, counts, bs, batches, tiny, hub,
+                                          torch.cuda.is_available())
+    finally:
+        kept = dict(folder=str(stand_in), bytes=_folder_bytes(stand_in)) if stand_in.exists() else None
+        if not keep: shutil.rmtree(stand_in, ignore_errors=True)
+    return members, kept and {**kept, 'kept': keep}
+
+# %% ../nbs/66_dry_run.ipynb #bca3808a
+def _totals(members:dict, st:dict, mem:int, memory:str)->dict:
+    "A recipe's seconds and disk, summed over its members, and the largest peak memory of one."
+    total = lambda key: sum(m[key] for m in members.values())
+    arrays, models = total('photo_array_bytes'), total('models_bytes')
+    return dict(train_s=total('train_s'), predict_s=total('predict_s'), photo_jpeg_bytes=st['jpeg_bytes'],
+                photo_jpeg_needed_bytes=st['jpeg_needed'], photo_array_bytes=arrays, models_bytes=models,
+                disk_bytes=st['jpeg_bytes'] + arrays + models,
+                disk_needed_bytes=st['jpeg_needed'] + sum(a['needed'] for a in st['arrays'].values()) + models,
+                free_disk_bytes=st['free_disk'],
+                peak_memory_bytes=max(m['peak_memory_bytes'] for m in members.values()),
+                free_memory_bytes=int(mem), memory=memory)
+
+# %% ../nbs/66_dry_run.ipynb #07448f7a
+def _device()->str:
+    "The accelerator's name, else the CPU's cores."
+    import torch
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
+
+# %% ../nbs/66_dry_run.ipynb #1635a3cd
+def _per_product(members:dict, photo_bytes:float)->dict:
+    "A product's JPEG bytes and the bytes of its photo in the members' arrays."
+    return dict(photo_bytes=photo_bytes,
+                photo_array_bytes=sum(m['per_product']['photo_array_bytes'] for m in members.values()))
+
+# %% ../nbs/66_dry_run.ipynb #7d16c316
 def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
             ws:Workspace, # the workspace: its split is used (made when absent), `reports/dry_run.json` written
             recipe:str|dict, # a recipe name, file or dict
@@ -359,77 +488,22 @@ def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Cata
             keep_stand_ins:bool=False, # keep the stand-in checkpoints written for an offline run (else removed)
            )->dict: # per member, per fold, per product and totals (also in reports/dry_run.json)
     "What a recipe will cost on this data and machine: time, disk and memory per member, refused when it cannot fit."
-    import torch
     hub = host_reachable() if hub is None else hub
-    r = check_recipe(recipe, hub)
-    products = read_products(data, ws)
+    r, products = check_recipe(recipe, hub), read_products(data, ws)
     products['split'] = load_split(products, ws)
-    gpu, k, runs = torch.cuda.is_available(), r['folds'], r['folds'] + int(r.get('refit', False))
-    mem, memory = available_memory() if free_memory is None else (free_memory, 'gpu' if gpu else 'ram')
-    n_photos, counts = int(products.image.notna().sum()), _counts(products, k)
-    if scale_to:  # the same shares of photos, folds and splits, for `scale_to` products
-        factor = scale_to/len(products)
-        n_photos, counts = round(n_photos*factor), {c: round(v*factor) for c, v in counts.items()}
+    mem, memory = _memory(free_memory)
+    n_photos, counts = _photos_and_counts(products, r['folds'], scale_to)
     st = check_photo_disk(r, n_photos, ws, free_disk, photo_cache_gb, present=not scale_to)  # before anything is built
     mini = _mini(products, ws, st['size'] or 64, 8*(batches + 2), n_workers)
-    stand_in, members = ws.interim/'dry_run'/'stand_in', {}
-    try:
-        for name, spec in r['members'].items():
-            members[name] = _price_member(name, spec, r, mini, ws, st, counts, bs, batches, tiny, hub, gpu)
-    finally:
-        kept = dict(folder=str(stand_in), bytes=_folder_bytes(stand_in)) if stand_in.exists() else None
-        if not keep_stand_ins: shutil.rmtree(stand_in, ignore_errors=True)
-    jpeg = st['jpeg_bytes']
-    arrays = sum(m['photo_array_bytes'] for m in members.values())
-    models = sum(m['models_bytes'] for m in members.values())
-    needed = st['jpeg_needed'] + sum(a['needed'] for a in st['arrays'].values()) + models
-    report = dict(recipe=r['name'], folds=k, refit=bool(r.get('refit')), products=scale_to or len(products),
-                  timed_on_products=len(products), photos=n_photos, photo_size=st['size'],
-                  device=torch.cuda.get_device_name() if gpu else f"cpu ({os.cpu_count()} cores)", hub=hub,
+    members, stand_ins = _price_members(r, mini, ws, st, counts, bs, batches, tiny, hub, keep_stand_ins)
+    report = dict(recipe=r['name'], folds=r['folds'], refit=bool(r.get('refit')), products=scale_to or len(products),
+                  timed_on_products=len(products), photos=n_photos, photo_size=st['size'], device=_device(), hub=hub,
                   counts=counts, members=members, photo_arrays=st['arrays'],
-                  per_product=dict(photo_bytes=st['jpeg_bytes_per_photo'], photo_array_bytes=sum(
-                      m['per_product']['photo_array_bytes'] for m in members.values())),
-                  stand_ins=kept and {**kept, 'kept': keep_stand_ins},
-                  totals=dict(train_s=sum(m['train_s'] for m in members.values()),
-                              predict_s=sum(m['predict_s'] for m in members.values()),
-                              photo_jpeg_bytes=jpeg, photo_jpeg_needed_bytes=st['jpeg_needed'],
-                              photo_array_bytes=arrays, models_bytes=models,
-                              disk_bytes=jpeg + arrays + models, disk_needed_bytes=needed,
-                              free_disk_bytes=st['free_disk'],
-                              peak_memory_bytes=max(m['peak_memory_bytes'] for m in members.values()),
-                              free_memory_bytes=int(mem), memory=memory))
+                  per_product=_per_product(members, st['jpeg_bytes_per_photo']),
+                  stand_ins=stand_ins, totals=_totals(members, st, mem, memory))
     (ws.reports/'dry_run.json').write_text(json.dumps(report, indent=1, default=float))
     check_fits(report, ws)
     return report
-
-# %% ../nbs/66_dry_run.ipynb #fba14852
-def _price_member(name, spec, r, mini, ws, st, counts, bs, batches, tiny, hub, gpu)->dict:
-    "One member timed on `mini` and priced for `counts`: per fold, per product, disk and memory."
-    s, notes = offline_spec(spec, mini.text.tolist(), ws.interim/'dry_run'/'stand_in', tiny, hub)
-    cls, init, fit = split_settings(s, f"member {name!r}")
-    real_bs = int(fit.get('bs', 32))
-    timed_bs = bs or (real_bs if gpu else min(real_bs, 4))
-    t = time_member(name, s, mini, ws.interim/'dry_run'/'models', timed_bs, batches)
-    batched = bool(t['batch_s'])
-    epochs = int(fit.get('epochs', 1)) if batched else 1
-    row_s = t['batch_s']/timed_bs if batched else t['row_s']
-    runs = [(f, counts['fit'], counts['predicted']) for f in range(r['folds'])]
-    if r.get('refit'): runs.append(('full', counts['full_fit'], counts['full_predicted']))
-    per_fold = [dict(fold=f, fit_rows=n_fit, predicted_rows=n_pred, train_s=row_s*n_fit*epochs,
-                     predict_s=t['predict_s']*n_pred) for f, n_fit, n_pred in runs]
-    img = photo_size({'members': {name: spec}})  # the recipe's size, even when a tiny twin is timed
-    array = st['arrays'].get(name)
-    shared = [n for n, a in st['arrays'].items() if n != name and a['img_size'] == img]
-    if shared: notes.append(f"reads member {shared[0]}'s photo array")
-    if batched and timed_bs != real_bs: notes.append(f"timed at batch {timed_bs}, scaled to {real_bs}")
-    if not gpu: notes.append(f"memory: resident memory it added{f' at batch {timed_bs}' if batched else ''} (CPU)")
-    return dict(kind=s['kind'], notes=notes, timed_bs=timed_bs if batched else None,
-                recipe_bs=real_bs if batched else None, img_size=img, epochs=epochs, per_fold=per_fold,
-                train_s=sum(f['train_s'] for f in per_fold), predict_s=sum(f['predict_s'] for f in per_fold),
-                photo_array_bytes=array['bytes'] if array else 0, model_bytes=t['model_bytes'],
-                models_bytes=t['model_bytes']*len(runs), peak_memory_bytes=int(t['peak_bytes']),
-                per_product=dict(train_s_per_epoch=row_s, predict_s=t['predict_s'],
-                                 photo_array_bytes=3*array['img_size']**2 if array else 0))
 
 # %% ../nbs/66_dry_run.ipynb #0c3acd68
 def get_data_folder(ws:Workspace)->Path:

@@ -5,10 +5,7 @@
 # %% ../nbs/90_explore.ipynb #5a59ab19
 from __future__ import annotations
 from pathlib import Path
-import numpy as np
-import pandas as pd
-import matplotlib.pyplot as plt
-from PIL import Image
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
 from .core import Workspace, categories, code_name, image_grid
 from .vision.features import features_table, open_image
 
@@ -24,35 +21,42 @@ def save_figure(fig, ws:Workspace, name:str, folder:str='analyse_explo_images')-
     return path
 
 # %% ../nbs/90_explore.ipynb #1915ee05
-def plot_class_counts(labels:pd.Series, # the `prdtypecode` of each labelled product
-                     ): # the matplotlib figure
-    "Products per class, largest first, with the real training counts' shares for reference."
-    counts = labels.value_counts()
+def _plot_shares(ax, counts:pd.Series):
+    "Each class's share of `counts` as a bar, largest first, and its share of the real training file as a dot."
     real = categories().train_count
-    fig, ax = plt.subplots(figsize=(8, 7))
     share = (counts/counts.sum()).sort_values()
     ax.barh([code_name(c) for c in share.index], share.values, color='tab:blue', label='this data')
     ax.scatter((real/real.sum())[share.index].values, range(len(share)), color='tab:red', s=12, zorder=3,
                label='real training file')
-    ax.set_xlabel('share of products')
+
+# %% ../nbs/90_explore.ipynb #940cca73
+def plot_class_counts(labels:pd.Series, # the `prdtypecode` of each labelled product
+                     ): # the matplotlib figure
+    "Products per class, largest first, with the real training counts' shares for reference."
+    fig, ax = plt.subplots(figsize=(8, 7))
+    _plot_shares(ax, labels.value_counts())
+    ax.set(xlabel='share of products', title=f'{len(labels):,} labelled products')
     ax.legend(loc='lower right')
-    ax.set_title(f'{len(labels):,} labelled products')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/90_explore.ipynb #51dddb51
+def _length_boxes(ax, lab:pd.DataFrame, col:str, codes:list):
+    "Boxes of a text column's length per class (characters, log scale), titled with the share missing."
+    ax.boxplot([lab[col][lab.prdtypecode == c].dropna().str.len().clip(lower=1) for c in codes],
+               orientation='horizontal', showfliers=False)
+    ax.set_xscale('log')
+    ax.set_xlabel(f'{col} length (characters)')
+    ax.set_title(f"{col}: {lab[col].isna().mean():.0%} missing")
+
+# %% ../nbs/90_explore.ipynb #980ac133
 def plot_text_lengths(products:pd.DataFrame, # products with `designation`, `description`, `prdtypecode`
                      ): # the matplotlib figure
     "Title and description lengths per class (characters, log scale)."
     lab = products[products.prdtypecode.notna()]
     codes = sorted(lab.prdtypecode.unique())
     fig, axs = plt.subplots(1, 2, figsize=(11, 7), sharey=True)
-    for ax, col in zip(axs, ['designation', 'description']):
-        ax.boxplot([lab[col][lab.prdtypecode == c].dropna().str.len().clip(lower=1) for c in codes],
-                   orientation='horizontal', showfliers=False)
-        ax.set_xscale('log')
-        ax.set_xlabel(f'{col} length (characters)')
-        ax.set_title(f"{col}: {lab[col].isna().mean():.0%} missing")
+    for ax, col in zip(axs, ['designation', 'description']): _length_boxes(ax, lab, col, codes)
     axs[0].set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8)
     fig.tight_layout()
     return fig
@@ -70,34 +74,45 @@ def plot_languages(lang:pd.Series, # the detected language of each product
     return fig
 
 # %% ../nbs/90_explore.ipynb #73aa8e78
+def _fill_histogram(ax, ok:pd.DataFrame):
+    "The photos' fill, all classes together, titled with its median and the share of blank photos."
+    ax.hist(ok.fill, bins=30)
+    ax.set_xlabel('box area / photo area')
+    ax.set_ylabel('photos')
+    ax.set_title(f"median fill {ok.fill.median():.0%} — {ok.blank.mean():.1%} blank")
+
+# %% ../nbs/90_explore.ipynb #9d58252a
+def _fill_per_class(ax, ok:pd.DataFrame):
+    "Boxes of the photos' fill per class."
+    codes = sorted(ok.prdtypecode.dropna().unique())
+    ax.boxplot([ok.fill[ok.prdtypecode == c] for c in codes], orientation='horizontal', showfliers=False)
+    ax.set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8)
+    ax.set_xlabel('fill')
+
+# %% ../nbs/90_explore.ipynb #150e1a36
 def plot_fill(feats:pd.DataFrame, # `features_table` rows with a `prdtypecode` column
              ): # the matplotlib figure
     "Distribution of the product's fill of the photo, overall and per class."
     ok = feats[feats.error.isna()]
-    codes = sorted(ok.prdtypecode.dropna().unique())
     fig, axs = plt.subplots(1, 2, figsize=(12, 6.5), gridspec_kw={'width_ratios': [1, 1.4]})
-    axs[0].hist(ok.fill, bins=30)
-    axs[0].set_xlabel('box area / photo area')
-    axs[0].set_ylabel('photos')
-    axs[0].set_title(f"median fill {ok.fill.median():.0%} — {ok.blank.mean():.1%} blank")
-    axs[1].boxplot([ok.fill[ok.prdtypecode == c] for c in codes], orientation='horizontal', showfliers=False)
-    axs[1].set_yticks(range(1, len(codes) + 1), [code_name(c) for c in codes], fontsize=8)
-    axs[1].set_xlabel('fill')
+    _fill_histogram(axs[0], ok)
+    _fill_per_class(axs[1], ok)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/90_explore.ipynb #9445a39a
+def _mean_photo(paths, size:int)->np.ndarray:
+    "The mean of photos resized to `size` square, as floats in [0, 1]."
+    return np.mean([np.asarray(open_image(p)[0].resize((size, size)), dtype=np.float32)/255 for p in paths], axis=0)
+
+# %% ../nbs/90_explore.ipynb #3cea3806
 def mean_images(prepared:pd.DataFrame, # `products.parquet` rows with `image` and `prdtypecode`
                 per_class:int=200, # at most this many photos per class
                 size:int=64, # side of the mean image
                )->dict: # prdtypecode -> mean image as a float array (size, size, 3) in [0, 1]
     "The mean prepared photo of each class."
-    out = {}
-    for code, grp in prepared.dropna(subset=['image', 'prdtypecode']).groupby('prdtypecode'):
-        paths = grp.image.iloc[:per_class]
-        out[int(code)] = np.mean([np.asarray(open_image(p)[0].resize((size, size)), dtype=np.float32)/255
-                                  for p in paths], axis=0)
-    return out
+    return {int(code): _mean_photo(grp.image.iloc[:per_class], size)
+            for code, grp in prepared.dropna(subset=['image', 'prdtypecode']).groupby('prdtypecode')}
 
 # %% ../nbs/90_explore.ipynb #b9189deb
 def plot_mean_images(means:dict, # from `mean_images`

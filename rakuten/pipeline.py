@@ -4,17 +4,16 @@
 
 # %% ../nbs/80_pipeline.ipynb #40d68a48
 from __future__ import annotations
-import json, os, time
+import json, time
 from pathlib import Path
-import numpy as np
-import pandas as pd
-import matplotlib.pyplot as plt
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
+from fastcore.basics import patch
 from .core import Workspace, RakutenError, workspace_lock, host_reachable
 from .console import stage as progress_stage
 from .tracking import nested_run
 from .distributed import is_main, wait_for_everyone, alone
-from .data import labelled_rows, labelled, Catalog, write_predictions, PREDICTIONS
-from .model import load_model, trained_on, record_scores
+from .data import labelled, Catalog, write_predictions, PREDICTIONS
+from .model import trained_on, record_scores
 from .prepare import prepare
 from .text.learner import train_text
 from .vision.learner import train_vision
@@ -25,7 +24,6 @@ from . import label_issues
 from .label_issues import oof_probs, find_label_issues, report_label_issues
 from .predict import Predictor, write_submission, record_model
 from .evaluate import evaluate, plot_confusion, plot_per_class_f1, error_report
-from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'run_pipeline', 'evaluate_test',
@@ -33,13 +31,13 @@ __all__ = ['SAMPLE_BUDGET', 'REAL_BUDGET', 'PipelineState', 'SettingsError', 'ru
 
 # %% ../nbs/80_pipeline.ipynb #884b78f3
 SAMPLE_BUDGET = dict(text_model='tfidf', arch='resnet18', img_size=64, epochs_text=3, lr_text=None, epochs_vision=4,
-                     lr_vision=3e-3,
-                     # a short CPU run on the embedded sample
-                     bs=32, pretrained=False, balance=0.0, translate=True, seed=42)
+                     lr_vision=3e-3, bs=32, pretrained=False, balance=0.0, translate=True,
+                     seed=42)  # a short CPU run on the embedded sample
+
+# %% ../nbs/80_pipeline.ipynb #32b93e9d
 REAL_BUDGET = dict(text_model='camembert-base', arch='efficientnet_b0', img_size=224, epochs_text=3, lr_text=5e-5,
-                   epochs_vision=5,
-                   # a GPU run on the challenge data
-                   lr_vision=2e-3, bs=64, pretrained=True, balance=0.0, translate=True, seed=42)
+                   epochs_vision=5, lr_vision=2e-3, bs=64, pretrained=True, balance=0.0, translate=True,
+                   seed=42)  # a GPU run on the challenge data
 
 # %% ../nbs/80_pipeline.ipynb #5f8ea962
 class PipelineState:
@@ -53,6 +51,26 @@ class PipelineState:
             if not isinstance(self.stages, dict): self.stages = {}
 
 # %% ../nbs/80_pipeline.ipynb #bb7180e4
+def _run_tracked(stage:str, fn, settings:dict|None, outputs:list, figures:Path):
+    "Run a stage named in progress lines and its nested tracked run; log its scores, saved models and their curves."
+    with progress_stage(stage), nested_run(stage, settings) as run:
+        res = fn()
+        if isinstance(res, dict) and isinstance(res.get('scores'), dict):
+            run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items()
+                             if isinstance(v, (int, float))})
+        for folder in (Path(o).parent for o in outputs if Path(o).name == 'config.json'):
+            run.log_model(folder)
+            if (curves := figures/f'{folder.name}.png').exists(): run.log_figure(curves)
+
+# %% ../nbs/80_pipeline.ipynb #2a799b9c
+@patch
+def _save(self:PipelineState):
+    "Write the state atomically: a killed run leaves the old one."
+    tmp = self.path.with_suffix('.tmp')
+    tmp.write_text(json.dumps(self.stages, indent=1))
+    tmp.replace(self.path)
+
+# %% ../nbs/80_pipeline.ipynb #30512652
 @patch
 def run(self:PipelineState,
         stage:str, # the stage's name
@@ -65,25 +83,13 @@ def run(self:PipelineState,
     t = time.perf_counter()
     if self.stages.get(stage, {}).get('key') == key and all(Path(o).exists() for o in outputs):
         print(f"{stage}: up to date")
-    else:
-        print(f"{stage}: running", flush=True)
-        # progress lines and the tracked run name it
-        with progress_stage(stage), nested_run(stage, settings) as run:
-            res = fn()
-            if isinstance(res, dict) and isinstance(res.get('scores'), dict):
-                run.log_metrics({f'{s}_{k}': v for s, d in res['scores'].items() for k, v in d.items()
-                                 if isinstance(v, (int, float))})
-            for folder in (Path(o).parent for o in outputs if Path(o).name == 'config.json'):
-                run.log_model(folder)
-                if (curves := self.path.parent/'figures'/'models_training'/f'{folder.name}.png').exists():
-                    run.log_figure(curves)
-        self.stages[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1),
-                                  runs=self.stages.get(stage, {}).get('runs', 0) + 1)
-        if is_main():  # with several processes one writes, atomically (a killed run leaves the old state)
-            tmp = self.path.with_suffix('.tmp')
-            tmp.write_text(json.dumps(self.stages, indent=1))
-            tmp.replace(self.path)
-        wait_for_everyone()
+        return time.perf_counter() - t
+    print(f"{stage}: running", flush=True)
+    _run_tracked(stage, fn, settings, outputs, self.path.parent/'figures'/'models_training')
+    self.stages[stage] = dict(key=key, seconds=round(time.perf_counter() - t, 1),
+                              runs=self.stages.get(stage, {}).get('runs', 0) + 1)
+    if is_main(): self._save()  # with several processes one writes
+    wait_for_everyone()
     return time.perf_counter() - t
 
 # %% ../nbs/80_pipeline.ipynb #9ab449e7
@@ -119,7 +125,33 @@ def run_pipeline(data:str|Path|Catalog|None=None, # folder in the official layou
         return _train_and_report(data, ws, _settings(budget, data, overrides), n_workers)
 
 # %% ../nbs/80_pipeline.ipynb #8d156f58
+_STAGE_SETTINGS = {  # the settings each model's training depends on
+    'text': ('text_model', 'epochs_text', 'lr_text', 'bs', 'pretrained', 'balance', 'seed'),
+    'image': ('arch', 'img_size', 'epochs_vision', 'lr_vision', 'bs', 'pretrained', 'balance', 'seed')}
+
+# %% ../nbs/80_pipeline.ipynb #17326472
+def _text_stage(state:PipelineState, products:pd.DataFrame, ws:Workspace, cfg:dict, data_key:str)->tuple:
+    "The text model trained unless done on the same data with the same settings: its folder name, key and seconds."
+    name, settings = 'text_' + Path(cfg['text_model']).name, {k: cfg[k] for k in _STAGE_SETTINGS['text']}
+    key = digest(data_key, settings)
+    seconds = state.run('text', key, [ws.models/name/'config.json'], settings=settings, fn=lambda: train_text(
+        products, ws, cfg['text_model'], cfg['epochs_text'], cfg['lr_text'], cfg['bs'], pretrained=cfg['pretrained'],
+        balance=cfg['balance'], name=name, seed=cfg['seed']))
+    return name, key, seconds
+
+# %% ../nbs/80_pipeline.ipynb #0bbae0ae
+def _image_stage(state:PipelineState, products:pd.DataFrame, ws:Workspace, cfg:dict, data_key:str)->tuple:
+    "The image model trained unless done on the same data with the same settings: its folder name, key and seconds."
+    name, settings = f"vision_{cfg['arch']}", {k: cfg[k] for k in _STAGE_SETTINGS['image']}
+    key = digest(data_key, settings)
+    seconds = state.run('image', key, [ws.models/name/'config.json'], settings=settings, fn=lambda: train_vision(
+        products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'],
+        cfg['pretrained'], balance=cfg['balance'], name=name, seed=cfg['seed']))
+    return name, key, seconds
+
+# %% ../nbs/80_pipeline.ipynb #8e9b7bed
 def _train_and_report(data, ws, cfg, n_workers):
+    "The pipeline in a locked workspace: prepare, train the text and image models, then fuse, evaluate and predict."
     t0 = time.perf_counter()
     state, timings = PipelineState(ws), {}
     print('prepare: running', flush=True)
@@ -128,21 +160,8 @@ def _train_and_report(data, ws, cfg, n_workers):
     timings['prepare'] = time.perf_counter() - t0
     # content: labels, text, photos
     data_key = digest(str(data), products_digest(products), cfg['img_size'], cfg['translate'])
-    text_name, image_name = 'text_' + Path(cfg['text_model']).name, f"vision_{cfg['arch']}"
-    s_text = {k: cfg[k] for k in ('text_model', 'epochs_text', 'lr_text', 'bs', 'pretrained', 'balance', 'seed')}
-    k_text = digest(data_key, s_text)
-    timings['text'] = state.run('text', k_text, [ws.models/text_name/'config.json'], settings=s_text,
-                                fn=lambda: train_text(
-        products, ws, cfg['text_model'], cfg['epochs_text'], cfg['lr_text'], cfg['bs'], pretrained=cfg['pretrained'],
-        balance=cfg['balance'], name=text_name, seed=cfg['seed']))
-    s_img = {k: cfg[k] for k in ('arch', 'img_size', 'epochs_vision', 'lr_vision', 'bs', 'pretrained', 'balance',
-                                 'seed')}
-    k_img = digest(data_key, s_img)
-    timings['image'] = state.run('image', k_img, [ws.models/image_name/'config.json'], settings=s_img,
-                                 fn=lambda: train_vision(
-        products, ws, cfg['arch'], cfg['epochs_vision'], cfg['lr_vision'], cfg['bs'], cfg['img_size'],
-        cfg['pretrained'],
-        balance=cfg['balance'], name=image_name, seed=cfg['seed']))
+    text_name, k_text, timings['text'] = _text_stage(state, products, ws, cfg, data_key)
+    image_name, k_img, timings['image'] = _image_stage(state, products, ws, cfg, data_key)
     wait_for_everyone()
     if not is_main(): return {}  # with several processes, the others' part ends with the training
     names, keys = {'text': text_name, 'image': image_name}, {'text': k_text, 'image': k_img}
@@ -150,30 +169,43 @@ def _train_and_report(data, ws, cfg, n_workers):
         return _fuse_evaluate_predict(products, ws, cfg, state=state, timings=timings, t0=t0, names=names, keys=keys)
 
 # %% ../nbs/80_pipeline.ipynb #4f407b01
+def _timed(timings:dict, name:str, f, *args):
+    "What `f(*args)` returns; the seconds it took in `timings[name]`."
+    t = time.perf_counter()
+    out = f(*args)
+    timings[name] = time.perf_counter() - t
+    return out
+
+# %% ../nbs/80_pipeline.ipynb #ad277292
+def _pipeline_metrics(results:dict, timings:dict, cfg:dict, fusion_kind:str, sub_rows:int, catalog:bool)->dict:
+    "metrics.json: the test scores of each model, timings, settings, the fusion's kind, rows by source, the submission."
+    return {k: r['scores'] for k, r in results.items() if k not in ('sources', 'error_analysis')} | {
+        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg, 'fusion_kind': fusion_kind,
+        'test_sources': results['sources'], 'submission_rows': sub_rows,
+        'submission_file': PREDICTIONS if catalog else 'submission.csv'}
+
+# %% ../nbs/80_pipeline.ipynb #66a23679
+def _record_pipeline_models(ws:Workspace, metrics:dict, names:dict):
+    "The fusion's test scores in its model card; the three models' in `reports/models.json` (see `record_model`)."
+    record_scores(ws.models/'fusion', test=metrics['fusion'])
+    for name, part in ((names['text'], 'text'), (names['image'], 'image'), ('fusion', 'fusion')):
+        record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
+
+# %% ../nbs/80_pipeline.ipynb #4b143665
 def _fuse_evaluate_predict(products, ws, cfg, *, state, timings, t0, names, keys):
+    "The pipeline's last stages: fuse the two models, score them on the test split, predict the submission, report."
     text_name, image_name = names['text'], names['image']
-    t = time.perf_counter()
-    state.run('fusion', digest(keys['text'], keys['image']), [ws.models/'fusion'/'config.json'],
-              lambda: _fit_fusion(products, ws, text_name, image_name))
-    timings['fusion'] = time.perf_counter() - t
+    _timed(timings, 'fusion', state.run, 'fusion', digest(keys['text'], keys['image']),
+           [ws.models/'fusion'/'config.json'], lambda: _fit_fusion(products, ws, text_name, image_name))
     predictor = Predictor.from_folder(ws.models/'fusion')
-    t = time.perf_counter()
-    results = evaluate_test(products, predictor, ws, {'text': text_name, 'image': image_name})
-    timings['evaluate'] = time.perf_counter() - t
-    t = time.perf_counter()
-    sub_rows = predict_submission(products, predictor, ws)
-    timings['predict'] = time.perf_counter() - t
+    results = _timed(timings, 'evaluate', evaluate_test, products, predictor, ws,
+                     {'text': text_name, 'image': image_name})
+    sub_rows = _timed(timings, 'predict', predict_submission, products, predictor, ws)
     timings['total'] = time.perf_counter() - t0
-    metrics = {k: r['scores'] for k, r in results.items() if k not in ('sources', 'error_analysis')} | {
-        'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'settings': cfg,
-        'fusion_kind': predictor.model.stack.chosen,
-        'test_sources': results['sources'], 'submission_rows': sub_rows, 'submission_file': PREDICTIONS
-            if 'catalog_id' in products else 'submission.csv'}
+    metrics = _pipeline_metrics(results, timings, cfg, predictor.model.stack.chosen, sub_rows, 'catalog_id' in products)
     (ws.reports/'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     write_report(metrics, ws, results['error_analysis'], models=[text_name, image_name])
-    record_scores(ws.models/'fusion', test=metrics['fusion'])
-    for name, part in ((text_name, 'text'), (image_name, 'image'), ('fusion', 'fusion')):
-        record_model(ws, ws.models/name, metrics[part]['weighted_f1'], 'rakuten_pipeline')
+    _record_pipeline_models(ws, metrics, names)
     print(f"test weighted F1 — text {metrics['text']['weighted_f1']:.3f}, image {metrics['image']['weighted_f1']:.3f}, "
           f"fusion {metrics['fusion']['weighted_f1']:.3f} -> {ws.reports}")
     if 'catalog_id' in products and sub_rows:
@@ -181,6 +213,14 @@ def _fuse_evaluate_predict(products, ws, cfg, *, state, timings, t0, names, keys
     return metrics
 
 # %% ../nbs/80_pipeline.ipynb #24b4ca32
+def _save_test_figures(y:np.ndarray, fused:np.ndarray, classes:list, res:dict, figs:Path):
+    "The fusion's confusion matrix and every model's per-class F1, as PNG files in `figs`."
+    for name, fig in (('confusion_fusion', plot_confusion(y, fused, classes, title='fusion, test split')),
+                      ('per_class_f1', plot_per_class_f1(res))):
+        fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight')
+        plt.close(fig)
+
+# %% ../nbs/80_pipeline.ipynb #596960cd
 def evaluate_test(products:pd.DataFrame, # `products.parquet`
                   predictor:Predictor, # the trained models
                   ws:Workspace, # where the metrics and figures go
@@ -194,11 +234,7 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
     res = {k: evaluate(y[has[k]], probs[k][has[k]], classes, path=ws.reports/f'metrics_test_{k}.json',
                        name=names.get(k, k)) for k in ('text', 'image', 'fusion')}
     figs, ok = ws.figures('models_training'), has['fusion']
-    for name, fig in (('confusion_fusion',
-                       plot_confusion(y[ok], probs['fusion'][ok], classes, title='fusion, test split')),
-                       ('per_class_f1', plot_per_class_f1(res))):
-        fig.savefig(figs/f'{name}.png', dpi=90, bbox_inches='tight')
-        plt.close(fig)
+    _save_test_figures(y[ok], probs['fusion'][ok], classes, res, figs)
     # before calibration
     raw = np.nanmean(np.stack([p[ok] for p in parts['parts'].values()]), 0) if parts['parts'] else None
     errors = error_report(y[ok], probs['fusion'][ok], figs/'fusion', rows=test[ok], probs_uncalibrated=raw,
@@ -207,6 +243,15 @@ def evaluate_test(products:pd.DataFrame, # `products.parquet`
                   'error_analysis': errors}
 
 # %% ../nbs/80_pipeline.ipynb #9bac121a
+def _no_submission(path:Path)->int:
+    "None to write: remove a stale submission and its probabilities, say so; 0 rows."
+    stale = [p for p in (path, path.with_name('submission_probabilities.csv')) if p.exists()]
+    for p in stale: p.unlink()
+    print(f"warning: no unlabelled rows in the data: no {path.name} "
+          f"written{' (removed the one of an earlier run)' if stale else ''}")
+    return 0
+
+# %% ../nbs/80_pipeline.ipynb #068c9746
 def predict_submission(products:pd.DataFrame, # `products.parquet`
                        predictor:Predictor, # the trained models
                        ws:Workspace, # the submission goes to `reports/submission.csv`
@@ -214,12 +259,7 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
     "Predict the unlabelled rows into the submission (a catalog's into `predictions.csv`) — remove a stale one when there are none."
     rows, path = products[products.split == 'submission'], ws.reports/('submission.csv'
                                                                        if 'catalog_id' not in products else PREDICTIONS)
-    if not len(rows):
-        stale = [p for p in (path, path.with_name('submission_probabilities.csv')) if p.exists()]
-        for p in stale: p.unlink()
-        print(f"warning: no unlabelled rows in the data: no {path.name} "
-              f"written{' (removed the one of an earlier run)' if stale else ''}")
-        return 0
+    if not len(rows): return _no_submission(path)
     if 'catalog_id' in products:
         write_predictions(rows, predictor.predict(rows, prepared=True)[1], predictor.model.classes,
                           predictor.model.label_names, ws)
@@ -227,29 +267,18 @@ def predict_submission(products:pd.DataFrame, # `products.parquet`
     return len(rows)
 
 # %% ../nbs/80_pipeline.ipynb #aa0658f4
-def write_report(metrics:dict, # from the pipeline: scores, settings, timings
-                 ws:Workspace, # the report goes to `reports/report.md`
-                 errors:str='', # Markdown of the error analysis (see `error_report`)
-                 models:list=(), # model folders whose training curves (figures/models_training/NAME.png) are linked
-                )->Path: # the report
-    "reports/report.md: the scores table, the settings, the timings, the figures and the error analysis."
-    rows = '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | "
-                     f"{metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |"
-                     for m in ('text', 'image', 'fusion'))
-    curves = ''.join(f"\n![training curves of {m}](figures/models_training/{m}.png)\n" for m in models
-                     if (ws.reports/'figures'/'models_training'/f'{m}.png').exists())
-    md = f"""# rakuten — results on the held-out test split
+_REPORT_TEMPLATE = """# rakuten — results on the held-out test split
 
 | model | weighted F1 | macro F1 | accuracy | products |
 |---|---:|---:|---:|---:|
 {rows}
 
-Fusion: {metrics['fusion_kind']}. Test rows by source: {metrics['test_sources']}.
-Unlabelled rows predicted: {metrics['submission_rows']} in `{metrics.get('submission_file', 'submission.csv')}`.
+Fusion: {fusion_kind}. Test rows by source: {sources}.
+Unlabelled rows predicted: {submission_rows} in `{submission_file}`.
 
-Settings: `{json.dumps(metrics['settings'])}`
+Settings: `{settings}`
 
-Timings (s): `{json.dumps(metrics['timings_s'])}`
+Timings (s): `{timings}`
 
 ![per-class F1](figures/models_training/per_class_f1.png)
 
@@ -259,10 +288,56 @@ Timings (s): `{json.dumps(metrics['timings_s'])}`
 
 {errors}
 """
+
+# %% ../nbs/80_pipeline.ipynb #ea4ab369
+def _scores_rows(metrics:dict)->str:
+    "The Markdown rows of the scores table: weighted and macro F1, accuracy and products of each model."
+    return '\n'.join(f"| {m} | {metrics[m]['weighted_f1']:.4f} | {metrics[m]['macro_f1']:.4f} | "
+                     f"{metrics[m]['accuracy']:.4f} | {metrics[m]['n']} |" for m in ('text', 'image', 'fusion'))
+
+# %% ../nbs/80_pipeline.ipynb #f7a8d8de
+def write_report(metrics:dict, # from the pipeline: scores, settings, timings
+                 ws:Workspace, # the report goes to `reports/report.md`
+                 errors:str='', # Markdown of the error analysis (see `error_report`)
+                 models:list=(), # model folders whose training curves (figures/models_training/NAME.png) are linked
+                )->Path: # the report
+    "reports/report.md: the scores table, the settings, the timings, the figures and the error analysis."
+    curves = ''.join(f"\n![training curves of {m}](figures/models_training/{m}.png)\n" for m in models
+                     if (ws.reports/'figures'/'models_training'/f'{m}.png').exists())
+    md = _REPORT_TEMPLATE.format(
+        rows=_scores_rows(metrics), fusion_kind=metrics['fusion_kind'], sources=metrics['test_sources'],
+        submission_rows=metrics['submission_rows'], submission_file=metrics.get('submission_file', 'submission.csv'),
+        settings=json.dumps(metrics['settings']), timings=json.dumps(metrics['timings_s']), curves=curves,
+        errors=errors)
     (ws.reports/'report.md').write_text(md)
     return ws.reports/'report.md'
 
 # %% ../nbs/80_pipeline.ipynb #a5caacd1
+def _clean_labels(products:pd.DataFrame, ws:Workspace, how:str, seed:int)->pd.DataFrame:
+    "The products with the label issues found from out-of-fold probabilities dropped, relabelled or weighted (`how`)."
+    issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
+    if is_main(): report_label_issues(issues, products, ws)
+    print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} "
+          f"training labels flagged (reports/label_issues.csv) — {how} them")
+    return label_issues.clean_labels(products, issues, how)
+
+# %% ../nbs/80_pipeline.ipynb #384ecdf0
+def _train_recipe(data, ws:Workspace, r:dict, translate:bool, n_workers, photo_cache_gb, seed:int)->dict:
+    "A recipe in a locked workspace: its disk checked, products prepared and cleaned, members fit k-fold, stacked."
+    size = photo_size(r) or 64  # photos at the largest size a member reads (none read: small ones, for the report)
+    from rakuten.dry_run import read_products, check_photo_disk
+    # refused before anything is prepared or trained when its photos and photo arrays cannot fit the disk
+    check_photo_disk(r, int(read_products(data, ws).image.notna().sum()), ws, photo_cache_gb=photo_cache_gb)
+    products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
+    if r.get('clean_labels'): products = _clean_labels(products, ws, r['clean_labels'], seed)
+    fold_ids, records = fit_members(products, ws, r, seed)
+    if not is_main(): return {}  # with several processes, the others' part ends with the training
+    with alone():
+        report = stack_and_report(products, fold_ids, records, ws, r)
+        record_model(ws, report['model'], report['stack']['test_weighted_f1']['stack'], f"recipe {r['name']!r}")
+        return report
+
+# %% ../nbs/80_pipeline.ipynb #15577e0e
 def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout, a `Catalog`, or None: the embedded sample
                ws:Workspace|None=None, # the workspace
                recipe:str|dict='sample', # a recipe name, file or dict
@@ -279,27 +354,21 @@ def run_recipe(data:str|Path|Catalog|None=None, # folder in the official layout,
     "Prepare, clean the labels if asked, train a recipe's members k-fold, stack them, evaluate, write the submission and the report."
     r = load_recipe(recipe, members, folds=folds, tta=tta, clean_labels=clean_labels, refit=refit)
     with workspace_lock(ws := ws or Workspace()):
-        size = photo_size(r) or 64  # photos at the largest size a member reads (none read: small ones, for the report)
-        from rakuten.dry_run import read_products, check_photo_disk
-        # refused before anything is prepared or trained when its photos and photo arrays cannot fit the disk
-        check_photo_disk(r, int(read_products(data, ws).image.notna().sum()), ws, photo_cache_gb=photo_cache_gb)
-        products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers,
-                           photo_cache_gb=photo_cache_gb)
-        if r.get('clean_labels'):
-            issues = find_label_issues(products, oof_probs(products, ws, seed=seed))
-            if is_main(): report_label_issues(issues, products, ws)
-            print(f"label issues: {len(issues)} of {products.split.isin(['train', 'valid']).sum()} "
-                  f"training labels flagged "
-                  f"(reports/label_issues.csv) — {r['clean_labels']} them")
-            products = label_issues.clean_labels(products, issues, r['clean_labels'])
-        fold_ids, records = fit_members(products, ws, r, seed)
-        if not is_main(): return {}  # with several processes, the others' part ends with the training
-        with alone():
-            report = stack_and_report(products, fold_ids, records, ws, r)
-            record_model(ws, report['model'], report['stack']['test_weighted_f1']['stack'], f"recipe {r['name']!r}")
-            return report
+        return _train_recipe(data, ws, r, translate, n_workers, photo_cache_gb, seed)
 
 # %% ../nbs/80_pipeline.ipynb #ca34d972
+def _print_totals(report:dict, ws:Workspace):
+    "A dry run's totals in one line (hours, disk, peak memory), then each member's notes."
+    t = report['totals']
+    scaled = f" (timed on {report['timed_on_products']})" if report['products'] != report['timed_on_products'] else ''
+    print(f"recipe {report['recipe']!r} on {report['products']} products{scaled}, {report['device']}: training "
+          f"{t['train_s']/3600:.2f} h, prediction {t['predict_s']/3600:.2f} h, disk {t['disk_bytes']/1e9:.1f} GB of "
+          f"{t['free_disk_bytes']/1e9:.0f} GB free, peak memory {t['peak_memory_bytes']/1e9:.1f} GB -> "
+          f"{ws.reports/'dry_run.json'}")
+    for n, m in report['members'].items():
+        if m['notes']: print(f"{n}: {'; '.join(m['notes'])}")
+
+# %% ../nbs/80_pipeline.ipynb #18a5ede3
 def print_dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
                   ws:Workspace, # the workspace
                   recipe:str, # a recipe name or file
@@ -313,13 +382,5 @@ def print_dry_run(data:str|Path|Catalog|None, # folder in the official layout, a
     r = check_recipe(recipe, hub, members, folds=folds, refit=refit or None)  # every member's problems, one line each
     report = dry_run(data, ws, r, scale_to=scale_to, hub=hub)
     print(dry_run_table(report).round(3).to_string())
-    t = report['totals']
-    scaled = f" (timed on {report['timed_on_products']})" if report['products'] != report['timed_on_products'] else ''
-    print(f"recipe {report['recipe']!r} on {report['products']} products{scaled}, {report['device']}: training "
-          f"{t['train_s']/3600:.2f} h, prediction "
-          f"{t['predict_s']/3600:.2f} h, disk {t['disk_bytes']/1e9:.1f} GB of {t['free_disk_bytes']/1e9:.0f} GB "
-          f"free, peak memory "
-          f"{t['peak_memory_bytes']/1e9:.1f} GB -> {ws.reports/'dry_run.json'}")
-    for n, m in report['members'].items():
-        if m['notes']: print(f"{n}: {'; '.join(m['notes'])}")
+    _print_totals(report, ws)
     return report

@@ -6,8 +6,7 @@
 from __future__ import annotations
 import datetime, json
 from pathlib import Path
-import numpy as np
-import pandas as pd
+import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .core import CODES, Workspace, RakutenError, categories, code_name
 from .data import read_official_csv, read_table, X_COLUMNS, image_path
@@ -30,23 +29,26 @@ class Predictor:
         # raw photos prepared once, at the largest size a part reads
         self.prep = ImagePrep(max(sizes)) if sizes else None
 
-    @classmethod
-    def from_folder(cls,
-                    path:str|Path, # a model folder
-                   )->Predictor:
-        "Load the model saved in `path`."
-        return cls(load_model(path))
+# %% ../nbs/70_predict.ipynb #f1e6b992
+@patch(cls_method=True)
+def from_folder(cls:Predictor,
+                path:str|Path, # a model folder
+               )->Predictor:
+    "Load the model saved in `path`."
+    return cls(load_model(path))
 
-    @classmethod
-    def from_workspace(cls,
-                       ws:Workspace|None=None, # the workspace (default: `$RAKUTEN_HOME` or the current directory)
-                      )->Predictor:
-        "The best model the workspace trained (see `best_model`)."
-        return cls.from_folder(best_model(ws or Workspace()))
+# %% ../nbs/70_predict.ipynb #37d8403b
+@patch(cls_method=True)
+def from_workspace(cls:Predictor,
+                   ws:Workspace|None=None, # the workspace (default: `$RAKUTEN_HOME` or the current directory)
+                  )->Predictor:
+    "The best model the workspace trained (see `best_model`)."
+    return cls.from_folder(best_model(ws or Workspace()))
 
 # %% ../nbs/70_predict.ipynb #4275826e
 MODELS_RECORD = 'models.json'  # in `reports/`: every model a command saved, with its test score
 
+# %% ../nbs/70_predict.ipynb #92a688f5
 def record_model(ws:Workspace, # the workspace
                  path:str|Path, # the saved model folder (under `ws.models`)
                  test_weighted_f1:float, # its score on the held-out test split
@@ -56,8 +58,7 @@ def record_model(ws:Workspace, # the workspace
     f = ws.reports/MODELS_RECORD
     records = json.loads(f.read_text()) if f.exists() else {}
     records[Path(path).name] = dict(kind=read_config(path)['kind'], test_weighted_f1=round(float(test_weighted_f1), 5),
-                                by=by,
-                                date=datetime.datetime.now().isoformat(timespec='seconds'))
+                                    by=by, date=datetime.datetime.now().isoformat(timespec='seconds'))
     tmp = f.with_suffix('.tmp')
     tmp.write_text(json.dumps(records, indent=1))
     tmp.replace(f)
@@ -77,36 +78,40 @@ def best_model(ws:Workspace, # the workspace
 
 # %% ../nbs/70_predict.ipynb #12432a0a
 @patch
+def _photo(self:Predictor, p, prepared:bool)->tuple:
+    "One row's photo (its path, or a PIL image) and None; or None and why it has none."
+    if p is None or (isinstance(p, float) and np.isnan(p)) or str(p).strip() == '': return None, 'no photo'
+    if self.prep is None: return None, 'the model reads no photo'
+    if prepared: return (str(p), None) if Path(p).is_file() else (None, 'missing prepared photo')
+    try: return self.prep(p)[0], None
+    except ImageError as e: return None, str(e).split(': ', 1)[-1]
+
+# %% ../nbs/70_predict.ipynb #face7a6d
+@patch
 def photos(self:Predictor,
            paths:pd.Series, # one photo path per row (or None)
            prepared:bool=False, # the paths are prepared photos (as in products.parquet)
           )->tuple: # (paths or PIL images with None where unusable, reasons with None where usable)
     "The photo of each row, or why there is none."
-    items, reasons = [], []
-    for p in paths:
-        item, why = None, None
-        if p is None or (isinstance(p, float) and np.isnan(p)) or str(p).strip() == '': why = 'no photo'
-        elif self.prep is None: why = 'the model reads no photo'
-        elif prepared: item, why = (str(p), None) if Path(p).is_file() else (None, 'missing prepared photo')
-        else:
-            try: item = self.prep(p)[0]
-            except ImageError as e: why = str(e).split(': ', 1)[-1]
-        items.append(item)
-        reasons.append(why)
-    return items, reasons
+    pairs = [self._photo(p, prepared) for p in paths]
+    return [item for item, _ in pairs], [why for _, why in pairs]
 
 # %% ../nbs/70_predict.ipynb #c4fadd4b
+def _product_text(products:pd.DataFrame, prepared:bool)->pd.Series:
+    "Each product's `text` when prepared or without `designation`, else `designation` and `description` joined."
+    if 'text' in products.columns and (prepared or 'designation' not in products.columns):
+        return products.text.fillna('').astype(str)
+    col = lambda c: products[c] if c in products.columns else pd.Series('', index=products.index)
+    return join_text(col('designation').fillna(''), col('description'))
+
+# %% ../nbs/70_predict.ipynb #6c27c906
 @patch
 def rows(self:Predictor,
          products:pd.DataFrame, # raw (`designation`, `description`, `image`) or prepared (`text`, `image`) products
          prepared:bool=False, # `text` already cleaned and `image` already prepared (as in products.parquet)
         )->tuple: # (rows with `text` and `image` for the model, the reason each row has no photo or None)
     "The rows the model reads: text cleaned and joined, photos prepared."
-    if 'text' in products.columns and (prepared or 'designation' not in products.columns):
-        text = products.text.fillna('').astype(str)
-    else:
-        col = lambda c: products[c] if c in products.columns else pd.Series('', index=products.index)
-        text = join_text(col('designation').fillna(''), col('description'))
+    text = _product_text(products, prepared)
     paths = products['image'] if 'image' in products.columns else pd.Series([None]*len(products), index=products.index)
     items, reasons = self.photos(paths, prepared)
     return pd.DataFrame({'text': text.to_numpy(), 'image': pd.Series(items, dtype=object).to_numpy()},
@@ -140,6 +145,22 @@ def _top(p:np.ndarray, classes:list, k:int=3)->str:
     return ', '.join(f"{classes[i]} ({p[i]:.2f})" for i in np.argsort(-p)[:k])
 
 # %% ../nbs/70_predict.ipynb #07bbc0d3
+def _code_columns(best:np.ndarray, ok:np.ndarray)->dict:
+    "The challenge's columns: each row's best code and its French and English names (none where not `ok`)."
+    codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64')
+    codes[~ok] = pd.NA
+    names = categories()
+    name = lambda col: [names.loc[int(c), col] if o else None for c, o in zip(np.asarray(CODES)[best], ok)]
+    return {'prdtypecode': codes, 'category_fr': name('category_fr'), 'category_en': name('category_en')}
+
+# %% ../nbs/70_predict.ipynb #b112c630
+def _label_columns(classes:list, label_names:dict|None, best:np.ndarray, ok:np.ndarray)->dict:
+    "A catalog's columns: each row's best label and its name by the label map (none where not `ok`)."
+    labels = [classes[b] if o else None for b, o in zip(best, ok)]
+    return {'label': labels, 'name': [code_name(c, with_code=False, names=label_names or None)
+                                      if c is not None else None for c in labels]}
+
+# %% ../nbs/70_predict.ipynb #e029555c
 @patch
 def predict(self:Predictor,
             products:pd.DataFrame, # raw or prepared products (see `rows`)
@@ -151,16 +172,8 @@ def predict(self:Predictor,
     probs = parts['probs']
     ok = ~np.isnan(probs).any(1)
     classes, best = self.model.classes, np.nan_to_num(probs).argmax(1)
-    if classes == CODES:  # the challenge: codes with their French and English names
-        codes = pd.array(np.where(ok, np.asarray(CODES)[best], 0), dtype='Int64')
-        codes[~ok] = pd.NA
-        names = categories()
-        name = lambda col: [names.loc[int(c), col] if o else None for c, o in zip(np.asarray(CODES)[best], ok)]
-        cols = {'prdtypecode': codes, 'category_fr': name('category_fr'), 'category_en': name('category_en')}
-    else:  # a catalog: its labels, named by its label map
-        labels = [classes[b] if o else None for b, o in zip(best, ok)]
-        cols = {'label': labels, 'name': [code_name(c, with_code=False, names=self.model.label_names or None)
-                                          if c is not None else None for c in labels]}
+    cols = (_code_columns(best, ok) if classes == CODES  # the challenge: codes with their French and English names
+            else _label_columns(classes, self.model.label_names, best, ok))  # a catalog: its labels, named by its map
     res = pd.DataFrame({**cols, 'probability': np.where(ok, np.nan_to_num(probs).max(1), np.nan).round(4),
                         'top3': [_top(p, classes) for p in probs], 'source': parts['source']}, index=products.index)
     if (~ok).any():
@@ -183,8 +196,7 @@ def predict_one(self:Predictor,
     if 'label' in res:
         return dict(label=r.label, name=r['name'], probability=float(r.probability), source=r.source, top3=top3)
     return dict(prdtypecode=int(r.prdtypecode), category=r.category_fr, category_en=r.category_en,
-                probability=float(r.probability),
-                source=r.source, top3=top3)
+                probability=float(r.probability), source=r.source, top3=top3)
 
 # %% ../nbs/70_predict.ipynb #591ddfb6
 def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
@@ -207,6 +219,48 @@ def write_submission(pred:pd.DataFrame, # from `Predictor.predict`
 PRODUCT_COLUMNS = ('designation', 'description', 'image')  # a products file's columns (any may be empty, one must exist)
 
 # %% ../nbs/70_predict.ipynb #90de92d7
+def _photo_paths(values, folder:Path)->list:
+    "Each photo path made absolute (relative ones are under `folder`), None where empty."
+    return [None if not isinstance(p, str) or not p.strip() else str(Path(p) if Path(p).is_absolute() else folder/p)
+            for p in values]
+
+# %% ../nbs/70_predict.ipynb #c3ba97ba
+def _check_named_columns(path:Path, df:pd.DataFrame, names:list):
+    "Refuse a file that lacks one of the columns named by the user, naming it and the file's columns."
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}) — name the columns "
+                           f"with --text, --image, --id")
+
+# %% ../nbs/70_predict.ipynb #538035c7
+def _read_named_columns(path:Path, text:str|list|None, image:str|None, id:str|None, label:str|None)->pd.DataFrame:
+    "Products from a file's own columns, read as a catalog is (see `read_products`)."
+    cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text
+        or ['designation', 'description'])
+    df = read_table(path)
+    _check_named_columns(path, df, [*cols, *([image] if image else []), *([id] if id else []),
+                                    *([label] if label else [])])
+    out = pd.DataFrame({'designation': df[cols[0]].fillna('').astype(str),
+                        'description': df[cols[1:]].fillna('').astype(str).agg(' '.join, axis=1).str.strip()
+                            if len(cols) > 1 else ''})
+    out['image'] = _photo_paths(df[image] if image else [None]*len(df), path.parent)
+    if id: out['id'] = df[id].astype(str).to_numpy()
+    if label: out['given'] = df[label].to_numpy()
+    return out
+
+# %% ../nbs/70_predict.ipynb #263472c9
+def _read_products_file(path:Path)->pd.DataFrame:
+    "A products file read as text (CSV) or Parquet; one line saying why it cannot be."
+    if not path.is_file(): raise RakutenError(f"{path}: no such products file")
+    parquet = path.suffix.lower() in ('.parquet', '.pq')
+    try: return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as e:
+        raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}) — save it as UTF-8") from None
+    except Exception as e:
+        raise RakutenError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'} "
+                           f"({str(e).splitlines()[0][:160]})") from None
+
+# %% ../nbs/70_predict.ipynb #5af6c73b
 def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product per row
                   text:str|list|None=None, # its text columns, joined in order (default: those of `PRODUCT_COLUMNS` it has)
                   image:str|None='image', # its photo column (a path relative to the file, may be empty)
@@ -215,41 +269,13 @@ def read_products(path:str|Path, # a CSV (UTF-8) or Parquet file, one product pe
                  )->pd.DataFrame: # designation, description, image (None where empty), id and given if asked
     "New products to classify, from a plain file: by default `designation`, `description`, `image` (a photo path relative to the file) — any columns with `text`, `image`, `id`."
     path = Path(path)
-    # a catalog's own columns: read as a catalog is
-    if text is not None or image != 'image' or id is not None or label is not None:
-        cols = [c.strip() for c in text.split(',')] if isinstance(text, str) else list(text
-            or ['designation', 'description'])
-        df = read_table(path)
-        missing = [c for c in [*cols, *([image] if image else []), *([id] if id else []), *([label] if label else [])]
-                   if c not in df.columns]
-        if missing:
-            raise RakutenError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}) — name the columns "
-                               f"with --text, --image, --id")
-        out = pd.DataFrame({'designation': df[cols[0]].fillna('').astype(str),
-                            'description': df[cols[1:]].fillna('').astype(str).agg(' '.join, axis=1).str.strip()
-                                if len(cols) > 1 else ''})
-        out['image'] = [None if not isinstance(p, str) or not p.strip()
-                        else str(Path(p) if Path(p).is_absolute() else path.parent/p)
-                            for p in (df[image] if image else [None]*len(df))]
-        if id: out['id'] = df[id].astype(str).to_numpy()
-        if label: out['given'] = df[label].to_numpy()
-        return out
-    if not path.is_file(): raise RakutenError(f"{path}: no such products file")
-    try:
-        df = pd.read_parquet(path) if path.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(path, dtype=str,
-            keep_default_na=False)
-    except UnicodeDecodeError as e:
-        raise RakutenError(f"{path}: not UTF-8 text (byte {e.start}) — save it as UTF-8") from None
-    except Exception as e:
-        raise RakutenError(f"{path}: cannot be read as "
-                           f"{'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} "
-                           f"({str(e).splitlines()[0][:160]})") from None
+    if text is not None or image != 'image' or id is not None or label is not None:  # a catalog's own columns
+        return _read_named_columns(path, text, image, id, label)
+    df = _read_products_file(path)
     if not any(c in df.columns for c in PRODUCT_COLUMNS):
         raise RakutenError(f"{path}: none of the columns {list(PRODUCT_COLUMNS)} (it has {list(df.columns)[:8]}) — a "
                            f"product needs a title, a description or a photo")
     for c in ('designation', 'description'):
         df[c] = df[c].fillna('').astype(str) if c in df.columns else ''
-    img = df['image'] if 'image' in df.columns else pd.Series('', index=df.index)
-    df['image'] = [None if not isinstance(p, str) or not p.strip()
-                   else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in img]
+    df['image'] = _photo_paths(df['image'] if 'image' in df.columns else pd.Series('', index=df.index), path.parent)
     return df

@@ -4,13 +4,12 @@
 
 # %% ../nbs/85_serve.ipynb #baac2634
 from __future__ import annotations
-import asyncio, base64, binascii, datetime, io, json, logging, os, re, shutil, socket, tempfile, textwrap, threading
-import time
+import asyncio, base64, binascii, datetime, io, json, logging, os, re, shutil, socket, tempfile, textwrap
+import threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-import numpy as np
-import pandas as pd
+import numpy as np, pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -116,20 +115,25 @@ class DynamicBatcher:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix='rakuten-batcher')  # `fn` runs one call at a time
         self.calls, self.sizes = 0, []  # calls of `fn`, and the rows of each (the last 1,000)
 
-    async def __call__(self,
-                       rows:list, # the rows of one request
-                      )->list: # one result per row
-        "The results of `rows`, computed with those of any concurrent requests."
-        fut = asyncio.get_running_loop().create_future()
-        await self._queue_here().put((list(rows), fut))
-        return await fut
+# %% ../nbs/85_serve.ipynb #dabdd0c3
+@patch
+async def __call__(self:DynamicBatcher,
+                   rows:list, # the rows of one request
+                  )->list: # one result per row
+    "The results of `rows`, computed with those of any concurrent requests."
+    fut = asyncio.get_running_loop().create_future()
+    await self._queue_here().put((list(rows), fut))
+    return await fut
 
-    def _queue_here(self)->asyncio.Queue:
-        loop = asyncio.get_running_loop()  # one queue and worker per event loop (a test client may run several)
-        if self._loop is not loop:
-            self._loop, self._queue = loop, asyncio.Queue()
-            self._task = loop.create_task(self._work(self._queue))
-        return self._queue
+# %% ../nbs/85_serve.ipynb #86800309
+@patch
+def _queue_here(self:DynamicBatcher)->asyncio.Queue:
+    "The queue of the running event loop, its worker started: one per loop (a test client may run several)."
+    loop = asyncio.get_running_loop()
+    if self._loop is not loop:
+        self._loop, self._queue = loop, asyncio.Queue()
+        self._task = loop.create_task(self._work(self._queue))
+    return self._queue
 
 # %% ../nbs/85_serve.ipynb #26a20db8
 @patch
@@ -318,29 +322,31 @@ def gradcam(self:Service,
 class LimitBody:
     "ASGI middleware: refuse (413) a request body over `max_bytes` before reading it whole."
     def __init__(self, app, max_bytes:int=MAX_REQUEST_BYTES): self.app, self.max_bytes = app, max_bytes
-
     def _too_large(self, n): return JSONResponse({'error': f"request body of {n:,} bytes is over the limit of "
                                                            f"{self.max_bytes:,} bytes", 'field': None}, 413)
 
-    async def __call__(self, scope, receive, send):
-        if scope['type'] != 'http': return await self.app(scope, receive, send)
-        size = dict(scope['headers']).get(b'content-length')
-        if size and size.isdigit() and int(size) > self.max_bytes:
-            return await self._too_large(int(size))(scope, receive, send)
-        seen, started = 0, False
-        async def counted():
-            nonlocal seen
-            msg = await receive()
-            seen += len(msg.get('body', b''))
-            if seen > self.max_bytes: raise _TooLarge()
-            return msg
-        async def watched(msg):
-            nonlocal started
-            started = started or msg['type'] == 'http.response.start'
-            await send(msg)
-        try: await self.app(scope, counted, watched)
-        except _TooLarge:
-            if not started: await self._too_large(seen)(scope, receive, send)
+# %% ../nbs/85_serve.ipynb #86452db8
+@patch
+async def __call__(self:LimitBody, scope, receive, send):
+    "Refuse a body whose announced length is over the limit at once, else as soon as the bytes read pass it."
+    if scope['type'] != 'http': return await self.app(scope, receive, send)
+    size = dict(scope['headers']).get(b'content-length')
+    if size and size.isdigit() and int(size) > self.max_bytes:
+        return await self._too_large(int(size))(scope, receive, send)
+    seen, started = 0, False
+    async def counted():
+        nonlocal seen
+        msg = await receive()
+        seen += len(msg.get('body', b''))
+        if seen > self.max_bytes: raise _TooLarge()
+        return msg
+    async def watched(msg):
+        nonlocal started
+        started = started or msg['type'] == 'http.response.start'
+        await send(msg)
+    try: await self.app(scope, counted, watched)
+    except _TooLarge:
+        if not started: await self._too_large(seen)(scope, receive, send)
 
 # %% ../nbs/85_serve.ipynb #f2d4c2d6
 class _TooLarge(Exception): pass
@@ -475,31 +481,37 @@ _BODIES = {'required': True, 'content': {
                                                                           'image': {'type': 'string', 'format': 'binary'}}}}}}
 
 # %% ../nbs/85_serve.ipynb #d3db9d74
-def make_api(service:Service, # the served model
-            )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs, /redoc
-    "The HTTP API of a served model."
-    classes = service.model.classes
-    what = "the 27 product types of Rakuten France (`prdtypecode`)" if classes == CODES else f"the model's {len(classes)} classes"
-    app = FastAPIOffline(title='rakuten — product type classifier', version='1',  # /docs and /redoc with their files
-                         description=f"Classify a product from its title, description and photo into one of {what}.")
-    app.add_middleware(LimitBody)
-    app.state.service = service
-    bad = {c: {'model': Problem} for c in (400, 413, 415, 422)}
+def _validation_problem(e:RequestValidationError)->JSONResponse:
+    "FastAPI's validation error as a `Problem`: a body that is not JSON (400), else the first field at fault (422)."
+    err = e.errors()[0]
+    kind = err.get('type')
+    if kind == 'json_invalid': return JSONResponse({'error': 'body: not valid JSON', 'field': 'body'}, 400)
+    field = '.'.join(str(x) for x in err.get('loc', ()) if x != 'body') or 'body'
+    why = 'unknown field' if kind == 'extra_forbidden' else err.get('msg', 'invalid')
+    return JSONResponse({'error': f"{field}: {why}", 'field': field}, 422)
 
+# %% ../nbs/85_serve.ipynb #ccb12be2
+def _add_error_handlers(app:FastAPI):
+    "Every refusal answered as a `Problem`: ours, Starlette's and FastAPI's validation errors."
     @app.exception_handler(RequestError)
     async def refused(req, e): return _problem(e)
-
     @app.exception_handler(HTTPException)
     async def http_error(req, e): return JSONResponse({'error': str(e.detail), 'field': None}, e.status_code, e.headers)
-
     @app.exception_handler(RequestValidationError)
-    async def invalid(req, e):
-        err = e.errors()[0]
-        kind = err.get('type')
-        if kind == 'json_invalid': return JSONResponse({'error': 'body: not valid JSON', 'field': 'body'}, 400)
-        field = '.'.join(str(x) for x in err.get('loc', ()) if x != 'body') or 'body'
-        return JSONResponse({'error': f"{field}: {'unknown field' if kind == 'extra_forbidden' else err.get('msg', 'invalid')}", 'field': field}, 422)
+    async def invalid(req, e): return _validation_problem(e)
 
+# %% ../nbs/85_serve.ipynb #86107601
+def _batch_answer(out:list, t0:float)->dict:
+    "A `BatchAnswer`: each product's prediction or refusal, how many of each, the latency since `t0`."
+    res = [dict(index=i, status=200, prediction=o) if isinstance(o, dict)
+           else dict(index=i, status=o.status, error=str(o), field=o.field) for i, o in enumerate(out)]
+    return dict(results=res, predicted=sum(r['status'] == 200 for r in res),
+                failed=sum(r['status'] != 200 for r in res), latency_ms=round(1000*(time.perf_counter() - t0), 1))
+
+# %% ../nbs/85_serve.ipynb #473b5ccc
+def _add_predict_routes(app:FastAPI, service:Service):
+    "POST /predict (one product, JSON or a form) and /predict/batch (up to `MAX_BATCH` products, JSON)."
+    bad = {c: {'model': Problem} for c in (400, 413, 415, 422)}
     @app.post('/predict', response_model=Prediction, responses=bad, openapi_extra={'requestBody': _BODIES},
               summary='Classify one product')
     async def predict(req:Request):
@@ -507,24 +519,35 @@ def make_api(service:Service, # the served model
         out = (await service.classify([await _request_fields(req)]))[0]
         if isinstance(out, RequestError): raise out
         return out
-
     @app.post('/predict/batch', response_model=BatchAnswer, responses=bad,
               summary=f'Classify up to {MAX_BATCH} products')
     async def predict_batch(batch:Batch):
         "Several products (JSON, photos base64): each answered on its own, a bad one with its error."
         t0 = time.perf_counter()
-        out = await service.classify(batch.products)
-        res = [dict(index=i, status=200, prediction=o) if isinstance(o, dict)
-               else dict(index=i, status=o.status, error=str(o), field=o.field) for i, o in enumerate(out)]
-        return dict(results=res, predicted=sum(r['status'] == 200 for r in res),
-                    failed=sum(r['status'] != 200 for r in res),
-                    latency_ms=round(1000*(time.perf_counter() - t0), 1))
+        return _batch_answer(await service.classify(batch.products), t0)
 
+# %% ../nbs/85_serve.ipynb #8e24192c
+def _add_info_routes(app:FastAPI, service:Service):
+    "GET /model (what is served) and /health (liveness)."
     @app.get('/model', response_model=ModelInfo, summary='The served model')
     def model(): return service.info()
-
     @app.get('/health', response_model=Health, summary='Liveness')
     def health(): return dict(status='ok', model=service.name, kind=service.config['kind'])
+
+# %% ../nbs/85_serve.ipynb #9a3694af
+def make_api(service:Service, # the served model
+            )->FastAPI: # the app: /predict, /predict/batch, /model, /health, /docs, /redoc
+    "The HTTP API of a served model."
+    classes = service.model.classes
+    what = ("the 27 product types of Rakuten France (`prdtypecode`)" if classes == CODES
+            else f"the model's {len(classes)} classes")
+    app = FastAPIOffline(title='rakuten — product type classifier', version='1',  # /docs and /redoc with their files
+                         description=f"Classify a product from its title, description and photo into one of {what}.")
+    app.add_middleware(LimitBody)
+    app.state.service = service
+    _add_error_handlers(app)
+    _add_predict_routes(app, service)
+    _add_info_routes(app, service)
     return app
 
 # %% ../nbs/85_serve.ipynb #6b756c1a
@@ -555,6 +578,20 @@ def _summary(service:Service)->str:
 
 # %% ../nbs/85_serve.ipynb #9682ddcf
 @patch
+async def _page_gradcam(self:Service, row:dict, out:dict):
+    "Grad-CAM of the answer on the product's photo, off the event loop; None without a photo or an image model."
+    if not row['image'] or self.image_model is None: return None
+    best = out['prdtypecode'] if out['prdtypecode'] is not None else out['label']
+    return await self.off_loop(self.gradcam, row['image'], best)
+
+# %% ../nbs/85_serve.ipynb #e9ac610a
+def _page_message(out:dict)->str:
+    "The page's answer: label and name (and English name in the challenge), where it came from, how long it took."
+    return (f"**{out['label']} {out['name']}**" + (f" ({out['category_en']})" if out['category_en'] else '')
+            + f" — from {out['source']}, {out['latency_ms']:.0f} ms")
+
+# %% ../nbs/85_serve.ipynb #56119db7
+@patch
 async def page_classify(self:Service,
                         designation:str, # the title
                         description:str, # the description
@@ -571,13 +608,9 @@ async def page_classify(self:Service,
             res = (await self.predict([row]))[0]
             out = self.answer(res, t0)
         except RequestError as e: return (f"**Cannot classify:** {e}", *nothing)
-        best = out['prdtypecode'] if out['prdtypecode'] is not None else out['label']
-        cam = await self.off_loop(self.gradcam, row['image'],
-                                  best) if row['image'] and self.image_model is not None else None
+        cam = await self._page_gradcam(row, out)
     parts = [None if np.isnan(res['parts'][n]).any() else _label(self, res['parts'][n], 3) for n in self.parts]
-    msg = f"**{out['label']} {out['name']}**" + (f" ({out['category_en']})" if out['category_en']
-                                                 else '') + f" — from {out['source']}, {out['latency_ms']:.0f} ms"
-    return (msg, _label(self, res['probs']), cam, *parts)
+    return (_page_message(out), _label(self, res['probs']), cam, *parts)
 
 # %% ../nbs/85_serve.ipynb #0afcf200
 def _gradio():
@@ -587,30 +620,44 @@ def _gradio():
     return gradio
 
 # %% ../nbs/85_serve.ipynb #bf1f007a
+def _intro(service:Service)->str:
+    "The page's heading: what it asks for, and among how many classes the model answers."
+    challenge = service.model.classes == CODES
+    return (f"# {'Rakuten France: w' if challenge else 'W'}hich product type?\nA listing's title, description and "
+            f"photo — any may be empty, not all — and the model's answer among its {len(service.model.classes)} "
+            f"{'product types' if challenge else 'classes'}.")
+
+# %% ../nbs/85_serve.ipynb #a2f095e6
+def _product_inputs(gr)->tuple:
+    "The form's column: title, description, photo and the Classify button."
+    with gr.Column(scale=1):
+        designation = gr.Textbox(label='Title (designation)', elem_id='designation')
+        description = gr.Textbox(label='Description (HTML allowed)', lines=3, elem_id='description')
+        photo = gr.Image(label='Photo', type='filepath', sources=['upload'], height=320, elem_id='photo')
+        go = gr.Button('Classify', variant='primary', elem_id='classify')
+    return designation, description, photo, go
+
+# %% ../nbs/85_serve.ipynb #2ba59b69
+def _answer_outputs(gr, service:Service)->tuple:
+    "The answer's column: message, top 5 and (with an image model) Grad-CAM."
+    with gr.Column(scale=1):
+        message = gr.Markdown(elem_id='message')
+        top5 = gr.Label(num_top_classes=5, label='Top 5', elem_id='top5')
+        cam = gr.Image(label='Grad-CAM: where the image model looked', interactive=False, height=320,
+                       elem_id='gradcam', visible=service.image_model is not None)
+    return message, top5, cam
+
+# %% ../nbs/85_serve.ipynb #ef21697b
 def make_page(service:Service, # the served model
               examples:pd.DataFrame|None=None, # designation, description, image (see `workspace_examples`)
              ): # a `gradio.Blocks`
     "The demo page of a served model."
     gr = _gradio()
     with gr.Blocks(title='rakuten — product type', analytics_enabled=False) as page:
-        challenge = service.model.classes == CODES
-        gr.Markdown(f"# {'Rakuten France: w' if challenge else 'W'}hich product type?\nA listing's title, "
-                    f"description and "
-                    f"photo — any may be empty, not all — and the model's answer among its "
-                    f"{len(service.model.classes)} "
-                    f"{'product types' if challenge else 'classes'}.", elem_id='intro')
+        gr.Markdown(_intro(service), elem_id='intro')
         with gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                designation = gr.Textbox(label='Title (designation)', elem_id='designation')
-                description = gr.Textbox(label='Description (HTML allowed)', lines=3, elem_id='description')
-                photo = gr.Image(label='Photo', type='filepath', sources=['upload'], height=320, elem_id='photo')
-                go = gr.Button('Classify', variant='primary', elem_id='classify')
-            with gr.Column(scale=1):
-                message = gr.Markdown(elem_id='message')
-                top5 = gr.Label(num_top_classes=5, label='Top 5', elem_id='top5')
-                cam = gr.Image(label='Grad-CAM: where the image model looked', interactive=False, height=320,
-                               elem_id='gradcam',
-                               visible=service.image_model is not None)
+            designation, description, photo, go = _product_inputs(gr)
+            message, top5, cam = _answer_outputs(gr, service)
         with gr.Row():
             parts = [gr.Label(num_top_classes=3, label=f"member '{n}'", elem_id=f'part-{n}') for n in service.parts]
         if examples is not None and len(examples):
