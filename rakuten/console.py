@@ -17,6 +17,7 @@ __all__ = ['stage', 'current_stage', 'LogProgressBar', 'LogMasterBar', 'QuietPro
 # %% ../nbs/08_console.ipynb #5e7a1c02
 _STAGES = []  # the stages open now, outermost first
 
+# %% ../nbs/08_console.ipynb #bb3c3842
 @contextmanager
 def stage(name:str, # what runs, e.g. 'prepare: photos' or 'image'
          ):
@@ -37,11 +38,9 @@ class LogProgressBar(ConsoleProgressBar):
     def __init__(self, gen, total=None, display=True, leave=True, parent=None, master=None, txt_len=60):
         self.max_len, self.prefix = 0, ''  # no terminal probing: fastprogress's console bar prints a '\r' for it
         ProgressBar.__init__(self, gen, total, display, leave, parent, master)
-
     def on_iter_begin(self):
         self.next_pct, self.last_line = self.every_pct, time.time()
         super().on_iter_begin()
-
     def on_update(self, val, text):
         if not self.display or not val or not hasattr(self, 'next_pct'): return
         pct, now = (val/self.total if self.total else 0), time.time()
@@ -51,7 +50,6 @@ class LogProgressBar(ConsoleProgressBar):
         label = ' '.join(x for x in (current_stage(), self.prefix.strip()) if x)
         print(f"{label + ' ' if label else ''}{text.split('...')[0].rstrip(']')}] {rate:.1f} it/s", flush=True)
         self.next_pct, self.last_line = (int(pct/self.every_pct) + 1)*self.every_pct, now
-
     def on_iter_end(self): ProgressBar.on_iter_end(self)
 
 # %% ../nbs/08_console.ipynb #cc49bc92
@@ -96,6 +94,18 @@ def log_bars(quiet:bool=False, # no progress at all
     return None if tty else (LogMasterBar, LogProgressBar)
 
 # %% ../nbs/08_console.ipynb #c9342cd2
+def _error_line(e:Exception, where:str|Path|None)->tuple:
+    "The one line a console command prints for an error, and its exit status: 1 the user's to fix, 2 internal."
+    # a full or read-only disk: the user's to fix
+    disk = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM)
+    user = disk or isinstance(e, (RakutenError, FileNotFoundError))
+    msg = (f"{e.filename}: {e.strerror}" if disk and e.filename else
+           f"{e.strerror or e} while writing in {where} — free space there, or use a workspace on another disk"
+           if disk and where else str(e))
+    return (f"error: {msg}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 shows the "
+            f"traceback)"), 1 if user else 2
+
+# %% ../nbs/08_console.ipynb #16d5308f
 @contextmanager
 def console_command(quiet:bool=False, # print no progress, only results and errors
                     where:str|Path|None=None, # the folder the command writes to, named when a disk error names no file
@@ -109,13 +119,6 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
         sys.exit(130)
     except Exception as e:
         if os.environ.get('RAKUTEN_DEBUG', '') not in ('', '0'): raise
-        disk = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES,
-                                                      errno.EPERM)
-        user = disk or isinstance(e, (RakutenError, FileNotFoundError))
-        # a full or read-only disk: the user's to fix
-        msg = (f"{e.filename}: {e.strerror}" if disk and e.filename else
-               f"{e.strerror or e} while writing in {where} — free space there, or use a workspace on another disk"
-               if disk and where else str(e))
-        print(f"error: {msg}" if user else f"internal error: {type(e).__name__}: {e} (RAKUTEN_DEBUG=1 "
-                                           f"shows the traceback)", file=sys.stderr)
-        sys.exit(1 if user else 2)
+        line, status = _error_line(e, where)
+        print(line, file=sys.stderr)
+        sys.exit(status)

@@ -22,6 +22,7 @@ X_COLUMNS = ['designation', 'description', 'productid', 'imageid']  # columns of
 Y_COLUMNS = ['prdtypecode']                                         # the column of the Y file, after the index
 IMAGE_DIRS = {'train': 'images/image_train', 'test': 'images/image_test'}  # image folder of each X file
 
+# %% ../nbs/01_data.ipynb #e9f52551
 class DataError(RakutenError, ValueError):
     "A challenge file is not in the official format — the message names the file, the row and the problem."
 
@@ -64,30 +65,40 @@ def labelled(rows:pd.DataFrame, # rows with the label column `prdtypecode` (empt
     return rows.assign(prdtypecode=lab.astype('int64') if as_int else lab.astype(str))
 
 # %% ../nbs/01_data.ipynb #7590661f
+def _utf8_text(path:Path, raw:bytes)->str:
+    "The file's bytes decoded as UTF-8, or an error naming the line and byte that are not."
+    try: return raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}) — "
+                        "rakuten reads UTF-8 — was the file saved in another encoding? Save it as UTF-8") from None
+
+# %% ../nbs/01_data.ipynb #9e39e007
 def _check_csv_text(path:Path, # a CSV file
                     fix:str, # what to do when its columns are separated by ';'
                    ):
     "Refuse, in one line naming the file, a CSV file that is empty, not UTF-8 or separated by ';'."
     raw = path.read_bytes()
     if not raw.strip(): raise DataError(f"{path}: the file is empty")
-    try: raw.decode('utf-8')
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b'\n') + 1
-        raise DataError(f"{path}: line {line} (byte {e.start}) is not valid UTF-8 ({raw[e.start:e.start+4]!r}) — "
-                        "rakuten reads UTF-8 — was the file saved in another encoding? Save it as UTF-8") from None
-    header = raw.decode('utf-8').split('\n', 1)[0]
+    header = _utf8_text(path, raw).split('\n', 1)[0]
     if ';' in header and ',' not in header: raise DataError(f"{path}: columns are separated by ';' — {fix}")
 
 # %% ../nbs/01_data.ipynb #b2f1e360
 _INT64 = (-2**63, 2**63 - 1)
 
+# %% ../nbs/01_data.ipynb #5b92a055
+def _float_of(s:str)->float:
+    "The number a float-looking id holds: NaN when it is not a number, inf when it is too big."
+    try: return float(s) if re.fullmatch(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?', s) else np.nan
+    except OverflowError: return np.inf
+
+# %% ../nbs/01_data.ipynb #34938512
 def _parse_id(v)->int|str:
     "An id as a Python int, or what is wrong with it: whole floats (`3823933412.0`) are ids, values beyond int64 are not."
     s = str(v).strip()
     if re.fullmatch(r'[+-]?\d+(\.0*)?', s): i = int(s.split('.')[0])
     else:
-        try: f = float(s) if re.fullmatch(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?', s) else np.nan
-        except OverflowError: f = np.inf
+        f = _float_of(s)
         if not np.isfinite(f) or f % 1: return 'must be an integer'
         i = int(f)
     return i if _INT64[0] <= i <= _INT64[1] else f'{s} does not fit in a 64-bit integer (ids are between -2**63 and 2**63-1)'
@@ -103,15 +114,16 @@ def _integer_ids(col:pd.Series, path:Path, what:str)->pd.Series:
     return pd.Series(ids, index=col.index, dtype='int64')
 
 # %% ../nbs/01_data.ipynb #6eb9fb79
-def read_official_csv(path:str|Path, # one of the official CSV files
-                      columns:list, # the columns expected after the unnamed index column
-                     )->pd.DataFrame: # the rows, indexed by the file's index column
-    "Read one official CSV file, checking encoding, header, index and id columns."
-    path = Path(path)
+def _read_csv_rows(path:Path)->pd.DataFrame:
+    "An official CSV file as pandas reads it, once its text is checked."
     _check_csv_text(regular_file(path, error=DataError),  # a folder or a FIFO is refused before it is opened
                     fix="the official files are comma-separated, re-export it with ','")
-    try: df = pd.read_csv(path, index_col=0, encoding='utf-8', keep_default_na=False, na_values=[''])
+    try: return pd.read_csv(path, index_col=0, encoding='utf-8', keep_default_na=False, na_values=[''])
     except pd.errors.ParserError as e: raise DataError(f"{path}: not a valid CSV file ({str(e).strip()})") from None
+
+# %% ../nbs/01_data.ipynb #c38562e9
+def _check_columns(df:pd.DataFrame, path:Path, columns:list):
+    "Refuse a file whose first column is named, whose columns are not `columns`, or that has no rows."
     if df.index.name not in (None, ''):
         raise DataError(f"{path}: the first column should be the unnamed row index, found a column named "
                         f"{df.index.name!r} there (was the index column dropped?)")
@@ -119,12 +131,26 @@ def read_official_csv(path:str|Path, # one of the official CSV files
     if missing or extra:
         raise DataError(f"{path}: expected columns {columns} — missing {missing}, unexpected {extra}")
     if not len(df): raise DataError(f"{path}: the file has a header but no rows")
+
+# %% ../nbs/01_data.ipynb #8c416a42
+def _with_integer_ids(df:pd.DataFrame, path:Path)->pd.DataFrame:
+    "The rows with their index and id columns as int64 ids, checked one by one; a repeated row index is refused."
     df.index = _integer_ids(df.index.to_series(), path, 'the row index').values
     dup = df.index[df.index.duplicated()]
     if len(dup): raise DataError(f"{path}: duplicate row index {list(dup[:5])}")
     for c in ('productid', 'imageid', 'prdtypecode'):
         if c in df.columns: df[c] = _integer_ids(df[c], path, c)
-    return df[columns]
+    return df
+
+# %% ../nbs/01_data.ipynb #253da61f
+def read_official_csv(path:str|Path, # one of the official CSV files
+                      columns:list, # the columns expected after the unnamed index column
+                     )->pd.DataFrame: # the rows, indexed by the file's index column
+    "Read one official CSV file, checking encoding, header, index and id columns."
+    path = Path(path)
+    df = _read_csv_rows(path)
+    _check_columns(df, path, columns)
+    return _with_integer_ids(df, path)[columns]
 
 # %% ../nbs/01_data.ipynb #929ec2dd
 def read_labels(path:str|Path)->pd.Series: # the Y file
@@ -145,16 +171,21 @@ def _warn_missing_titles(x:pd.DataFrame, path):
                       "they keep their description and image")
 
 # %% ../nbs/01_data.ipynb #0e088613
-def read_xy(x_path:str|Path, # an X file (`X_train_update.csv` layout)
-            y_path:str|Path, # its Y file (`Y_train_CVw08PX.csv` layout)
-           )->pd.DataFrame: # X's columns plus `prdtypecode`
-    "Read and join an X file and its labels, checking that they are aligned."
-    x, y = read_official_csv(x_path, X_COLUMNS), read_labels(y_path)
+def _check_aligned(x:pd.DataFrame, y:pd.Series, x_path, y_path):
+    "Refuse an X file and a Y file that do not hold the same rows in the same order."
     if len(x)!=len(y): raise DataError(f"{x_path} has {len(x)} rows but {y_path} has {len(y)}: X and Y are not aligned")
     if not (x.index==y.index).all():
         i = int(np.argmax(x.index!=y.index))
         raise DataError(f"{x_path} and {y_path} are misaligned: line {i+2} is row {x.index[i]} in X but row "
                         f"{y.index[i]} in Y")
+
+# %% ../nbs/01_data.ipynb #0de8b605
+def read_xy(x_path:str|Path, # an X file (`X_train_update.csv` layout)
+            y_path:str|Path, # its Y file (`Y_train_CVw08PX.csv` layout)
+           )->pd.DataFrame: # X's columns plus `prdtypecode`
+    "Read and join an X file and its labels, checking that they are aligned."
+    x, y = read_official_csv(x_path, X_COLUMNS), read_labels(y_path)
+    _check_aligned(x, y, x_path, y_path)
     _warn_missing_titles(x, x_path)
     return x.assign(prdtypecode=y)
 
@@ -188,6 +219,24 @@ def check_images(df:pd.DataFrame, # a table with an `image` column of paths
     return exists
 
 # %% ../nbs/01_data.ipynb #dca0904d
+def _read_test_rows(data:Path, train:pd.DataFrame)->pd.DataFrame:
+    "The unlabelled rows of `X_test_update.csv`, refused when their row index is also used in the training file."
+    xt = read_official_csv(data/X_TEST, X_COLUMNS)
+    _warn_missing_titles(xt, data/X_TEST)
+    common = train.index.intersection(xt.index)
+    if len(common): raise DataError(f"{data/X_TEST}: row index {list(common[:5])} also used in {data/X_TRAIN}")
+    return xt.assign(prdtypecode=pd.NA, source='test')
+
+# %% ../nbs/01_data.ipynb #6b21e4b6
+def _check_unique_productids(df:pd.DataFrame, data:Path):
+    "Refuse products that share a productid, naming the first of them as `source:row`."
+    dup = df.productid.duplicated(keep=False)
+    if dup.any():
+        d = df[dup].sort_values('productid').head(4)
+        raise DataError(f"{data}: duplicate productid {d.productid.iloc[0]} at rows "
+                        f"{[f'{s}:{i}' for s, i in zip(d.source, d.index)]} ({dup.sum()} rows share a productid)")
+
+# %% ../nbs/01_data.ipynb #e067dbcd
 def load_products(data:str|Path, # folder in the official layout
                   on_missing_image:str='warn', # 'warn', 'raise' or 'ignore' (see `check_images`)
                   test:bool=True, # also read `X_test_update.csv` when it exists
@@ -196,19 +245,10 @@ def load_products(data:str|Path, # folder in the official layout
     data = Path(data)
     if not data.is_dir(): raise DataError(f"{data}: no such data folder")
     parts = [read_xy(data/X_TRAIN, data/Y_TRAIN).assign(source='train')]
-    if test and (data/X_TEST).exists():
-        xt = read_official_csv(data/X_TEST, X_COLUMNS)
-        _warn_missing_titles(xt, data/X_TEST)
-        common = parts[0].index.intersection(xt.index)
-        if len(common): raise DataError(f"{data/X_TEST}: row index {list(common[:5])} also used in {data/X_TRAIN}")
-        parts.append(xt.assign(prdtypecode=pd.NA, source='test'))
+    if test and (data/X_TEST).exists(): parts.append(_read_test_rows(data, parts[0]))
     df = pd.concat(parts)
     df['prdtypecode'] = df.prdtypecode.astype('Int64')
-    dup = df.productid.duplicated(keep=False)
-    if dup.any():
-        d = df[dup].sort_values('productid').head(4)
-        raise DataError(f"{data}: duplicate productid {d.productid.iloc[0]} at rows "
-                        f"{[f'{s}:{i}' for s, i in zip(d.source, d.index)]} ({dup.sum()} rows share a productid)")
+    _check_unique_productids(df, data)
     df['image'] = [str(image_path(data, i, p, s)) for i, p, s in zip(df.imageid, df.productid, df.source)]
     check_images(df, on_missing_image)
     return df
@@ -217,20 +257,19 @@ def load_products(data:str|Path, # folder in the official layout
 SPLIT_FILE = 'split.csv'  # in `Workspace.interim`: productid, split
 SPLITS = ('train', 'valid', 'test', 'submission')  # the values of a split
 
-def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
-               valid_pct:float=0.15, # share of labelled rows for validation
-               test_pct:float=0.15,  # share of labelled rows held out for the final test
-               seed:int=42,          # the split's seed
-              )->pd.Series: # 'train', 'valid', 'test' or 'submission', indexed like `df`
-    "A stratified train/valid/test split of the labelled rows — unlabelled rows are 'submission'."
-    from sklearn.model_selection import train_test_split
-    split = pd.Series('submission', index=df.index, name='split')
-    lab = labelled(df)
-    y = lab.prdtypecode
+# %% ../nbs/01_data.ipynb #86b2586a
+def _check_class_sizes(y:pd.Series):
+    "Refuse labels with a class of fewer than 3 rows: a stratified split puts one in each part."
     small = y.value_counts()[lambda n: n < 3]
     if len(small):
         raise DataError(f"labels: {', '.join(f'class {c} has {n} labelled row(s)' for c, n in small.items())} — "
                                    "a stratified train/valid/test split needs at least 3 of every class")
+
+# %% ../nbs/01_data.ipynb #a3e1e08d
+def _stratified_parts(lab:pd.DataFrame, valid_pct:float, test_pct:float, seed:int)->tuple:
+    "The train, valid and test indexes of the labelled rows, every class in each part."
+    from sklearn.model_selection import train_test_split
+    y = lab.prdtypecode
     k = y.nunique()  # test and valid hold at least one row of every class, even for a small catalog
     n_test = max(k, math.ceil(test_pct*len(lab)))
     try:
@@ -240,10 +279,35 @@ def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
     except ValueError as e:
         raise DataError(f"labels: {len(lab)} labelled rows of {k} classes cannot be split {test_pct:.0%} test, "
                         f"{valid_pct:.0%} valid with every class in each ({e})") from None
+    return train, valid, test
+
+# %% ../nbs/01_data.ipynb #8855e4dd
+def make_split(df:pd.DataFrame, # products with `prdtypecode` and `productid`
+               valid_pct:float=0.15, # share of labelled rows for validation
+               test_pct:float=0.15,  # share of labelled rows held out for the final test
+               seed:int=42,          # the split's seed
+              )->pd.Series: # 'train', 'valid', 'test' or 'submission', indexed like `df`
+    "A stratified train/valid/test split of the labelled rows — unlabelled rows are 'submission'."
+    split = pd.Series('submission', index=df.index, name='split')
+    lab = labelled(df)
+    _check_class_sizes(lab.prdtypecode)
+    train, valid, test = _stratified_parts(lab, valid_pct, test_pct, seed)
     split[train], split[valid], split[test] = 'train', 'valid', 'test'
     return split
 
 # %% ../nbs/01_data.ipynb #fb74b348
+def _read_saved_split(path:Path)->pd.Series:
+    "A saved split, indexed by productid — refused when unreadable or holding values that are not splits."
+    try: saved = pd.read_csv(path).set_index('productid').split
+    except (ValueError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}) — delete it to make "
+                        "a new split (the held-out test rows will change)") from None
+    if bad := sorted(set(saved.astype(str)) - set(SPLITS)):
+        raise DataError(f"{path}: unknown split value(s) {bad[:5]} (expected {', '.join(SPLITS)}) — delete it to "
+                        "make a new split (the held-out test rows will change)")
+    return saved
+
+# %% ../nbs/01_data.ipynb #fc3027e5
 def load_split(df:pd.DataFrame, # products, as from `load_products`
                ws:Workspace, # the workspace holding (or receiving) the split
                **kwargs, # passed to `make_split` when a new split is made
@@ -251,14 +315,7 @@ def load_split(df:pd.DataFrame, # products, as from `load_products`
     "The saved split for these products, made and saved on first use."
     path = ws.interim/SPLIT_FILE
     if path.exists():
-        try: saved = pd.read_csv(path).set_index('productid').split
-        except (ValueError, KeyError, UnicodeDecodeError, pd.errors.ParserError) as e:
-            raise DataError(f"{path}: unreadable saved split ({type(e).__name__}: {str(e)[:80]}) — delete "
-                            f"it to make a new "
-                            "split (the held-out test rows will change)") from None
-        if bad := sorted(set(saved.astype(str)) - set(SPLITS)):
-            raise DataError(f"{path}: unknown split value(s) {bad[:5]} (expected {', '.join(SPLITS)}) — delete it to "
-                            "make a new split (the held-out test rows will change)")
+        saved = _read_saved_split(path)
         if set(saved.index)==set(df.productid):
             return pd.Series(saved[df.productid].values, index=df.index, name='split')
         warnings.warn(f"{path} was made for other products ({len(saved)} saved, {len(df)} now): making a new split")
@@ -293,9 +350,7 @@ class Catalog:
         self.label_names = Path(label_names) if label_names else None
         if not self.text:
             raise DataError(f"{self.path}: no text column given — name them, e.g. text='title,description'")
-
     def __repr__(self): return f"Catalog({str(self.path)!r}, text={','.join(self.text)!r}, image={self.image!r}, label={self.label!r}, id={self.id!r})"
-
     def stamp(self)->dict: # what the catalog's products depend on: files' sizes and dates, the columns
         "The catalog's identity for reusing prepared results."
         files = [f for f in (self.path, self.label_names) if f is not None and f.exists()]
@@ -329,21 +384,20 @@ def read_label_names(path:str|Path, # a CSV file: label, name (a header row, the
     return {l: n for l, n in zip(labels, names) if l}
 
 # %% ../nbs/01_data.ipynb #bfda8398
-def load_catalog(catalog:Catalog, # the file and its columns
-                 on_missing_image:str='warn', # 'warn', 'raise' or 'ignore' (see `check_images`)
-                )->pd.DataFrame: # the same table as `load_products`, plus `catalog_id` (and `label_name` with a label map)
-    "Read a catalog file into the products table of the official layout: the rest of the pipeline is the same."
-    path = catalog.path
-    df = read_table(path)
+def _check_catalog_columns(df:pd.DataFrame, catalog:Catalog):
+    "Refuse a catalog table that lacks one of the named columns, or has no rows."
     needed = [*catalog.text, *([catalog.image] if catalog.image else []), catalog.label,
               *([catalog.id] if catalog.id else [])]
     missing = [c for c in dict.fromkeys(needed) if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}) — name the columns with "
-                        f"--text, --image, --label, --id")
-    if not len(df): raise DataError(f"{path}: the file has a header but no rows")
-    text = df[catalog.text].map(_text_of)
-    label = df[catalog.label].map(_text_of).replace('', None)
+        raise DataError(f"{catalog.path}: no column {missing[0]!r} (it has {list(df.columns)[:10]}) — name the "
+                        f"columns with --text, --image, --label, --id")
+    if not len(df): raise DataError(f"{catalog.path}: the file has a header but no rows")
+
+# %% ../nbs/01_data.ipynb #13a49658
+def _catalog_ids(df:pd.DataFrame, catalog:Catalog)->pd.Series:
+    "The products' ids as text: the id column, checked non-empty and unique, or else the row numbers."
+    path = catalog.path
     ids = df[catalog.id].map(_text_of) if catalog.id else pd.Series([str(i) for i in range(len(df))])
     if (ids == '').any():
         raise DataError(f"{path}: column {catalog.id!r} is empty at line {int(np.argmax(ids == '')) + 2} — every "
@@ -351,7 +405,12 @@ def load_catalog(catalog:Catalog, # the file and its columns
     if ids.duplicated().any():
         raise DataError(f"{path}: column {catalog.id!r} repeats the id {ids[ids.duplicated()].iloc[0]!r} — "
                         f"ids must be unique")
-    small = label.value_counts()[lambda n: n < 3]
+    return ids
+
+# %% ../nbs/01_data.ipynb #2ccbacfb
+def _check_catalog_labels(label:pd.Series, catalog:Catalog):
+    "Refuse labels a split or a classifier cannot learn from: a class of fewer than 3 rows, or fewer than 2 classes."
+    path, small = catalog.path, label.value_counts()[lambda n: n < 3]
     if len(small):
         raise DataError(f"{path}: column {catalog.label!r}: " + ', '.join(f"class {c!r} has {n} labelled row(s)"
                                                                           for c, n in small.head(5).items())
@@ -359,9 +418,17 @@ def load_catalog(catalog:Catalog, # the file and its columns
     if label.nunique() < 2:
         raise DataError(f"{path}: column {catalog.label!r} holds {label.nunique()} class(es) — a "
                         f"classifier needs 2 or more")
+
+# %% ../nbs/01_data.ipynb #075d54dd
+def _catalog_images(df:pd.DataFrame, catalog:Catalog)->list:
+    "Each product's photo path, a relative one taken from the catalog's folder — None where there is no photo."
     photos = df[catalog.image].map(_text_of) if catalog.image else pd.Series('', index=df.index)
-    image = [None if not p else str(Path(p) if Path(p).is_absolute() else path.parent/p) for p in photos]
-    n = np.arange(len(df), dtype='int64')
+    return [None if not p else str(Path(p) if Path(p).is_absolute() else catalog.path.parent/p) for p in photos]
+
+# %% ../nbs/01_data.ipynb #53904df6
+def _catalog_products(text:pd.DataFrame, label:pd.Series, ids:pd.Series, image:list)->pd.DataFrame:
+    "The products table of the official layout, built from a catalog's checked columns."
+    n = np.arange(len(text), dtype='int64')
     # stable per id: the saved split follows the products
     pid = pd.util.hash_pandas_object(ids, index=False).to_numpy().view('int64')
     out = pd.DataFrame({'designation': text.iloc[:, 0].to_numpy(),
@@ -370,19 +437,43 @@ def load_catalog(catalog:Catalog, # the file and its columns
                         'source': np.where(label.notna(), 'train', 'test'),
                         'image': image, 'catalog_id': ids.to_numpy()}, index=n)
     out['description'] = out.description.replace('', None)
-    if catalog.label_names:
-        names = read_label_names(catalog.label_names)
-        unnamed = sorted(set(out.prdtypecode.dropna()) - set(names))
-        if unnamed:
-            print(f"warning: {catalog.label_names}: no name for {len(unnamed)} class(es), e.g. {unnamed[:3]}: their "
-                  f"label is their name")
-        out['label_name'] = out.prdtypecode.map(lambda l: names.get(l, l) if isinstance(l, str) else None)
+    return out
+
+# %% ../nbs/01_data.ipynb #51e4c0b9
+def _add_label_names(out:pd.DataFrame, label_names:Path):
+    "Add the `label_name` column from a label map; classes it does not name are reported and keep their label."
+    names = read_label_names(label_names)
+    unnamed = sorted(set(out.prdtypecode.dropna()) - set(names))
+    if unnamed:
+        print(f"warning: {label_names}: no name for {len(unnamed)} class(es), e.g. {unnamed[:3]}: their "
+              f"label is their name")
+    out['label_name'] = out.prdtypecode.map(lambda l: names.get(l, l) if isinstance(l, str) else None)
+
+# %% ../nbs/01_data.ipynb #26e7c121
+def load_catalog(catalog:Catalog, # the file and its columns
+                 on_missing_image:str='warn', # 'warn', 'raise' or 'ignore' (see `check_images`)
+                )->pd.DataFrame: # the same table as `load_products`, plus `catalog_id` (and `label_name` with a label map)
+    "Read a catalog file into the products table of the official layout: the rest of the pipeline is the same."
+    df = read_table(catalog.path)
+    _check_catalog_columns(df, catalog)
+    text = df[catalog.text].map(_text_of)
+    label = df[catalog.label].map(_text_of).replace('', None)
+    ids = _catalog_ids(df, catalog)
+    _check_catalog_labels(label, catalog)
+    out = _catalog_products(text, label, ids, _catalog_images(df, catalog))
+    if catalog.label_names: _add_label_names(out, catalog.label_names)
     check_images(out[out.image.notna()], on_missing_image)
     return out
 
 # %% ../nbs/01_data.ipynb #451b8c26
 PREDICTIONS = 'predictions.csv'  # in `reports/`: a catalog's unlabelled rows, predicted
 
+# %% ../nbs/01_data.ipynb #b0f0c814
+def _top3(probs:np.ndarray, ok:np.ndarray, classes:list)->list:
+    "Each row's three likeliest classes with their probabilities, as text ('' for rows without probabilities)."
+    return [', '.join(f"{classes[k]} ({q[k]:.2f})" for k in np.argsort(-q)[:3]) if o else '' for q, o in zip(probs, ok)]
+
+# %% ../nbs/01_data.ipynb #8e25a9b6
 def write_predictions(rows:pd.DataFrame, # the predicted rows, with `catalog_id`
                       probs:np.ndarray, # their probabilities (NaN rows: nothing to read)
                       classes:list, # the class of each column
@@ -393,9 +484,8 @@ def write_predictions(rows:pd.DataFrame, # the predicted rows, with `catalog_id`
     ok = ~np.isnan(probs).any(1)
     p = np.nan_to_num(probs)
     best = [classes[k] if o else None for k, o in zip(p.argmax(1), ok)]
-    top3 = [', '.join(f"{classes[k]} ({q[k]:.2f})" for k in np.argsort(-q)[:3]) if o else '' for q, o in zip(p, ok)]
     out = pd.DataFrame({'id': rows.catalog_id.to_numpy(), 'label': best,
                         'name': [names.get(str(b), b) if b is not None else None for b in best],
-                        'probability': np.where(ok, p.max(1), np.nan).round(4), 'top3': top3})
+                        'probability': np.where(ok, p.max(1), np.nan).round(4), 'top3': _top3(p, ok, classes)})
     out.to_csv(path := ws.reports/PREDICTIONS, index=False)
     return path

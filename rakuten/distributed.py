@@ -15,6 +15,7 @@ __all__ = ['n_processes', 'process_state', 'is_main', 'wait_for_everyone', 'main
 # %% ../nbs/06_distributed.ipynb #15573f9c
 _ALONE = [False]  # set by `alone`: the main process goes on by itself
 
+# %% ../nbs/06_distributed.ipynb #6e034e14
 def n_processes()->int: # processes of this run (1 when not launched distributed)
     "How many processes this run has, from the launcher's environment."
     return 1 if _ALONE[0] else int(os.environ.get('WORLD_SIZE', '1'))
@@ -54,15 +55,18 @@ def alone():
     finally: _ALONE[0] = before  # blocks nest
 
 # %% ../nbs/06_distributed.ipynb #a1aaaa6f
+def _broadcast(self, t, rank):
+    "`DistributedDL._broadcast` for any backend: the order goes through the GPU only with NCCL, back as a list."
+    t = torch.LongTensor(t)
+    if torch.distributed.get_backend() == 'nccl': t = t.cuda()
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
+
+# %% ../nbs/06_distributed.ipynb #990b486c
 def _patch_fastai():
     "fastai's `DistributedDL` broadcasts its shuffled order as a CUDA tensor: keep it on the CPU with gloo."
     from fastai.distributed import DistributedDL
     if getattr(DistributedDL, '_rakuten_cpu', False): return
-    def _broadcast(self, t, rank):
-        t = torch.LongTensor(t)
-        if torch.distributed.get_backend() == 'nccl': t = t.cuda()
-        torch.distributed.broadcast(t, rank)
-        return t.cpu().tolist()
     DistributedDL._broadcast, DistributedDL._rakuten_cpu = _broadcast, True
 
 # %% ../nbs/06_distributed.ipynb #1ca65270
@@ -77,15 +81,19 @@ def distributed(learn, # a fastai Learner
     return learn.distrib_ctx(sync_bn=sync_bn and torch.cuda.is_available())  # synchronised batch norm needs GPUs
 
 # %% ../nbs/06_distributed.ipynb #de8df72b
+def _shard(items:list, n:int, rank:int)->list:
+    "The contiguous share of `items` that process `rank` of `n` predicts."
+    bounds = np.linspace(0, len(items), n + 1).astype(int)
+    return items[bounds[rank]:bounds[rank + 1]]
+
+# %% ../nbs/06_distributed.ipynb #f9db6d5d
 def shard_predict(predict, # function: list of items -> (n, k) array
                   items:list, # all the items
                  )->np.ndarray: # the predictions of all items, in order
     "Predict a list split between the processes — every process gets all the predictions, in order."
     n = n_processes()
     if n == 1: return predict(items)
-    rank = process_state().process_index
-    bounds = np.linspace(0, len(items), n + 1).astype(int)
-    part = predict(items[bounds[rank]:bounds[rank + 1]])
+    part = predict(_shard(items, n, process_state().process_index))
     parts = [None]*n
     torch.distributed.all_gather_object(parts, part)
     return np.concatenate([p for p in parts if len(p)]) if len(items) else part

@@ -51,6 +51,20 @@ def most_confused(y_true, y_pred, classes:list=CODES, top:int=10)->pd.DataFrame:
     return pairs.sort_values(['count', 'share_of_true'], ascending=False).head(top).reset_index(drop=True)
 
 # %% ../nbs/05_evaluate.ipynb #b6be5be4
+def _per_class(y_true:np.ndarray, y_pred:np.ndarray, classes:list)->dict:
+    "Precision, recall, F1, support and readable name of each class."
+    by_class = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
+    return {c: {k.replace('-score', ''): float(v)
+                for k, v in by_class[str(c)].items()} | {'name': code_name(c, with_code=False)}
+            for c in classes}
+
+# %% ../nbs/05_evaluate.ipynb #97b216e7
+def _write_json(res:dict, path:str|Path):
+    "Write a result as indented JSON, creating its folder."
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(res, indent=1, default=int))
+
+# %% ../nbs/05_evaluate.ipynb #96be4a16
 def evaluate(y_true, # true codes
              probs:np.ndarray, # (n, 27) probabilities
              classes:list=CODES, # the class of each column
@@ -60,16 +74,10 @@ def evaluate(y_true, # true codes
     "Scores, per-class report, confusion matrix and most-confused pairs of one model."
     y_true = label_array(y_true)
     y_pred = predicted_codes(probs, classes)
-    by_class = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
-    per_class = {c: {k.replace('-score', ''): float(v)
-                     for k, v in by_class[str(c)].items()} | {'name': code_name(c, with_code=False)}
-                 for c in classes}
-    res = dict(name=name, scores=scores(y_true, probs, classes), per_class=per_class,
+    res = dict(name=name, scores=scores(y_true, probs, classes), per_class=_per_class(y_true, y_pred, classes),
                confusion=confusion_matrix(y_true, y_pred, labels=classes).tolist(),
                most_confused=most_confused(y_true, y_pred, classes).to_dict('records'))
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(res, indent=1, default=int))
+    if path: _write_json(res, path)
     return res
 
 # %% ../nbs/05_evaluate.ipynb #11f802b0
@@ -82,15 +90,11 @@ def plot_confusion(y_true, # true codes
     side = min(10, 2.5 + 0.3*len(classes))
     fig, ax = plt.subplots(figsize=(side, side*0.9))
     ConfusionMatrixDisplay.from_predictions(label_array(y_true), predicted_codes(probs, classes), labels=classes,
-                                            normalize='true',
-                                            display_labels=[code_name(c) for c in classes], include_values=False,
-                                            cmap='Blues',
-                                            xticks_rotation='vertical', ax=ax, colorbar=True,
-                                            im_kw=dict(vmin=0, vmax=1))
+                                            normalize='true', display_labels=[code_name(c) for c in classes],
+                                            include_values=False, cmap='Blues', xticks_rotation='vertical', ax=ax,
+                                            colorbar=True, im_kw=dict(vmin=0, vmax=1))
     ax.tick_params(labelsize=7)
-    ax.set_xlabel('predicted')
-    ax.set_ylabel('true')
-    ax.set_title(title)
+    ax.set(xlabel='predicted', ylabel='true', title=title)
     fig.tight_layout()
     return fig
 
@@ -102,8 +106,7 @@ def plot_per_class_f1(results:dict, # model name -> result of `evaluate`
     df = df.sort_values(df.columns[0])
     df.index = [code_name(c) for c in df.index]
     ax = df.plot.barh(figsize=(8, max(3, 0.33*len(df))), width=0.8)
-    ax.set_xlabel('F1')
-    ax.set_xlim(0, 1)
+    ax.set(xlabel='F1', xlim=(0, 1))
     ax.set_title(' · '.join(f"{m}: weighted F1 {r['scores']['weighted_f1']:.3f}" for m, r in results.items()),
                  fontsize=9)
     ax.figure.tight_layout()
@@ -119,11 +122,30 @@ def per_class_table(y_true, # true codes
     p, r, f, s = precision_recall_fscore_support(y_true, predicted_codes(probs, classes), labels=classes,
                                                  zero_division=0)
     df = pd.DataFrame(dict(name=[code_name(c, with_code=False) for c in classes], precision=p, recall=r, f1=f,
-                           support=s),
-                      index=pd.Index(classes, name='prdtypecode'))
+                           support=s), index=pd.Index(classes, name='prdtypecode'))
     return df[df.support > 0].sort_values(['f1', 'support'], ascending=[True, False])
 
 # %% ../nbs/05_evaluate.ipynb #85e375c3
+def _worst_mistakes(y_true:np.ndarray, y_pred:np.ndarray, conf:np.ndarray, n:int)->np.ndarray:
+    "The positions of at most `n` misclassified rows, most confident first."
+    wrong = np.flatnonzero(y_true != y_pred)
+    return wrong[np.argsort(-conf[wrong], kind='stable')][:n]
+
+# %% ../nbs/05_evaluate.ipynb #8b2c2ee2
+def _show_photo(ax, path):
+    "Draw a product's photo on `ax`, or 'no photo' when there is no file."
+    if isinstance(path, str) and Path(path).is_file():
+        with Image.open(path) as im: ax.imshow(im.convert('RGB'))
+    else: ax.text(0.5, 0.5, 'no photo', ha='center', va='center', transform=ax.transAxes)
+
+# %% ../nbs/05_evaluate.ipynb #3527bc7e
+def _mistake_title(true, predicted, conf:float, text)->str:
+    "A mistake's caption: true and predicted category, the probability, the start of the text."
+    text = textwrap.shorten(str(text), 60, placeholder='…')
+    return '\n'.join([f"true: {code_name(true)}", f"predicted: {code_name(predicted)}", f"p = {conf:.2f}"]
+                     + textwrap.wrap(text, 30))
+
+# %% ../nbs/05_evaluate.ipynb #c5832499
 def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and `image` (a photo's path, may be missing)
                 probs:np.ndarray, # (n, 27) probabilities of these rows
                 classes:list=CODES, # the class of each column
@@ -132,19 +154,12 @@ def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and 
                ): # the matplotlib figure (None when there is no mistake)
     "The misclassified products, most confident mistakes first: photo, text, true and predicted category, probability."
     y_true, y_pred, conf = label_array(rows.prdtypecode), predicted_codes(probs, classes), np.asarray(probs).max(1)
-    wrong = np.flatnonzero(y_true != y_pred)
-    wrong = wrong[np.argsort(-conf[wrong], kind='stable')][:n]
+    wrong = _worst_mistakes(y_true, y_pred, conf, n)
     if not len(wrong): return None
     fig, axs = image_grid(len(wrong), ncols=min(ncols, len(wrong)), cell=(2.6, 3.3))
     for ax, i in zip(axs, wrong):
-        path = rows.image.iloc[i] if 'image' in rows else None
-        if isinstance(path, str) and Path(path).is_file():
-            with Image.open(path) as im: ax.imshow(im.convert('RGB'))
-        else: ax.text(0.5, 0.5, 'no photo', ha='center', va='center', transform=ax.transAxes)
-        text = textwrap.shorten(str(rows.text.iloc[i]), 60, placeholder='…')
-        ax.set_title('\n'.join([f"true: {code_name(y_true[i])}", f"predicted: {code_name(y_pred[i])}",
-                                f"p = {conf[i]:.2f}"]
-                               + textwrap.wrap(text, 30)), fontsize=7, loc='left')
+        _show_photo(ax, rows.image.iloc[i] if 'image' in rows else None)
+        ax.set_title(_mistake_title(y_true[i], y_pred[i], conf[i], rows.text.iloc[i]), fontsize=7, loc='left')
     fig.tight_layout()
     return fig
 
@@ -163,6 +178,16 @@ def expected_calibration_error(y_true, # true codes
     return float(np.abs(gap).sum()/len(conf))
 
 # %% ../nbs/05_evaluate.ipynb #2e687b1a
+def _plot_calibration(ax, hist, y_true:np.ndarray, probs:np.ndarray, classes:list, n_bins:int, label:str):
+    "One set of probabilities: its reliability curve (with its ECE) on `ax`, its confidences on `hist`."
+    p = np.asarray(probs)
+    conf, correct = p.max(1), predicted_codes(p, classes) == y_true
+    acc, mean_conf = calibration_curve(correct, conf, n_bins=n_bins, strategy='uniform')
+    ece = expected_calibration_error(y_true, p, classes, n_bins)
+    ax.plot(mean_conf, acc, 'o-', label=f"{label} (ECE {ece:.3f})")
+    hist.hist(conf, bins=n_bins, range=(0, 1), alpha=0.5, label=label)
+
+# %% ../nbs/05_evaluate.ipynb #6f1440b6
 def plot_reliability(y_true, # true codes
                      probs:np.ndarray, # (n, 27) probabilities (before calibration, when `probs_calibrated` is given)
                      probs_calibrated:np.ndarray|None=None, # the same rows' probabilities after calibration
@@ -176,13 +201,7 @@ def plot_reliability(y_true, # true codes
                                                               'after calibration': probs_calibrated}
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, height_ratios=[3, 1], layout='tight')
     ax.plot([0, 1], [0, 1], ':', color='gray', label='perfectly calibrated')
-    for label, p in sets.items():
-        p = np.asarray(p)
-        conf, correct = p.max(1), predicted_codes(p, classes) == y_true
-        acc, mean_conf = calibration_curve(correct, conf, n_bins=n_bins, strategy='uniform')
-        ece = expected_calibration_error(y_true, p, classes, n_bins)
-        ax.plot(mean_conf, acc, 'o-', label=f"{label} (ECE {ece:.3f})")
-        hist.hist(conf, bins=n_bins, range=(0, 1), alpha=0.5, label=label)
+    for label, p in sets.items(): _plot_calibration(ax, hist, y_true, p, classes, n_bins, label)
     ax.set(ylabel='accuracy', xlim=(0, 1), ylim=(0, 1), title=title)
     ax.legend(fontsize=8, loc='lower right')
     hist.set(xlabel='confidence (probability of the predicted class)', ylabel='rows')
@@ -208,6 +227,37 @@ def figures_markdown(paths:list, # PNG files, some perhaps never written
     return '\n'.join(lines)
 
 # %% ../nbs/05_evaluate.ipynb #e1a4e2d1
+def _error_figures(y_true:np.ndarray, probs:np.ndarray, rows:pd.DataFrame|None, probs_uncalibrated:np.ndarray|None,
+                   classes:list, name:str)->dict:
+    "A model's confusion matrix, reliability diagram and (given its rows) gallery of mistakes, by file name."
+    return dict(confusion=plot_confusion(y_true, probs, classes, title=name),
+                reliability=plot_reliability(y_true, probs if probs_uncalibrated is None else probs_uncalibrated,
+                                             None if probs_uncalibrated is None else probs, classes, title=name),
+                errors=plot_errors(rows, probs, classes) if rows is not None else None)
+
+# %% ../nbs/05_evaluate.ipynb #c6e5db84
+def _save_figures(figs:dict, folder:Path):
+    "Save each figure as `folder/{name}.png` and close it — None (no figure) is skipped."
+    for k, fig in figs.items():
+        if fig is not None:
+            fig.savefig(folder/f'{k}.png', dpi=100, bbox_inches='tight')
+            plt.close(fig)
+
+# %% ../nbs/05_evaluate.ipynb #e47cfa6a
+def _scores_line(y_true:np.ndarray, probs:np.ndarray, classes:list)->str:
+    "The headline scores, the ECE and the number of rows, on one line."
+    s = scores(y_true, probs, classes)
+    return (f"weighted F1 {s['weighted_f1']:.4f} · macro F1 {s['macro_f1']:.4f} · accuracy {s['accuracy']:.4f} · "
+            f"ECE {expected_calibration_error(y_true, probs, classes):.4f} · {s['n']} rows")
+
+# %% ../nbs/05_evaluate.ipynb #89c682bb
+def _confused_table(y_true:np.ndarray, probs:np.ndarray, classes:list, top:int)->str:
+    "The most-confused pairs as a Markdown table ('none' when there is no mistake)."
+    pairs = most_confused(y_true, predicted_codes(probs, classes), classes, top)
+    if not len(pairs): return 'none'
+    return markdown_table(pairs[['true_name', 'predicted_name', 'count', 'share_of_true']].set_index('true_name'))
+
+# %% ../nbs/05_evaluate.ipynb #bd2314dd
 def error_report(y_true, # true codes
                  probs:np.ndarray, # (n, 27) probabilities (calibrated, as the model gives them)
                  folder:str|Path, # where the figures go (e.g. `ws.figures('models_training')/name`)
@@ -222,43 +272,33 @@ def error_report(y_true, # true codes
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     y_true = label_array(y_true)
-    figs = dict(confusion=plot_confusion(y_true, probs, classes, title=name),
-                reliability=plot_reliability(y_true, probs if probs_uncalibrated is None else probs_uncalibrated,
-                                             None if probs_uncalibrated is None else probs, classes, title=name),
-                errors=plot_errors(rows, probs, classes) if rows is not None else None)
-    for k, fig in figs.items():
-        if fig is not None:
-            fig.savefig(folder/f'{k}.png', dpi=100, bbox_inches='tight')
-            plt.close(fig)
-    s = scores(y_true, probs, classes)
-    pairs = most_confused(y_true, predicted_codes(probs, classes), classes, top)
-    return '\n\n'.join([f"## {name}",
-        f"weighted F1 {s['weighted_f1']:.4f} · macro F1 {s['macro_f1']:.4f} · accuracy {s['accuracy']:.4f} · "
-        f"ECE {expected_calibration_error(y_true, probs, classes):.4f} · {s['n']} rows",
-        figures_markdown([folder/f'{k}.png' for k in figs], relative_to or folder),
-        "### Most confused pairs", markdown_table(pairs[['true_name', 'predicted_name', 'count',
-                                                         'share_of_true']].set_index('true_name')) if len(pairs)
-                                                             else 'none',
-        "### Per-class F1 (worst first)", markdown_table(per_class_table(y_true, probs, classes))])
+    figs = _error_figures(y_true, probs, rows, probs_uncalibrated, classes, name)
+    _save_figures(figs, folder)
+    return '\n\n'.join([f"## {name}", _scores_line(y_true, probs, classes),
+                        figures_markdown([folder/f'{k}.png' for k in figs], relative_to or folder),
+                        "### Most confused pairs", _confused_table(y_true, probs, classes, top),
+                        "### Per-class F1 (worst first)", markdown_table(per_class_table(y_true, probs, classes))])
 
 # %% ../nbs/05_evaluate.ipynb #9eb2ecbe
+def _plot_epoch_metrics(ax, recorder):
+    "The validation metrics of each epoch, on `ax`."
+    vals = np.array(recorder.values, dtype=float)
+    for i, name in enumerate(recorder.metric_names[3:-1]):
+        ax.plot(range(1, len(vals) + 1), vals[:, 2 + i], 'o-', label=name)
+    ax.set(xlabel='epoch', ylim=(0, 1), title='validation metrics')
+    ax.legend()
+
+# %% ../nbs/05_evaluate.ipynb #07fa9305
 def plot_training(recorder, # a fastai `Recorder` after training
                   title:str='', # the figure's title
                  ): # the matplotlib figure
     "Losses, metrics and learning rate of a training run."
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.4))
-    vals = np.array(recorder.values, dtype=float)
     recorder.plot_loss(skip_start=0, ax=axs[0])  # fastai's: train per batch, valid per epoch
     axs[0].set_title('loss')
-    for i, name in enumerate(recorder.metric_names[3:-1]):
-        axs[1].plot(range(1, len(vals) + 1), vals[:, 2 + i], 'o-', label=name)
-    axs[1].set_xlabel('epoch')
-    axs[1].set_ylim(0, 1)
-    axs[1].set_title('validation metrics')
-    axs[1].legend()
+    _plot_epoch_metrics(axs[1], recorder)
     axs[2].plot(recorder.lrs)
-    axs[2].set_xlabel('batch')
-    axs[2].set_title('learning rate')
+    axs[2].set(xlabel='batch', title='learning rate')
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -25,6 +25,14 @@ class ModelError(RakutenError, ValueError):
     "A model folder or a model's output cannot be used — the message names the folder and what to do."
 
 # %% ../nbs/03_model.ipynb #fde3bb31
+def _column_positions(columns:list, classes:list, where:str)->list:
+    "The position in `classes` of each output column — refused unless the columns are distinct classes."
+    pos = {c: i for i, c in enumerate(classes)}
+    bad = [c for c in columns if c not in pos] or sorted({c for c in columns if columns.count(c) > 1}, key=str)
+    if bad: raise ModelError(f"{where}: output columns {bad[:5]} are not distinct classes of {list(classes)[:5]}...")
+    return [pos[c] for c in columns]
+
+# %% ../nbs/03_model.ipynb #1667ca44
 def to_classes(probs:np.ndarray, # (n, k) probabilities, one column per entry of `columns`
                columns:list, # the class of each column, in any order, a subset of `classes`
                classes:list=CODES, # the classes of the result, in their order
@@ -32,15 +40,13 @@ def to_classes(probs:np.ndarray, # (n, k) probabilities, one column per entry of
               )->np.ndarray: # (n, len(classes)) float32 probabilities, columns in `classes` order (0 for a class not in `columns`)
     "A model's probabilities with their columns in the order of `classes`."
     columns = plain_labels(columns)
-    pos = {c: i for i, c in enumerate(classes)}
-    bad = [c for c in columns if c not in pos] or sorted({c for c in columns if columns.count(c) > 1}, key=str)
-    if bad: raise ModelError(f"{where}: output columns {bad[:5]} are not distinct classes of {list(classes)[:5]}...")
+    positions = _column_positions(columns, classes, where)
     probs = np.asarray(probs, dtype=np.float32)
     if probs.ndim != 2 or probs.shape[1] != len(columns):
         raise ModelError(f"{where}: {probs.shape} probabilities for {len(columns)} columns")
     if columns == list(classes): return probs
     out = np.zeros((len(probs), len(classes)), np.float32)
-    out[:, [pos[c] for c in columns]] = probs
+    out[:, positions] = probs
     return out
 
 # %% ../nbs/03_model.ipynb #a277bfd6
@@ -59,6 +65,7 @@ BUILTIN_KINDS = {'tfidf': 'rakuten.text.tfidf', 'awd_lstm': 'rakuten.text.awd_ls
                  # where the built-in kinds live
                  'vision': 'rakuten.vision.learner', 'joint': 'rakuten.joint', 'ensemble': 'rakuten.fusion'}
 
+# %% ../nbs/03_model.ipynb #cf4f4b2c
 def write_config(path:str|Path, # the model folder (created)
                  config:dict, # JSON-able settings holding at least `kind` and `classes`
                 )->Path: # the config file
@@ -119,14 +126,14 @@ def _temperatures(v): return None if isinstance(v, list) and all(_positive(t) is
 def _label_names(v): return None if isinstance(v, dict) and all(isinstance(k, str) and isinstance(n, str)
                                                                 for k, n in v.items()) else 'must map labels to names (strings)'
 
+# %% ../nbs/03_model.ipynb #5cdfaeb0
+# settings checked wherever they appear, for every kind
 SETTING_CHECKS = {'classes': _classes, 'label_names': _label_names, 'clf_classes': _clf_classes,
-                  'temperature': _positive, 'temperatures': _temperatures,
-                  'img_size': _positive_int, 'mean': _per_channel(False), 'std': _per_channel(True),
-                  'max_len': _positive_int,
+                  'temperature': _positive, 'temperatures': _temperatures, 'img_size': _positive_int,
+                  'mean': _per_channel(False), 'std': _per_channel(True), 'max_len': _positive_int,
                   'seq_len': _positive_int, 'max_features': _positive_int, 'max_vocab': _positive_int,
-                  'hidden': _positive_int,
-                  'emb_sz': _positive_int, 'n_hid': _positive_int, 'n_layers': _positive_int, 'C': _positive,
-                  'arch': _text, 'checkpoint': _text}  # settings checked wherever they appear, for every kind
+                  'hidden': _positive_int, 'emb_sz': _positive_int, 'n_hid': _positive_int,
+                  'n_layers': _positive_int, 'C': _positive, 'arch': _text, 'checkpoint': _text}
 
 # %% ../nbs/03_model.ipynb #7a1a881c
 def check_settings(config:dict, # a model's settings (or a part of them, e.g. an ensemble's `stack`)
@@ -166,11 +173,8 @@ def known_kinds()->list: # every kind `load_model` can rebuild
     return sorted(set(BUILTIN_KINDS) | set(MODEL_KINDS))
 
 # %% ../nbs/03_model.ipynb #12dba6ea
-def read_config(path:str|Path, # a model folder
-                kind:str|None=None, # the kind expected, or None for any known kind
-               )->dict: # the settings, checked
-    "Read and check a model folder's `config.json`."
-    path = Path(path)
+def _config_json(path:Path)->dict:
+    "A model folder's `config.json`, parsed — refused when the folder or the file is missing, or it is no model's."
     f = path/CONFIG
     if not path.is_dir(): raise ModelError(f"{path}: no such model folder")
     if not f.exists():
@@ -179,11 +183,25 @@ def read_config(path:str|Path, # a model folder
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelError(f"{f}: not valid JSON ({e}) — re-save the model") from None
     if not isinstance(cfg, dict) or 'kind' not in cfg: raise ModelError(f"{f}: no 'kind' — not a saved rakuten model")
+    return cfg
+
+# %% ../nbs/03_model.ipynb #2739d7a9
+def _check_kind(cfg:dict, f:Path, kind:str|None):
+    "Refuse a config of an unknown kind (a kind of one's own is imported from its module first), or not of `kind`."
     if cfg['kind'] not in known_kinds() and cfg.get('module'): model_class(cfg['kind'], cfg['module'])  # one's own
     if cfg['kind'] not in known_kinds():
         raise ModelError(f"{f}: unknown model kind {cfg['kind']!r} — known kinds: {known_kinds()}")
     if kind and cfg['kind'] != kind:
         raise ModelError(f"{f}: a {cfg['kind']!r} model, not a {kind!r} model — wrong folder?")
+
+# %% ../nbs/03_model.ipynb #db5a8322
+def read_config(path:str|Path, # a model folder
+                kind:str|None=None, # the kind expected, or None for any known kind
+               )->dict: # the settings, checked
+    "Read and check a model folder's `config.json`."
+    path = Path(path)
+    f, cfg = path/CONFIG, _config_json(path)
+    _check_kind(cfg, f, kind)
     if 'classes' not in cfg:
         raise ModelError(f"{f}: no field 'classes' — not a saved rakuten model, re-save or re-train it")
     return check_settings(cfg, f)
@@ -221,15 +239,19 @@ def has_input(values:pd.Series, # one input column: texts or photos
     return np.array([not blank(v) for v in values], bool)
 
 # %% ../nbs/03_model.ipynb #78f6dcc3
+def _frame_rows(items:pd.DataFrame, inputs:tuple)->pd.DataFrame:
+    "A frame of rows with every column of `inputs` (None where it lacks one) — refused when it has none of them."
+    if not any(c in items.columns for c in inputs):
+        raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)} — "
+                         f"give rows of products.parquet")
+    return items.assign(**{c: None for c in inputs if c not in items.columns})
+
+# %% ../nbs/03_model.ipynb #57f6d62c
 def as_rows(items, # a DataFrame of rows, or the values of a model's only input (list, Series)
             inputs:tuple, # the columns the model reads
            )->pd.DataFrame: # rows holding every column of `inputs` (None where a frame lacks one)
     "Rows for `predict`: a frame as it is, the values of a one-input model as that column."
-    if isinstance(items, pd.DataFrame):
-        if not any(c in items.columns for c in inputs):
-            raise ModelError(f"rows with columns {list(items.columns)[:8]}: this model reads {' or '.join(inputs)} — "
-                             f"give rows of products.parquet")
-        return items.assign(**{c: None for c in inputs if c not in items.columns})
+    if isinstance(items, pd.DataFrame): return _frame_rows(items, inputs)
     if len(inputs) != 1:
         raise ModelError(f"a model that reads {' and '.join(inputs)} predicts rows (a DataFrame with those "
                          f"columns), not a list")
@@ -256,7 +278,6 @@ class RakutenModel:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.kind: MODEL_KINDS[cls.kind] = cls
-
     def fit(self, train:pd.DataFrame, valid:pd.DataFrame|None=None)->RakutenModel: raise NotImplementedError
     def predict_rows(self, rows:pd.DataFrame)->np.ndarray: raise NotImplementedError
     def get_config(self)->dict: return {}
@@ -317,6 +338,15 @@ def inputs_used(self:RakutenModel,
     return pd.Series(used, index=rows.index, dtype=object)
 
 # %% ../nbs/03_model.ipynb #10b78cd0
+def _config_to_save(model:RakutenModel, info:dict)->dict:
+    "A model's `config.json`: kind, classes, label names, the module of a kind of one's own, settings, data, `info`."
+    trained = {'trained_on': model.trained_on} if getattr(model, 'trained_on', None) else {}
+    names = {'label_names': model.label_names} if model.label_names else {}
+    module = {} if model.kind in BUILTIN_KINDS else {'module': type(model).__module__}  # where a user's kind is defined
+    return dict(kind=model.kind, classes=list(model.classes), **names, **module, **model.get_config(), **trained,
+                **info)
+
+# %% ../nbs/03_model.ipynb #5640a21a
 @patch
 def save(self:RakutenModel,
          path:str|Path, # the model folder (created)
@@ -326,10 +356,7 @@ def save(self:RakutenModel,
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     self.save_weights(path)
-    trained = {'trained_on': self.trained_on} if getattr(self, 'trained_on', None) else {}
-    names = {'label_names': self.label_names} if self.label_names else {}
-    module = {} if self.kind in BUILTIN_KINDS else {'module': type(self).__module__}  # where a user's kind is defined
-    config = dict(kind=self.kind, classes=list(self.classes), **names, **module, **self.get_config(), **trained, **info)
+    config = _config_to_save(self, info)
     (path/CARD).write_text(model_card(config, path.name), encoding='utf-8')
     write_config(path, config)
     return path
@@ -359,6 +386,7 @@ def to(self:RakutenModel,
 # %% ../nbs/03_model.ipynb #b8f1221d
 CARD = 'README.md'  # the model card of a saved folder
 
+# %% ../nbs/03_model.ipynb #311b9873
 def _scores(d, prefix='')->dict:
     "Every F1 and accuracy figure in a config, by its path."
     out = {}
@@ -370,38 +398,51 @@ def _scores(d, prefix='')->dict:
     return out
 
 # %% ../nbs/03_model.ipynb #1241a21f
+def _card_header(config:dict, name:str)->list:
+    "The model card's YAML metadata, title and one-line description."
+    kind = config.get('kind')
+    return ['---', 'library_name: rakuten', f"pipeline_tag: {'image' if kind == 'vision' else 'text'}-classification",
+            f"tags: [rakuten, product-classification, {kind}]", '---', '', f"# {name}", '',
+            f"A `{kind}` model of [rakuten](https://rakuten-classification.github.io/rakuten): "
+            f"it classifies a product listing into one of {len(config.get('classes', []))} product types.", '']
+
+# %% ../nbs/03_model.ipynb #b911d5e0
+def _card_classes(config:dict)->list:
+    "The model card's members (of an ensemble) and its classes, each with its readable name."
+    from rakuten.core import code_name
+    members = config.get('members') or {}
+    lines = ['Members: ' + ', '.join(f"`{m}`" for m in members) + '.', ''] if members else []
+    names = config.get('label_names') or None
+    return lines + ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False, names=names)})"
+                                                for c in config.get('classes', [])), '']
+
+# %% ../nbs/03_model.ipynb #a5a5b65d
+def _card_settings(config:dict, scores:dict)->dict:
+    "The plain settings a model card lists: not the kind, classes, data, scores or nested parts."
+    skip = {'kind', 'classes', 'trained_on', 'train', 'members', 'stack'}
+    settings = {k: v for k, v in {**config, **(config.get('train') or {})}.items()
+                if k not in skip and k not in scores and not isinstance(v, (dict, list))}
+    if isinstance(config.get('stack'), dict): settings['stack'] = config['stack'].get('chosen')
+    return settings
+
+# %% ../nbs/03_model.ipynb #71b3f571
+_CARD_USE = ('Product listings — title, description, photo — into the product types it was trained on. It knows '
+             'only these classes — listings of other kinds are forced into one of them. Scores are on a held-out '
+             'split of the same data: another catalog or period may differ. Load it with '
+             '`rakuten.model.load_model(folder)` — it never unpickles code.')  # the card's "Intended use and limits"
+
+# %% ../nbs/03_model.ipynb #be5ea3de
 def model_card(config:dict, # a saved model's settings (`config.json`)
                name:str, # its folder's name
               )->str: # Markdown with YAML metadata
     "The model card of a saved model."
-    from rakuten.core import code_name
-    skip = {'kind', 'classes', 'trained_on', 'train', 'members', 'stack'}
     scores, data = _scores(config), config.get('trained_on') or {}
-    settings = {k: v for k, v in {**config, **(config.get('train') or {})}.items()
-                if k not in skip and k not in scores and not isinstance(v, (dict, list))}
-    if isinstance(config.get('stack'), dict): settings['stack'] = config['stack'].get('chosen')
-    members = config.get('members') or {}
-    lines = ['---', 'library_name: rakuten', 'pipeline_tag: text-classification' if config.get('kind') != 'vision'
-             else 'pipeline_tag: image-classification',
-             f"tags: [rakuten, product-classification, {config.get('kind')}]", '---', '',
-             f"# {name}", '', f"A `{config.get('kind')}` model of "
-                              f"[rakuten](https://rakuten-classification.github.io/rakuten): "
-             f"it classifies a product listing into one of {len(config.get('classes', []))} product types.", '']
-    if members: lines += ['Members: ' + ', '.join(f"`{m}`" for m in members) + '.', '']
-    names = config.get('label_names') or None
-    lines += ['## Classes', '', ', '.join(f"{c} ({code_name(c, with_code=False, names=names)})"
-                                          for c in config.get('classes', [])), '']
-    lines += ['## Training data', '',
-              (f"{data['rows']:,} labelled products (content digest `{data['digest']}`)." if data else
-                                       'Not recorded with this model.'), '']
-    lines += ['## Settings', '', *[f"- `{k}`: `{v}`" for k, v in settings.items()], '']
+    lines = _card_header(config, name) + _card_classes(config)
+    lines += ['## Training data', '', (f"{data['rows']:,} labelled products (content digest `{data['digest']}`)."
+                                       if data else 'Not recorded with this model.'), '']
+    lines += ['## Settings', '', *[f"- `{k}`: `{v}`" for k, v in _card_settings(config, scores).items()], '']
     lines += ['## Scores', '', *([f"- {k}: {v}" for k, v in scores.items()] or ['No score recorded.']), '']
-    lines += ['## Intended use and limits', '', 'Product listings — title, description, photo — into '
-              'the product types it was trained on. It knows only these classes — listings of other kinds are '
-              'forced into one '
-              'of them. Scores are on a held-out split of the same data: another catalog or period may '
-              'differ. Load it with '
-              '`rakuten.model.load_model(folder)` — it never unpickles code.', '']
+    lines += ['## Intended use and limits', '', _CARD_USE, '']
     return '\n'.join(lines)
 
 # %% ../nbs/03_model.ipynb #c8260d85
@@ -432,19 +473,23 @@ def _build(cls, cfg:dict, path:Path, device:str|None=None):
     return m
 
 # %% ../nbs/03_model.ipynb #975ce363
+def _import_kind_module(kind:str, module:str):
+    "Import the module that defines a kind of one's own — refused for `__main__`, its failure named."
+    if module == '__main__':
+        raise ModelError(f"model kind {kind!r} was defined in a notebook or script (`__main__`): define it in a module "
+                         f"that can be imported to load it elsewhere")
+    try: importlib.import_module(module)
+    except Exception as e:  # missing, or failing as it imports: the model folder's problem, named
+        raise ModelError(f"model kind {kind!r}: its module {module!r} cannot be imported "
+                         f"({type(e).__name__}: {e})") from None
+
+# %% ../nbs/03_model.ipynb #19534ee7
 def model_class(kind:str, # a kind of model: 'tfidf', 'vision', 'ensemble', or one registered elsewhere
                 module:str|None=None, # the module defining it, for a kind of one's own (saved in its `config.json`)
                )->type: # its class
     "The class of a kind, from the registry (importing the module of a built-in kind, or the given one, on first use)."
     if kind not in MODEL_KINDS and kind in BUILTIN_KINDS: importlib.import_module(BUILTIN_KINDS[kind])
-    if kind not in MODEL_KINDS and module == '__main__':
-        raise ModelError(f"model kind {kind!r} was defined in a notebook or script (`__main__`): define it in a module "
-                         f"that can be imported to load it elsewhere")
-    if kind not in MODEL_KINDS and module:
-        try: importlib.import_module(module)
-        except Exception as e:  # missing, or failing as it imports: the model folder's problem, named
-            raise ModelError(f"model kind {kind!r}: its module {module!r} cannot be imported "
-                             f"({type(e).__name__}: {e})") from None
+    if kind not in MODEL_KINDS and module: _import_kind_module(kind, module)
     if kind not in MODEL_KINDS: raise ModelError(f"unknown model kind {kind!r} — known kinds: {known_kinds()}")
     return MODEL_KINDS[kind]
 
@@ -458,8 +503,10 @@ def load_model(path:str|Path, # a model folder under `models/`
 
 # %% ../nbs/03_model.ipynb #5799fa81
 def _photo_stamp(p)->str:
-    try: s = os.stat(p); return f"{s.st_size}:{s.st_mtime_ns}"
+    "A photo's size and date, '' when there is no file to read them from."
+    try: s = os.stat(p)
     except (OSError, TypeError): return ''
+    return f"{s.st_size}:{s.st_mtime_ns}"
 
 # %% ../nbs/03_model.ipynb #7aeb6757
 def products_digest(rows:pd.DataFrame, # rows of `products.parquet`
@@ -481,22 +528,27 @@ def model_settings(cls:type, # a `RakutenModel` subclass
     return {'init': names(cls.__init__, {'self', *cls.loaded_only}), 'fit': names(cls.fit, {'self', 'train', 'valid'})}
 
 # %% ../nbs/03_model.ipynb #83764b2f
+def _kind_class(kind:str|None, where:str)->type:
+    "The class of a spec's kind, an error naming `where` when there is no kind or it is unknown."
+    if kind is None: raise ModelError(f"{where}: no 'kind' — known kinds: {known_kinds()}")
+    try: return model_class(kind)
+    except ModelError as e: raise ModelError(f"{where}: {e}") from None
+
+# %% ../nbs/03_model.ipynb #2dcc4866
 def split_settings(spec:dict, # `kind` and any of its settings
                    where:str='model', # named in the error message (e.g. the recipe and member)
                   )->tuple: # (class, constructor settings, `fit` settings)
     "Check a kind and its settings without building anything — an unknown setting is named with the known ones."
     spec = dict(spec)
     kind = spec.pop('kind', None)
-    if kind is None: raise ModelError(f"{where}: no 'kind' — known kinds: {known_kinds()}")
-    try: cls = model_class(kind)
-    except ModelError as e: raise ModelError(f"{where}: {e}") from None
+    cls = _kind_class(kind, where)
     s = model_settings(cls)
     unknown = sorted(set(spec) - set(s['init']) - set(s['fit']))
     if unknown:
         raise ModelError(f"{where}: unknown settings {unknown} for a {kind!r} model — known: "
                          f"{sorted(set(s['init'] + s['fit']))}")
-    return cls, {k: v for k, v in spec.items() if k in s['init']}, {k: v for k, v in spec.items() if k in s['fit']
-                                                                    and k not in s['init']}
+    init = {k: v for k, v in spec.items() if k in s['init']}
+    return cls, init, {k: v for k, v in spec.items() if k in s['fit'] and k not in s['init']}
 
 # %% ../nbs/03_model.ipynb #d07ac84c
 def make_model(spec:dict, # `kind` and any of its settings

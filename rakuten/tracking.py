@@ -85,7 +85,6 @@ class TrackedRun:
                  experiment_id:str|None=None, # the MLflow experiment it belongs to
                 ):
         self.run_id, self.client, self.uri, self.experiment_id, self.scores, self.settings = run_id, client, uri, experiment_id, {}, {}
-
     def __repr__(self): return f"TrackedRun({self.run_id or 'off'})"
 
 # %% ../nbs/07_tracking.ipynb #9bc287fb
@@ -140,6 +139,13 @@ def log_artifacts(self:TrackedRun, path:str|Path, # a file or a folder
     else: self.client.log_artifact(self.run_id, str(p), folder)
 
 # %% ../nbs/07_tracking.ipynb #c8077496
+def _member_folders(path:Path)->list:
+    "The folders, relative to `path`, that a saved model's `config.json` names for its members (none when unreadable)."
+    try: members = json.loads((path/'config.json').read_text()).get('members') or {}
+    except (OSError, ValueError): members = {}
+    return [f for m in members.values() for f in ((m.get('folders') or []) if isinstance(m, dict) else [])]
+
+# %% ../nbs/07_tracking.ipynb #defdf044
 @patch
 def log_model(self:TrackedRun, path:str|Path, # a saved model folder (config.json, weights, model card)
               name:str='model', # its folder in the run's artifacts
@@ -147,16 +153,14 @@ def log_model(self:TrackedRun, path:str|Path, # a saved model folder (config.jso
     "Log a saved model folder as the run's artifacts, with the member folders it refers to, laid out as in `models/`."
     path = Path(path)
     self.log_artifacts(path, f"{name}/{path.name}")
-    try: members = json.loads((path/'config.json').read_text()).get('members') or {}
-    except (OSError, ValueError): members = {}
-    for m in members.values():
-        for f in (m.get('folders') or []) if isinstance(m, dict) else []:
-            rel = os.path.normpath(os.path.join(path.name, f))  # '../text_tfidf' from 'fusion': 'text_tfidf'
-            if f.startswith('..') and not rel.startswith('..'): self.log_artifacts(path/f, f"{name}/{rel}")
+    for f in _member_folders(path):
+        rel = os.path.normpath(os.path.join(path.name, f))  # '../text_tfidf' from 'fusion': 'text_tfidf'
+        if f.startswith('..') and not rel.startswith('..'): self.log_artifacts(path/f, f"{name}/{rel}")
 
 # %% ../nbs/07_tracking.ipynb #ab2a5d4f
 _RUNS = []  # the open runs, outermost first
 
+# %% ../nbs/07_tracking.ipynb #9dac9e4f
 def current_run()->TrackedRun: # the innermost open run, or one that logs nothing
     "The run that logs go to now."
     return _RUNS[-1] if _RUNS else TrackedRun()
@@ -166,14 +170,19 @@ RUNS_CSV = 'runs.csv'  # in the workspace's `reports` folder
 RUNS_COLUMNS = ['run_id', 'date', 'command', 'name', 'status', 'settings_digest', 'duration_s', 'scores',
                 'tracking_uri']
 
+# %% ../nbs/07_tracking.ipynb #7d77fd23
+def _context_tags(tags:dict)->dict:
+    "`tags` plus what `mlflow.start_run` adds: source, user, git commit (`tags` alone when MLflow cannot tell)."
+    try:
+        from mlflow.tracking.context.registry import resolve_tags
+        return resolve_tags(tags)
+    except Exception: return tags
+
+# %% ../nbs/07_tracking.ipynb #b1dc82db
 @contextmanager
 def _mlflow_run(client, experiment_id:str, name:str, tags:dict):
     "Create an MLflow run through `client` (no global state), yield its id, end it FINISHED, FAILED or KILLED."
-    try:
-        # what `mlflow.start_run` adds: source, user, git commit
-        from mlflow.tracking.context.registry import resolve_tags
-        tags = resolve_tags(tags)
-    except Exception: pass
+    tags = _context_tags(tags)
     run_id, status = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id, 'FAILED'
     try:
         yield run_id
@@ -190,6 +199,52 @@ def _write_runs_line(ws:Workspace, row:dict):
     pd.DataFrame([row], columns=RUNS_COLUMNS).to_csv(f, mode='a', header=not f.exists(), index=False)
 
 # %% ../nbs/07_tracking.ipynb #3a5302ba
+def _runs_row(run:TrackedRun, command:str, name:str, status:str, digest:str, start:float)->dict:
+    "The `runs.csv` line of a run ending now."
+    return dict(run_id=run.run_id, date=datetime.now(timezone.utc).isoformat(timespec='seconds'), command=command,
+                name=name, status=status, settings_digest=digest, duration_s=round(time.time() - start, 1),
+                scores=json.dumps(run.scores, sort_keys=True), tracking_uri=run.uri if run.tracked else '')
+
+# %% ../nbs/07_tracking.ipynb #978458fc
+def _open_run(stack:ExitStack, mlflow, uri:str, experiment:str, name:str, tags:dict)->TrackedRun:
+    "A new top-level run: an MLflow run in `experiment`, ended when `stack` closes — `runs.csv` only without MLflow."
+    if mlflow is None: return TrackedRun(uuid.uuid4().hex, None, uri)
+    client = mlflow.MlflowClient(uri)
+    exp = client.get_experiment_by_name(experiment)
+    exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+    return TrackedRun(stack.enter_context(_mlflow_run(client, exp_id, name, tags)), client, uri, exp_id)
+
+# %% ../nbs/07_tracking.ipynb #37fc959c
+@contextmanager
+def _top_level_run(command:str, settings:dict, ws:Workspace, name:str, experiment:str):
+    "A tracked top-level run: an MLflow run (when MLflow is installed), and its line of `runs.csv` when it ends."
+    uri, start, status = tracking_uri(ws), time.time(), 'FAILED'
+    digest = settings_digest(settings)
+    tags = {'command': command, 'command_line': shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]),
+            'settings_digest': digest}
+    with ExitStack() as stack:
+        run = _open_run(stack, import_mlflow(uri), uri, experiment, name, tags)
+        run.log_params(settings)
+        _RUNS.append(run)
+        try:
+            yield run
+            status = 'FINISHED'
+        except KeyboardInterrupt:
+            status = 'KILLED'
+            raise
+        finally:
+            _RUNS.pop()
+            _write_runs_line(ws, _runs_row(run, command, name, status, digest, start))
+
+# %% ../nbs/07_tracking.ipynb #111ebfcf
+@contextmanager
+def _untracked_block():
+    "A run that logs nothing, the current one while the block runs."
+    _RUNS.append(TrackedRun())
+    try: yield _RUNS[-1]
+    finally: _RUNS.pop()
+
+# %% ../nbs/07_tracking.ipynb #f0e4d64e
 @contextmanager
 def tracking(command:str|None=None, # the command or step, e.g. 'rakuten_pipeline' (default: the program's name)
              settings:dict|None=None, # the run's settings, logged as flat parameters and digested
@@ -202,44 +257,13 @@ def tracking(command:str|None=None, # the command or step, e.g. 'rakuten_pipelin
     "Track a block as one MLflow run (nested inside an open one) and a line of `reports/runs.csv`."
     command = command or Path(sys.argv[0]).name
     if enabled is False or not is_main() or not (_RUNS or tracking_enabled(enabled)):
-        _RUNS.append(TrackedRun())
-        try: yield _RUNS[-1]
-        finally: _RUNS.pop()
+        with _untracked_block() as run: yield run
         return
     if _RUNS:  # inside another block: a nested run (or an untracked one inside an untracked block)
         with nested_run(name or command, settings) as run: yield run
         return
-    ws = ws or Workspace()
-    uri, start, status = tracking_uri(ws), time.time(), 'FAILED'
-    digest = settings_digest(settings or {})
-    with ExitStack() as stack:
-        mlflow = import_mlflow(uri)
-        if mlflow is None: run = TrackedRun(uuid.uuid4().hex, None, uri)
-        else:
-            client = mlflow.MlflowClient(uri)
-            exp = client.get_experiment_by_name(experiment)
-            exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
-            tags = {'command': command, 'command_line': shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]),
-                    'settings_digest': digest}
-            run = TrackedRun(stack.enter_context(_mlflow_run(client, exp_id, name or command, tags)), client, uri,
-                             exp_id)
-        run.log_params(settings or {})
-        _RUNS.append(run)
-        try:
-            yield run
-            status = 'FINISHED'
-        except KeyboardInterrupt:
-            status = 'KILLED'
-            raise
-        finally:
-            _RUNS.pop()
-            _write_runs_line(ws, dict(run_id=run.run_id,
-                                      date=datetime.now(timezone.utc).isoformat(timespec='seconds'), command=command,
-                                      name=name or command, status=status, settings_digest=digest,
-                                      duration_s=round(time.time() - start, 1),
-                                      scores=json.dumps(run.scores, sort_keys=True), tracking_uri=uri if run.tracked
-                                          else ''))
-    if run.tracked and not quiet: print(ui_command(uri))
+    with _top_level_run(command, settings or {}, ws or Workspace(), name or command, experiment) as run: yield run
+    if run.tracked and not quiet: print(ui_command(run.uri))
 
 # %% ../nbs/07_tracking.ipynb #114dca0b
 @contextmanager
@@ -249,9 +273,7 @@ def nested_run(name:str, # the nested run's name: a member, a fold, a stage
     "A run inside the current one: an ensemble member, a fold, a stage of the pipeline."
     parent = current_run()
     if not parent.tracked:
-        _RUNS.append(TrackedRun())
-        try: yield _RUNS[-1]
-        finally: _RUNS.pop()
+        with _untracked_block() as run: yield run
         return
     with _mlflow_run(parent.client, parent.experiment_id, name, {'mlflow.parentRunId': parent.run_id}) as run_id:
         run = TrackedRun(run_id, parent.client, parent.uri, parent.experiment_id)
@@ -276,7 +298,6 @@ class TrackingCallback(Callback):
     order = Recorder.order + 1  # after the Recorder has the epoch's values
     def __init__(self, prefix:str=''): # put before every metric name, e.g. 'text/'
         self.prefix, self.step = prefix, 0
-
     def after_epoch(self):
         run = current_run()
         if not run.tracked or rank_distrib() != 0: return

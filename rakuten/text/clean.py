@@ -18,7 +18,9 @@ _MOJIBAKE = re.compile(r'[ÃÂâ][\x80-\xbf€™œ©¨§ª«¢£¤¥¦\xa0]|Ã.
 _SPACE = re.compile(r'\s+')
 _CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')  # control characters (NUL...): never text
 
+# %% ../../nbs/10_text.clean.ipynb #db44529b
 def _unescape(s:str)->str:
+    "HTML entities decoded, up to three times over."
     for _ in range(3):  # entities may be escaped more than once: '&amp;eacute;' -> '&eacute;' -> 'é'
         u = html.unescape(s)
         if u == s: break
@@ -26,36 +28,48 @@ def _unescape(s:str)->str:
     return s
 
 # %% ../../nbs/10_text.clean.ipynb #d7fa296e
-def clean_html(texts:pd.Series, # raw titles or descriptions, NaN allowed
-              )->pd.Series: # the plain text ('' for missing), same index
-    "Remove HTML tags and entities, repair mojibake and normalise whitespace."
-    s = texts.fillna('').astype(str)
+def _strip_markup(s:pd.Series)->pd.Series:
+    "Texts without HTML tags, entities (before or after the tags are gone) or control characters."
     has_ent = s.str.contains('&', regex=False)
     s[has_ent] = s[has_ent].map(_unescape)
     s = s.str.replace(_TAG, ' ', regex=True)
     s[has_ent] = s[has_ent].map(_unescape)  # entities that only appear once the tags are gone ('&lt;b&gt;')
-    s = s.str.replace(_TAG, ' ', regex=True).str.replace(_CONTROL, ' ', regex=True)
+    return s.str.replace(_TAG, ' ', regex=True).str.replace(_CONTROL, ' ', regex=True)
+
+# %% ../../nbs/10_text.clean.ipynb #6ca9ce1e
+def clean_html(texts:pd.Series, # raw titles or descriptions, NaN allowed
+              )->pd.Series: # the plain text ('' for missing), same index
+    "Remove HTML tags and entities, repair mojibake and normalise whitespace."
+    s = _strip_markup(texts.fillna('').astype(str))
     bad = s.str.contains(_MOJIBAKE)
     s[bad] = s[bad].map(ftfy.fix_text)
     return s.str.replace(_SPACE, ' ', regex=True).str.strip()
 
 # %% ../../nbs/10_text.clean.ipynb #82729a76
+def _without_title(t:pd.Series, d:pd.Series)->pd.Series:
+    "Descriptions without the title some of them repeat at their start."
+    repeat = np.array([len(a) > 0 and b.startswith(a) for a, b in zip(t, d)], dtype=bool)
+    d[repeat] = [b[len(a):].lstrip(' .-:') for a, b in zip(t[repeat], d[repeat])]
+    return d
+
+# %% ../../nbs/10_text.clean.ipynb #ab6c31ce
 def join_text(designation:pd.Series, # titles
               description:pd.Series, # descriptions (NaN when missing)
               max_chars:int|None=None, # cut the result to this many characters (None: keep all)
              )->pd.Series: # title, then the description, cleaned
     "Clean title and description and join them into one text, title first."
-    t, d = clean_html(designation), clean_html(description)
-    repeat = np.array([len(a) > 0 and b.startswith(a) for a, b in zip(t, d)], dtype=bool)
-    d[repeat] = [b[len(a):].lstrip(' .-:') for a, b in zip(t[repeat], d[repeat])]
+    t = clean_html(designation)
+    d = _without_title(t, clean_html(description))
     out = (t + ' . ' + d).where(d != '', t).str.strip(' .')
     return out.str.slice(0, max_chars) if max_chars else out
 
 # %% ../../nbs/10_text.clean.ipynb #f8962126
 MARKET_LANGS = ('fr', 'en', 'de', 'it', 'es', 'nl', 'pt')  # the languages considered (ISO 639-1)
-_detector = None
+_detector = None  # lingua's detector, built on first use
 
+# %% ../../nbs/10_text.clean.ipynb #c705bd41
 def _get_detector():
+    "The language detector for `MARKET_LANGS`, built once."
     global _detector
     if _detector is None:  # lingua is imported on first use: cleaning alone (prediction) does not need it
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
@@ -64,17 +78,19 @@ def _get_detector():
     return _detector
 
 # %% ../../nbs/10_text.clean.ipynb #04eead9b
+def _lang_of(det, t:str, default:str, min_words:int)->str:
+    "One text's language code — `default` when it is empty, or too short for a sure answer."
+    lang = det.detect_language_of(t) if t else None
+    if lang is not None and len(t.split()) < min_words and det.compute_language_confidence(t, lang) < 0.9:
+        lang = None
+    return lang.iso_code_639_1.name.lower() if lang is not None else default
+
+# %% ../../nbs/10_text.clean.ipynb #b9b5458e
 def detect_lang(texts:pd.Series, # cleaned texts (title first)
                 default:str='fr', # answer when the text is too short or the detector is unsure
                 min_words:int=4, # texts with fewer words get `default` unless the detector is sure
                )->pd.Series: # ISO 639-1 codes, same index
     "Detect the language of each text among `MARKET_LANGS`."
     det = _get_detector()
-    sample = texts.fillna('').str.slice(0, 400)
-    found = []
-    for t in sample:
-        lang = det.detect_language_of(t) if t else None
-        if lang is not None and len(t.split()) < min_words and det.compute_language_confidence(t, lang) < 0.9:
-            lang = None
-        found.append(lang.iso_code_639_1.name.lower() if lang is not None else default)
+    found = [_lang_of(det, t, default, min_words) for t in texts.fillna('').str.slice(0, 400)]
     return pd.Series(found, index=texts.index, name='lang')

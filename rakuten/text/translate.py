@@ -16,6 +16,15 @@ from fastcore.basics import patch
 __all__ = ['OFFLINE_ERRORS', 'TranslationCache', 'google_translator', 'translate_texts']
 
 # %% ../../nbs/11_text.translate.ipynb #3991710a
+def _set_aside(path:Path, error:Exception):
+    "Move a corrupt cache file, with its `-wal` and `-shm` files, out of the way — with a warning saying where."
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    for suffix in ('', '-wal', '-shm'):
+        if Path(f'{path}{suffix}').exists(): Path(f'{path}{suffix}').rename(f'{aside}{suffix}')
+    warnings.warn(f"{path}: not a valid translation cache ({error}) — set aside as {aside.name}, starting an "
+                  f"empty one (its translations will be fetched again)")
+
+# %% ../../nbs/11_text.translate.ipynb #70df55c5
 class TranslationCache:
     "Persistent translations keyed by (source, target, text), in a SQLite file."
     def __init__(self, path:str|Path): # the SQLite file (created, a corrupt one is set aside with a warning)
@@ -27,22 +36,17 @@ class TranslationCache:
             if not self.path.is_file():
                 raise RakutenError(f"{self.path}: cannot open the translation cache ({e}) — remove it, or "
                                    f"give a file path") from None
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-            for suffix in ('', '-wal', '-shm'):
-                if Path(f'{self.path}{suffix}').exists(): Path(f'{self.path}{suffix}').rename(f'{aside}{suffix}')
-            warnings.warn(f"{self.path}: not a valid translation cache ({e}) — set aside as {aside.name}, starting an "
-                          f"empty one (its translations will be fetched again)")
+            _set_aside(self.path, e)
             self._open()
-
     def __len__(self): return self.db.execute('SELECT COUNT(*) FROM translations').fetchone()[0]
 
 # %% ../../nbs/11_text.translate.ipynb #ae469f01
 @patch
 def _open(self:TranslationCache):
+    "Connect to the SQLite file, creating the table, and read it once: a file that is not SQLite fails here."
     self.db = sqlite3.connect(self.path)
     self.db.execute('PRAGMA journal_mode=WAL')
-    self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, '
-                    'translation TEXT, '
+    self.db.execute('CREATE TABLE IF NOT EXISTS translations (source TEXT, target TEXT, text TEXT, translation TEXT, '
                     'PRIMARY KEY (source, target, text))')
     self.db.execute('SELECT COUNT(*) FROM translations').fetchone()
 
@@ -77,13 +81,16 @@ def google_translator(source:str, # ISO 639-1 code of the texts' language
 # errors that mean no network: stop, don't retry
 OFFLINE_ERRORS = (requests.exceptions.ConnectionError, ConnectionError)
 
+# %% ../../nbs/11_text.translate.ipynb #f82e5a28
 def _cut(t:str, max_chars:int)->str:
+    "`t` cut to at most `max_chars` characters, at its last space when it has one."
     if len(t) <= max_chars: return t
     cut = t[:max_chars]
     return cut[:cut.rfind(' ')] if ' ' in cut else cut
 
 # %% ../../nbs/11_text.translate.ipynb #d006cf77
 def _batch_with_retry(translator, batch, retries, backoff, sleep):
+    "One batch translated, retried after growing waits — a lost network is raised at once."
     for attempt in range(retries + 1):
         try: return translator.translate_batch(batch)
         except OFFLINE_ERRORS: raise
@@ -92,6 +99,55 @@ def _batch_with_retry(translator, batch, retries, backoff, sleep):
             sleep(backoff * 2**attempt)
 
 # %% ../../nbs/11_text.translate.ipynb #914d6100
+def _translate_missing(translator, missing:list, source:str, target:str, cache:TranslationCache,
+                       batch_size:int, retries:int, backoff:float, sleep)->tuple:
+    "Translate `missing` batch by batch, caching each batch: (translations, the error that stopped it or None)."
+    done = {}
+    for i in progress_bar(range(0, len(missing), batch_size), leave=False):
+        batch = missing[i:i+batch_size]
+        try: out = _batch_with_retry(translator, batch, retries, backoff, sleep)
+        except Exception as e: return done, e
+        pairs = {s: t for s, t in zip(batch, out or []) if isinstance(t, str) and t.strip()}
+        cache.put(pairs, source, target)
+        done.update(pairs)
+    return done, None
+
+# %% ../../nbs/11_text.translate.ipynb #412c3026
+def _translate_by_language(keys:pd.Series, langs:pd.Series, cache:TranslationCache, target:str, make_translator,
+                           **batching)->tuple:
+    "Translations keyed by (source, text), from the cache or else the translator: (translations, error or None)."
+    done, stopped = {}, None
+    for source in sorted(langs.unique()):
+        uniq = keys[langs == source].unique().tolist()
+        found = cache.get(uniq, source, target)
+        missing = [t for t in uniq if t not in found]
+        if missing and not stopped:
+            pairs, stopped = _translate_missing(make_translator(source, target), missing, source, target, cache,
+                                                **batching)
+            found = {**found, **pairs}
+        done.update({(source, k): v for k, v in found.items()})
+    return done, stopped
+
+# %% ../../nbs/11_text.translate.ipynb #2dc22f4f
+def _translated_frame(texts:pd.Series, langs:pd.Series, keys:pd.Series, done:dict)->pd.DataFrame:
+    "`text`, translated where a translation was found, and `translated`, indexed like `texts`."
+    found = pd.Series([done.get((l, k)) for l, k in zip(langs[keys.index], keys)], index=keys.index, dtype=object)
+    res = pd.DataFrame({'text': texts, 'translated': False})
+    hit = found[found.notna()]
+    res.loc[hit.index, 'text'], res.loc[hit.index, 'translated'] = hit, True
+    return res
+
+# %% ../../nbs/11_text.translate.ipynb #7061ce69
+def _report_untranslated(stopped:Exception|None, todo:pd.Series, res:pd.DataFrame, n_cut:int, max_chars:int):
+    "Print why translation stopped and how many texts keep their language, and how many texts were cut."
+    if stopped is not None:
+        kind = 'no network' if isinstance(stopped, OFFLINE_ERRORS) else 'translation failed'
+        left = int(todo.sum() - res.translated.sum())
+        print(f"translate: stopped ({kind}: {type(stopped).__name__}: {str(stopped)[:120]}): "
+              f"{left} of {int(todo.sum())} texts keep their original language.")
+    if n_cut: print(f"translate: {n_cut} texts longer than {max_chars} characters were cut before translation.")
+
+# %% ../../nbs/11_text.translate.ipynb #e68eb0b6
 def translate_texts(texts:pd.Series, # texts to translate (cleaned)
                     langs:pd.Series, # their language codes (ISO 639-1), same index
                     cache:TranslationCache, # where translations are kept
@@ -108,32 +164,8 @@ def translate_texts(texts:pd.Series, # texts to translate (cleaned)
     todo = (langs != target) & (texts.str.strip() != '')
     keys = texts[todo].map(lambda t: _cut(t, max_chars))
     n_cut = int((keys.str.len() < texts[todo].str.len()).sum())
-    done, n_sent, stopped = {}, 0, None
-    for source in sorted(langs[todo].unique()):
-        uniq = keys[langs[todo] == source].unique().tolist()
-        found = cache.get(uniq, source, target)
-        done.update({(source, k): v for k, v in found.items()})
-        missing = [t for t in uniq if t not in found]
-        if not missing or stopped: continue
-        translator = make_translator(source, target)
-        for i in progress_bar(range(0, len(missing), batch_size), leave=False):
-            batch = missing[i:i+batch_size]
-            try: out = _batch_with_retry(translator, batch, retries, backoff, sleep)
-            except Exception as e:
-                stopped = e
-                break
-            pairs = {s: t for s, t in zip(batch, out or []) if isinstance(t, str) and t.strip()}
-            cache.put(pairs, source, target)
-            done.update({(source, k): v for k, v in pairs.items()})
-            n_sent += len(batch)
-    found = pd.Series([done.get((l, k)) for l, k in zip(langs[keys.index], keys)], index=keys.index, dtype=object)
-    res = pd.DataFrame({'text': texts, 'translated': False})
-    hit = found[found.notna()]
-    res.loc[hit.index, 'text'], res.loc[hit.index, 'translated'] = hit, True
-    left = int(todo.sum() - res.translated.sum())
-    if stopped is not None:
-        kind = 'no network' if isinstance(stopped, OFFLINE_ERRORS) else 'translation failed'
-        print(f"translate: stopped ({kind}: {type(stopped).__name__}: {str(stopped)[:120]}): "
-              f"{left} of {int(todo.sum())} texts keep their original language.")
-    if n_cut: print(f"translate: {n_cut} texts longer than {max_chars} characters were cut before translation.")
+    batching = dict(batch_size=batch_size, retries=retries, backoff=backoff, sleep=sleep)
+    done, stopped = _translate_by_language(keys, langs[todo], cache, target, make_translator, **batching)
+    res = _translated_frame(texts, langs, keys, done)
+    _report_untranslated(stopped, todo, res, n_cut, max_chars)
     return res
