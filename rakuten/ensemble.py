@@ -357,7 +357,8 @@ def _write_submission(products, predict, classes, lab, ws):
     sub_path = ws.reports/'submission.csv'
     if len(sub_rows):
         sub_probs = predict(sub_rows)
-        if 'catalog_id' in products: write_predictions(products.loc[sub_rows], sub_probs, classes, label_names_of(lab), ws)
+        if 'catalog_id' in products:
+            write_predictions(products.loc[sub_rows], sub_probs, classes, label_names_of(lab), ws)
         else:
             sub = pd.DataFrame({'prdtypecode': np.asarray(classes)[sub_probs.argmax(1)]}, index=sub_rows)
             sub.index.name = None
