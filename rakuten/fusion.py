@@ -62,14 +62,19 @@ def apply_temperature(probs:np.ndarray, # probabilities
     z = np.exp(z - z.max(1, keepdims=True))
     return z/z.sum(1, keepdims=True)
 
+# %% ../nbs/60_fusion.ipynb #3ab12489
+def _class_index(y, classes):
+    "The column of each true class in `classes`."
+    pos = {c: i for i, c in enumerate(classes)}
+    return np.array([pos[c] for c in label_array(y)])
+
 # %% ../nbs/60_fusion.ipynb #6a96c105
 def fit_temperature(probs:np.ndarray, # probabilities on validation rows
                     y, # their true codes
                     classes:list=CODES, # the class of each column
                    )->float: # the temperature minimising the negative log-likelihood
     "Fit one temperature per model on validation rows."
-    pos = {c: i for i, c in enumerate(classes)}
-    idx = np.array([pos[c] for c in label_array(y)])
+    idx = _class_index(y, classes)
     nll = lambda logt: -np.log(np.clip(apply_temperature(probs, np.exp(logt))[np.arange(len(idx)), idx], 1e-12,
                                        1)).mean()
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method='bounded').x))
@@ -85,8 +90,7 @@ def fit_weights(probs:list, # calibrated probabilities of each member, same rows
                 classes:list=CODES, # the class of each column
                )->np.ndarray: # one weight per member, summing to 1
     "Weights of a geometric mean of the members that maximise the likelihood of the true classes."
-    pos = {c: i for i, c in enumerate(classes)}
-    lp, idx = np.stack([log_probs(p) for p in probs]), np.array([pos[c] for c in label_array(y)])
+    lp, idx = np.stack([log_probs(p) for p in probs]), _class_index(y, classes)
     def nll(a):
         w = softmax(a)
         z = np.tensordot(w, lp, 1)
