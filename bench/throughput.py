@@ -113,7 +113,7 @@ def main():
     from rakuten.predict import Predictor
     from rakuten.gradcam import cam_maps, gradcam_galleries
     from rakuten.vision.photos import PhotoArray
-    from rakuten.core import CODES
+    from rakuten.product_types import CODES
     from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, aug_transforms,
                                    Normalize, imagenet_stats)
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json, resource, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch, matplotlib.pyplot as plt
-from .core import CODES, Workspace, RakutenError, code_name
+from .product_types import CODES, code_name
+from .core import Workspace, RakutenError
 from .model import RakutenModel, ModelError, split_settings, fit_model, labelled, products_digest
 from .evaluate import evaluate, markdown_table
 from .text.learner import text_spec

@@ -8,7 +8,8 @@ import math, re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import CODES, Workspace, RakutenError, regular_file, atomic_path
+from .product_types import CODES
+from .core import Workspace, RakutenError, regular_file, atomic_path
 
 # %% auto #0
 __all__ = ['X_TRAIN', 'Y_TRAIN', 'X_TEST', 'X_COLUMNS', 'Y_COLUMNS', 'IMAGE_DIRS', 'SPLIT_FILE', 'SPLITS', 'PREDICTIONS',

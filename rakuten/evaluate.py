@@ -13,13 +13,13 @@ from PIL import Image
 from sklearn.metrics import (f1_score, accuracy_score, classification_report, confusion_matrix, ConfusionMatrixDisplay,
                              precision_recall_fscore_support)
 from sklearn.calibration import calibration_curve
-from .core import CODES, code_name, image_grid
+from .product_types import CODES, code_name
 from .model import label_array
 
 # %% auto #0
 __all__ = ['predicted_codes', 'scores', 'most_confused', 'evaluate', 'plot_confusion', 'plot_per_class_f1', 'per_class_table',
-           'plot_errors', 'expected_calibration_error', 'plot_reliability', 'markdown_table', 'figures_markdown',
-           'error_report', 'plot_training']
+           'image_grid', 'plot_errors', 'expected_calibration_error', 'plot_reliability', 'markdown_table',
+           'figures_markdown', 'error_report', 'plot_training']
 
 # %% ../nbs/05_evaluate.ipynb #b158c534
 def predicted_codes(probs:np.ndarray, # (n, 27) probabilities, columns in the order of `classes`
@@ -144,6 +144,19 @@ def _mistake_title(true, predicted, conf:float, text)->str:
     text = textwrap.shorten(str(text), 60, placeholder='…')
     return '\n'.join([f"true: {code_name(true)}", f"predicted: {code_name(predicted)}", f"p = {conf:.2f}"]
                      + textwrap.wrap(text, 30))
+
+# %% ../nbs/05_evaluate.ipynb #89edc33b
+def image_grid(n:int, # number of images
+               ncols:int=6, # images per row
+               cell:tuple=(1.6, 1.8), # width and height of one cell, in inches
+              )->tuple: # (figure, list of `n` axes)
+    "A matplotlib figure with a grid of `n` image cells, axes hidden (fastai's `get_grid`, sized per cell)."
+    from fastai.vision.data import get_grid
+    nrows = max(1, (n + ncols - 1)//ncols)
+    fig, axs = get_grid(n, nrows=nrows, ncols=ncols, figsize=(ncols*cell[0], nrows*cell[1]), return_fig=True,
+                        squeeze=False)
+    for ax in axs: ax.axis('off')
+    return fig, list(axs)
 
 # %% ../nbs/05_evaluate.ipynb #c5832499
 def plot_errors(rows:pd.DataFrame, # the rows scored: `prdtypecode`, `text` and `image` (a photo's path, may be missing)

@@ -6,7 +6,9 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, matplotlib.pyplot as plt
-from .core import Workspace, categories, code_name, image_grid
+from .product_types import categories, code_name
+from .core import Workspace
+from .evaluate import image_grid
 from .vision.features import features_table, open_image
 
 # %% auto #0

@@ -12,7 +12,7 @@ from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from fastcore.basics import patch
-from .core import CODES
+from .product_types import CODES
 from .model import (RakutenModel, ModelError, to_classes, label_array, plain_labels, log_probs, weights_file,
                            as_rows, read_config, model_class, load_model)
 from .model import CONFIG, SETTING_CHECKS, check_settings, check_shape, _positive

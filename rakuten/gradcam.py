@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, EigenCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from .core import CODES, Workspace, RakutenError, code_name
+from .product_types import CODES, code_name
+from .core import Workspace, RakutenError
 from .vision.features import open_image, product_box
 from .vision.preprocess import ImagePrep
 from .vision.learner import VisionModel, cudnn_autotune

@@ -29,7 +29,8 @@ __all__ = ['JointNet', 'joint_splitter', 'Tokenize', 'Present', 'product_text', 
            'SideDropout', 'JointModel']
 
 # %% ../nbs/38_joint.ipynb #389ff7a9
-from .core import CODES, host_reachable
+from .product_types import CODES
+from .core import host_reachable
 from .model import RakutenModel, to_classes, label_classes, labelled, weights_file, WEIGHTS, ModelError, adamw
 from .balance import row_weights
 from .distributed import distributed

@@ -8,7 +8,9 @@ import warnings
 from pathlib import Path
 import numpy as np, pandas as pd, matplotlib.pyplot as plt
 from PIL import Image
-from .core import Workspace, code_name, image_grid
+from .product_types import code_name
+from .core import Workspace
+from .evaluate import image_grid
 from .model import labelled
 from .ensemble import assign_folds, fit_fold, member_oof
 

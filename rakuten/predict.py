@@ -8,7 +8,8 @@ import datetime, json
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from .core import CODES, Workspace, RakutenError, categories, code_name
+from .product_types import CODES, categories, code_name
+from .core import Workspace, RakutenError
 from .data import read_official_csv, read_table, X_COLUMNS, image_path
 from .model import RakutenModel, ModelError, load_model, read_config
 from .text.clean import join_text

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 from fastprogress.fastprogress import progress_bar
-from .core import CODES, Workspace, RakutenError, categories
+from .product_types import CODES, categories
+from .core import Workspace, RakutenError
 from .data import X_TRAIN, Y_TRAIN, X_TEST, IMAGE_DIRS, image_path
 
 # %% auto #0
@@ -430,7 +431,7 @@ def show_classes(products:pd.DataFrame, # products with `image` and `prdtypecode
                 ):
     "A grid of product photos, one row per class — returns the matplotlib figure."
     import matplotlib.pyplot as plt
-    from rakuten.core import code_name
+    from rakuten.product_types import code_name
     codes = codes or CODES
     fig, axs = plt.subplots(len(codes), per_class, figsize=(per_class*1.1, len(codes)*1.15), squeeze=False,
                             layout='tight')

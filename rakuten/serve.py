@@ -17,7 +17,8 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 from fastcore.basics import patch
-from .core import CODES, Workspace, RakutenError, categories
+from .product_types import CODES, categories
+from .core import Workspace, RakutenError
 from .model import RakutenModel, load_model
 from .predict import MODELS_RECORD, Predictor, best_model
 from .vision.features import open_image, ImageError

@@ -16,7 +16,8 @@ from fastai.text.all import (DataBlock, TextBlock, CategoryBlock, ColReader, Col
                              language_model_learner, text_classifier_learner, get_text_classifier,
                              TextLearner, CrossEntropyLossFlat, accuracy, F1Score, Perplexity)
 import fastai.callback.data  # `weighted_dataloaders`
-from ..core import CODES, host_reachable
+from ..product_types import CODES
+from ..core import host_reachable
 from ..model import RakutenModel, to_classes, label_classes, labelled, weights_file, WEIGHTS
 from ..balance import row_weights
 from ..distributed import distributed

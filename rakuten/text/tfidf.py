@@ -18,7 +18,7 @@ from scipy.special import softmax, log_softmax
 from safetensors.numpy import save_file, load_file
 from ..model import RakutenModel, ModelError, to_classes, label_classes, labelled, plain_labels, weights_file, check_settings, check_shape, CONFIG, WEIGHTS
 from ..balance import row_weights
-from ..core import code_name
+from ..product_types import code_name
 from fastcore.basics import patch
 
 # %% auto #0

@@ -17,7 +17,8 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, F1Score
 import fastai.callback.schedule, fastai.callback.fp16  # `fit_one_cycle`, `to_fp16` on Learner
 from fastcore.basics import patch
-from ..core import CODES, host_reachable
+from ..product_types import CODES
+from ..core import host_reachable
 from ..model import RakutenModel, to_classes, label_classes, labelled, ModelError, adamw, weights_file
 from ..balance import row_weights
 from ..distributed import distributed, shard_predict

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageFile, ImageDraw, ImageOps, UnidentifiedImageError
 from fastcore.parallel import parallel
-from ..core import image_grid, regular_file
+from ..core import regular_file
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'ImageError', 'open_image', 'product_box', 'image_features', 'features_table', 'show_boxes']
@@ -171,6 +171,7 @@ def show_boxes(paths:list, # product photos
                ncols:int=6, # photos per row
               ): # the matplotlib figure
     "A gallery of photos with their product box drawn in red."
+    from rakuten.evaluate import image_grid  # on first use: the photo workers import this module, not plotting
     fig, axs = image_grid(len(paths), ncols, cell=(1.8, 1.9))
     for ax, p in zip(axs, paths):
         img, _ = open_image(p)

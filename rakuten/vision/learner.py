@@ -15,7 +15,8 @@ from fastai.vision.all import (DataBlock, CategoryBlock, ColReader, ColSplitter,
 import fastai.callback.data  # `weighted_dataloaders`
 from fastai.callback.channelslast import ChannelsLast
 from fastcore.basics import patch
-from ..core import CODES, Workspace, host_reachable
+from ..product_types import CODES
+from ..core import Workspace, host_reachable
 from ..data import labelled_rows
 from ..model import RakutenModel, to_classes, label_classes, labelled, weights_file, WEIGHTS, adamw, fit_model
 from ..balance import row_weights
