@@ -245,7 +245,8 @@ def peak_memory(every:float=0.005, # seconds between two readings of resident me
     reader.start()
     try: yield out
     finally:
-        done.set(); reader.join()
+        done.set()
+        reader.join()
         out['bytes'] = int(torch.cuda.max_memory_allocated()) if gpu else max(0, max(peak, _rss()) - start)
 
 # %% ../nbs/66_dry_run.ipynb #5a0d85ab

@@ -80,7 +80,9 @@ def joint_splitter(m:JointNet)->list: # parameter groups: text encoder, image bo
 # %% ../nbs/38_joint.ipynb #ba422b6e
 class Tokenize(Transform):
     "Text -> token ids (`TensorText`), cut at `max_len` tokens."
-    def __init__(self, tok, max_len:int): super().__init__(); self.tok, self.max_len = tok, max_len
+    def __init__(self, tok, max_len:int):
+        super().__init__()
+        self.tok, self.max_len = tok, max_len
     def encodes(self, text): return TensorText(self.tok(str(text), truncation=True,
                                                         max_length=self.max_len)['input_ids'])
 

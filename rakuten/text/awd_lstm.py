@@ -47,7 +47,7 @@ class AWDLSTMModel(RakutenModel):
 
 # %% ../../nbs/31_text.awd_lstm.ipynb #45b1f51c
 @patch
-def _config(self:AWDLSTMModel, kind='clas'):
+def _fastai_config(self:AWDLSTMModel, kind='clas'):
     "fastai's AWD-LSTM config of the classifier ('clas') or the language model ('lm'), at this model's size."
     return {**(awd_lstm_clas_config if kind == 'clas' else awd_lstm_lm_config), **self.size}
 
@@ -95,7 +95,7 @@ def fit_lm(self:AWDLSTMModel,
     "Train the language model on the corpus and keep its vocabulary."
     pretrained = _use_pretrained(self.pretrained)
     dls = self._lm_dls(corpus, bs)
-    lm = language_model_learner(dls, AWD_LSTM, config=self._config('lm'), drop_mult=self.drop_mult,
+    lm = language_model_learner(dls, AWD_LSTM, config=self._fastai_config('lm'), drop_mult=self.drop_mult,
                                 pretrained=pretrained, metrics=[accuracy, Perplexity()])
     if torch.cuda.is_available(): lm = lm.to_fp16()
     # with several processes each trains it whole: its loader streams the corpus and cannot be
@@ -117,7 +117,7 @@ def _clas_dls(self:AWDLSTMModel, train:pd.DataFrame, valid:pd.DataFrame, balance
 @patch
 def _clas_learner(self:AWDLSTMModel, dls, lm, cbs:list|None)->TextLearner:
     "The classifier's Learner, its encoder taken from the language model `lm`."
-    learn = text_classifier_learner(dls, AWD_LSTM, config=self._config(), drop_mult=self.drop_mult, pretrained=False,
+    learn = text_classifier_learner(dls, AWD_LSTM, config=self._fastai_config(), drop_mult=self.drop_mult, pretrained=False,
                                     metrics=[accuracy, F1Score(average='weighted')], cbs=cbs)
     learn.model[0].module.load_state_dict(lm.model[0].state_dict())  # the language model's encoder
     return learn.to_fp16() if torch.cuda.is_available() else learn
@@ -187,7 +187,7 @@ def from_config(cls:AWDLSTMModel, config:dict, path:Path)->AWDLSTMModel:
     m = cls(config['seq_len'], config['drop_mult'], config['max_vocab'], config['emb_sz'], config['n_hid'],
             config['n_layers'])
     m.vocab, m.classes = config['vocab'], config['classes']
-    m.model = get_text_classifier(AWD_LSTM, len(m.vocab), len(m.classes), seq_len=m.seq_len, config=m._config(),
+    m.model = get_text_classifier(AWD_LSTM, len(m.vocab), len(m.classes), seq_len=m.seq_len, config=m._fastai_config(),
                                   drop_mult=m.drop_mult)
     load_tensors(m.model, weights_file(path))
     m.model.eval()

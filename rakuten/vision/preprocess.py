@@ -152,7 +152,7 @@ def _run_workers(paths:pd.Series, outs:list, items:list, prep:ImagePrep, n_worke
     return df
 
 # %% ../../nbs/21_vision.preprocess.ipynb #ef50a021
-def _report(df:pd.DataFrame, dest:Path):
+def _report_conversions(df:pd.DataFrame, dest:Path):
     "Write the photos converted, repaired or failed to `report.csv` in `dest`; print a one-line summary."
     issues = df[df.note.notna()]
     issues[['src', 'status', 'note']].to_csv(dest/REPORT, index=False)
@@ -180,5 +180,5 @@ def preprocess_images(paths:list, # source photos
     df = _run_workers(paths, outs, [(s, o, sources.get(n)) for s, o, n in zip(paths, outs, names)], prep, n_workers,
                       progress)
     _save_sources(dest, sources, names, df.pop('source'))
-    _report(df, dest)
+    _report_conversions(df, dest)
     return df
