@@ -4,15 +4,15 @@
 
 # %% ../nbs/08_console.ipynb #53b21294
 from __future__ import annotations
-import errno, os, sys, time
+import errno, os, sys, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from fastprogress.fastprogress import ConsoleProgressBar, ConsoleMasterBar, MasterBar, ProgressBar
 from .core import RakutenError
 
 # %% auto #0
-__all__ = ['stage', 'current_stage', 'LogProgressBar', 'LogMasterBar', 'QuietProgressBar', 'QuietMasterBar', 'use_progress',
-           'log_bars', 'console_command']
+__all__ = ['TORCH_JIT_WARNING', 'stage', 'current_stage', 'LogProgressBar', 'LogMasterBar', 'QuietProgressBar', 'QuietMasterBar',
+           'use_progress', 'log_bars', 'console_command']
 
 # %% ../nbs/08_console.ipynb #5e7a1c02
 _STAGES = []  # the stages open now, outermost first
@@ -106,6 +106,9 @@ def _error_line(e:Exception, where:str|Path|None)->tuple:
             f"traceback)"), 1 if user else 2
 
 # %% ../nbs/08_console.ipynb #16d5308f
+TORCH_JIT_WARNING = r'.*torch\.jit\.script.*'  # fastai's use of `torch.jit.script`, deprecated by torch: nothing a user can act on
+
+# %% ../nbs/08_console.ipynb #36b44576
 @contextmanager
 def console_command(quiet:bool=False, # print no progress, only results and errors
                     where:str|Path|None=None, # the folder the command writes to, named when a disk error names no file
@@ -113,12 +116,14 @@ def console_command(quiet:bool=False, # print no progress, only results and erro
     "Run a console command's work: log-friendly progress, and errors as one line and an exit status (1 user, 2 internal, 130 interrupted)."
     bars = log_bars(quiet)
     if bars: use_progress(bars)
-    try: yield
-    except KeyboardInterrupt:
-        print("interrupted: finished work is kept — run the same command again to resume", file=sys.stderr)
-        sys.exit(130)
-    except Exception as e:
-        if os.environ.get('RAKUTEN_DEBUG', '') not in ('', '0'): raise
-        line, status = _error_line(e, where)
-        print(line, file=sys.stderr)
-        sys.exit(status)
+    with warnings.catch_warnings():  # the command's own filter, gone when it ends
+        warnings.filterwarnings('ignore', message=TORCH_JIT_WARNING, category=FutureWarning)
+        try: yield
+        except KeyboardInterrupt:
+            print("interrupted: finished work is kept — run the same command again to resume", file=sys.stderr)
+            sys.exit(130)
+        except Exception as e:
+            if os.environ.get('RAKUTEN_DEBUG', '') not in ('', '0'): raise
+            line, status = _error_line(e, where)
+            print(line, file=sys.stderr)
+            sys.exit(status)
