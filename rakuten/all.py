@@ -12,8 +12,9 @@ __all__ = ['MODULES', 'ON_REQUEST', 'exported_names']
 
 # %% ../nbs/95_all.ipynb #74039ba1
 MODULES = ('product_types', 'core', 'data', 'sample', 'model', 'balance', 'evaluate', 'tracking', 'console',
-           'text.clean', 'text.translate', 'vision.features', 'vision.preprocess', 'vision.photos', 'prepare', 'text.tfidf', 'text.learner',
-           'vision.learner', 'joint', 'fusion', 'ensemble', 'dry_run', 'label_issues', 'predict', 'pipeline',
+           'text.clean', 'text.translate', 'vision.features', 'vision.preprocess', 'vision.photos', 'prepare',
+           'text.tfidf', 'text.learner', 'vision.learner', 'joint', 'fusion', 'ensemble', 'dry_run', 'label_issues',
+           'predict', 'pipeline',
            'text.transformer', 'text.awd_lstm', 'gradcam', 'benchmark')  # every module whose names `rakuten.all` gives
 ON_REQUEST = ('text.transformer', 'text.awd_lstm', 'gradcam', 'benchmark')  # heavy: left out of `import *`
 

@@ -20,7 +20,7 @@ def class_weights(labels:pd.Series|np.ndarray, # the class of each training row
     return w/w.sum()
 
 # %% ../nbs/04_balance.ipynb #16d05e3e
-def _pick(rows:np.ndarray, n:int, rng:np.random.Generator)->np.ndarray:
+def _resample_class(rows:np.ndarray, n:int, rng:np.random.Generator)->np.ndarray:
     "`n` of `rows`: a random subset of a large class, every row plus random repeats of a small one."
     if len(rows) >= n: return rng.choice(rows, n, replace=False)
     return np.concatenate([rows, rng.choice(rows, n - len(rows), replace=True)])
@@ -36,7 +36,7 @@ def resample_index(labels:pd.Series|np.ndarray, # the class of each training row
     n = int(getattr(counts, target)()) if isinstance(target, str) else int(target)
     rng = np.random.default_rng(seed)
     y = labels.to_numpy()
-    return rng.permutation(np.concatenate([_pick(np.flatnonzero(y == c), n, rng) for c in counts.index]))
+    return rng.permutation(np.concatenate([_resample_class(np.flatnonzero(y == c), n, rng) for c in counts.index]))
 
 # %% ../nbs/04_balance.ipynb #ea249859
 def row_weights(rows:pd.DataFrame, # training rows with `prdtypecode`, maybe a `weight` column

@@ -428,10 +428,10 @@ def rakuten_gradcam(data:str=None, # folder in the official layout (default: the
         if split not in ('train', 'valid', 'test'):
             raise RakutenError(f"--split {split!r}: unknown — use train, valid or test")
         vm = _image_model(ws, model)
-        wanted = _wanted_classes(vm, classes, model)
+        named = _wanted_classes(vm, classes, model)  # checked before any photo is read
         rows = _gallery_rows(ws, data, vm, split)
-        out = ws.figures('gradcam')
-        saved = save_galleries(vm, rows, out, wanted or sorted(rows.prdtypecode.unique()), per_class, method)
+        wanted, out = named or sorted(rows.prdtypecode.unique()), ws.figures('gradcam')
+        saved = save_galleries(vm, rows, out, wanted, per_class, method)
         missing = [c for c in wanted if c not in saved]
         print(f"{len(saved)} galleries -> {out}"
               + (f" — no product with a photo in the {split} split for {missing}" if missing else ''))

@@ -44,7 +44,9 @@ class Workspace:
 
 # %% ../nbs/00_core.ipynb #e5efd993
 @patch
-def figures(self:Workspace, name:str=''): # one of `FIGURE_DIRS`, or '' for `reports/figures` itself
+def figures(self:Workspace,
+            name:str='', # one of `FIGURE_DIRS`, or '' for `reports/figures` itself
+           )->Path: # the folder, created if needed
     "The folder for the figures of one analysis."
     if name and name not in FIGURE_DIRS:
         raise ValueError(f"Unknown figure folder {name!r} — expected one of {FIGURE_DIRS}")

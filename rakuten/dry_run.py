@@ -19,9 +19,9 @@ from .ensemble import RECIPES, load_recipe, photo_size
 
 # %% auto #0
 __all__ = ['CHECKPOINT_CONFIGS', 'TOKENIZER_KINDS', 'TINY_ARCHS', 'stand_in_tokenizer', 'stand_in_checkpoint', 'offline_spec',
-           'try_member', 'member_problems', 'check_recipe', 'BatchTimer', 'peak_memory', 'time_member', 'read_products',
-           'photo_storage', 'check_photo_disk', 'available_memory', 'dry_run', 'get_data_folder', 'check_fits',
-           'dry_run_table']
+           'try_member', 'member_problems', 'check_recipe', 'BatchTimer', 'peak_memory', 'time_member',
+           'products_as_given', 'photo_storage', 'check_photo_disk', 'available_memory', 'dry_run', 'get_data_folder',
+           'check_fits', 'dry_run_table']
 
 # %% ../nbs/66_dry_run.ipynb #e88c1fc6
 CHECKPOINT_CONFIGS = {  # architecture fields of the published config.json of each built-in recipe's checkpoint
@@ -315,7 +315,7 @@ def _mini(products:pd.DataFrame, ws:Workspace, size:int, n:int, n_workers:int|No
                          'prdtypecode': labelled(mini).prdtypecode, 'split': mini.split}, index=mini.index)
 
 # %% ../nbs/66_dry_run.ipynb #67497c27
-def read_products(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
+def products_as_given(data:str|Path|Catalog|None, # folder in the official layout, a `Catalog` (None: the embedded sample)
                   ws:Workspace, # where the sample is written when absent
                  )->pd.DataFrame: # the products, read and validated (no text cleaned, no photo prepared)
     "A data set's products as they are given, quietly."
@@ -490,7 +490,7 @@ def dry_run(data:str|Path|Catalog|None, # folder in the official layout, a `Cata
            )->dict: # per member, per fold, per product and totals (also in reports/dry_run.json)
     "What a recipe will cost on this data and machine: time, disk and memory per member, refused when it cannot fit."
     hub = host_reachable() if hub is None else hub
-    r, products = check_recipe(recipe, hub), read_products(data, ws)
+    r, products = check_recipe(recipe, hub), products_as_given(data, ws)
     products['split'] = load_split(products, ws)
     mem, memory = _memory(free_memory)
     n_photos, counts = _photos_and_counts(products, r['folds'], scale_to)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from safetensors import SafetensorError
-from .product_types import CODES
+from .product_types import CODES, code_name
 from .core import RakutenError
 from .data import plain_labels, label_classes, labelled, label_array
 
@@ -410,7 +410,6 @@ def _card_header(config:dict, name:str)->list:
 # %% ../nbs/03_model.ipynb #b911d5e0
 def _card_classes(config:dict)->list:
     "The model card's members (of an ensemble) and its classes, each with its readable name."
-    from rakuten.product_types import code_name
     members = config.get('members') or {}
     lines = ['Members: ' + ', '.join(f"`{m}`" for m in members) + '.', ''] if members else []
     names = config.get('label_names') or None

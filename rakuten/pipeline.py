@@ -19,7 +19,7 @@ from .text.learner import train_text
 from .vision.learner import train_vision
 from .fusion import Ensemble
 from .ensemble import load_recipe, fit_members, stack_and_report, photo_size, digest, products_digest
-from .dry_run import dry_run, dry_run_table, check_recipe
+from .dry_run import dry_run, dry_run_table, check_recipe, products_as_given, check_photo_disk
 from . import label_issues
 from .label_issues import oof_probs, find_label_issues, report_label_issues
 from .predict import Predictor, write_submission, record_model
@@ -325,9 +325,8 @@ def _clean_labels(products:pd.DataFrame, ws:Workspace, how:str, seed:int)->pd.Da
 def _train_recipe(data, ws:Workspace, r:dict, translate:bool, n_workers, photo_cache_gb, seed:int)->dict:
     "A recipe in a locked workspace: its disk checked, products prepared and cleaned, members fit k-fold, stacked."
     size = photo_size(r) or 64  # photos at the largest size a member reads (none read: small ones, for the report)
-    from rakuten.dry_run import read_products, check_photo_disk
     # refused before anything is prepared or trained when its photos and photo arrays cannot fit the disk
-    check_photo_disk(r, int(read_products(data, ws).image.notna().sum()), ws, photo_cache_gb=photo_cache_gb)
+    check_photo_disk(r, int(products_as_given(data, ws).image.notna().sum()), ws, photo_cache_gb=photo_cache_gb)
     products = prepare(data, ws, img_size=size, translate=translate, n_workers=n_workers, photo_cache_gb=photo_cache_gb)
     if r.get('clean_labels'): products = _clean_labels(products, ws, r['clean_labels'], seed)
     fold_ids, records = fit_members(products, ws, r, seed)
